@@ -1,0 +1,23 @@
+"""System Design Sandbox: entry point. Page config, grouped navigation and the shared sidebar."""
+
+import streamlit as st
+
+st.set_page_config(page_title="System Design Sandbox", page_icon="🧱", layout="wide")
+
+# Only pages that exist are listed; each section fills in as its pages are built.
+SECTIONS = {
+    "Start": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
+    "Foundations": [
+        st.Page("pages/consistent_hashing.py", title="Consistent hashing", icon=":material/donut_large:"),
+    ],
+}
+page = st.navigation(SECTIONS)
+
+with st.sidebar:
+    st.caption(
+        "**System Design Sandbox** — experiments, not articles. Every number on these pages is computed by the "
+        "`sdcore` engine, with a fixed seed: the same settings give the same figures for everyone."
+    )
+    st.caption("Tip: the address bar holds your settings. Copy it to share the exact experiment.")
+
+page.run()

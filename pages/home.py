@@ -1,0 +1,26 @@
+"""Home: what the sandbox is and what each page teaches."""
+
+import streamlit as st
+
+from ui import page  # noqa: E402
+
+page.start(
+    "System Design Sandbox",
+    "Play with the building blocks of large systems instead of reading about them. Each page is an experiment: "
+    "pick a scenario, predict what will happen, run it, and compare what you see with the theory. "
+    "Everything is computed by a real engine (`sdcore`), seeded, so a shared link shows everyone the same numbers."
+)
+PAGES = [
+    ("Foundations", "pages/consistent_hashing.py", "Consistent hashing",
+     "Hash ring and virtual nodes; add and remove servers and watch exactly which keys move; compare with modulo, "
+     "jump, rendezvous and bounded-load hashing; weighted servers."),
+]
+for section, path, title, teaches in PAGES:
+    with st.container(border=True):
+        st.page_link(path, label=f"**{title}**", icon=":material/arrow_forward:")
+        st.caption(section)
+        st.markdown(teaches)
+st.markdown(
+    "**For teachers.** Every page mirrors its settings into the address bar: set up an experiment, copy the "
+    "link, and the class opens the same one. **For interview prep.** Each page ends with *Try this* questions."
+)

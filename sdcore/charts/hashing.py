@@ -1,0 +1,224 @@
+"""Figures for the consistent-hashing page."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from sdcore.charts.style import BAD, NEUTRAL, apply_style, colour
+from sdcore.hashing.analysis import LoadStats, SpreadCurve
+from sdcore.hashing.ring import RING_SIZE, RingPoints
+
+MAX_DRAWN_POINTS = 3000
+
+
+def _deg(pos) -> np.ndarray:
+    return np.asarray(pos, dtype=np.float64) / RING_SIZE * 360.0
+
+
+def node_colours(names: Sequence[str]) -> dict[str, str]:
+    """Node i keeps colour i (in join order) on every chart of the page."""
+    return {n: colour(i) for i, n in enumerate(names)}
+
+
+def ring_figure(
+    points: RingPoints,
+    key_hashes: np.ndarray,
+    key_names: Sequence[str],
+    owners: Sequence[str],
+    previous_owners: Sequence[str] | None = None,
+    colours: dict[str, str] | None = None,
+    height: int = 560,
+) -> go.Figure:
+    """The ring seen from above, 0 at the top, clockwise: points coloured by node, a sample of keys inside
+    the ring with an arc to the point that owns each, and the keys that moved in the last change enlarged
+    with where they came from."""
+    colours = colours or node_colours(points.nodes)
+    fig = go.Figure()
+    pos_deg = _deg(points.positions)
+    stride = max(1, len(points) // MAX_DRAWN_POINTS)
+    for i, name in enumerate(points.nodes):
+        sel = np.nonzero(points.owner == i)[0][::stride]
+        fig.add_trace(
+            go.Scatterpolar(
+                r=np.ones(len(sel)),
+                theta=pos_deg[sel],
+                mode="markers",
+                marker={"size": 9, "color": colours.get(name, NEUTRAL), "line": {"width": 0}},
+                name=name,
+                legendgroup=name,
+                hovertemplate=f"{name} point<br>position %{{customdata:,}}<extra></extra>",
+                customdata=points.positions[sel],
+            )
+        )
+    # Arcs: from each sampled key clockwise to the first point of its owner.
+    key_deg = _deg(key_hashes)
+    order = np.argsort(points.positions, kind="stable")
+    sorted_pos = points.positions[order]
+    by_node: dict[str, list[float | None]] = {}
+    for h, kd, owner in zip(key_hashes.tolist(), key_deg.tolist(), owners, strict=True):
+        j = int(np.searchsorted(sorted_pos, h, side="left"))
+        for step in range(len(order)):  # first point of the owner clockwise (bounded loads may skip some)
+            p = order[(j + step) % len(order)]
+            if points.nodes[points.owner[p]] == owner:
+                break
+        end = pos_deg[p] if pos_deg[p] >= kd else pos_deg[p] + 360.0
+        thetas = np.linspace(kd, end, max(2, int((end - kd) / 3) + 2))
+        arc = by_node.setdefault(owner, [])
+        arc.extend(thetas.tolist())
+        arc.append(None)
+    for name, thetas in by_node.items():
+        fig.add_trace(
+            go.Scatterpolar(
+                r=[None if t is None else 0.86 for t in thetas],
+                theta=thetas,
+                mode="lines",
+                line={"width": 2, "color": colours.get(name, NEUTRAL)},
+                opacity=0.45,
+                showlegend=False,
+                legendgroup=name,
+                hoverinfo="skip",
+            )
+        )
+    moved = np.zeros(len(owners), dtype=bool)
+    if previous_owners is not None:
+        moved = np.array([a != b for a, b in zip(owners, previous_owners, strict=True)], dtype=bool)
+    stay = ~moved
+    fig.add_trace(
+        go.Scatterpolar(
+            r=np.full(int(stay.sum()), 0.86),
+            theta=key_deg[stay],
+            mode="markers",
+            marker={"size": 6, "color": "#555555"},
+            name="keys",
+            text=[f"{k} → {o}" for k, o, s in zip(key_names, owners, stay, strict=True) if s],
+            hovertemplate="%{text}<extra></extra>",
+        )
+    )
+    if moved.any():
+        fig.add_trace(
+            go.Scatterpolar(
+                r=np.full(int(moved.sum()), 0.86),
+                theta=key_deg[moved],
+                mode="markers",
+                marker={
+                    "size": 13,
+                    "color": BAD,
+                    "symbol": "diamond",
+                    "line": {"width": 1, "color": "white"},
+                },
+                name="moved keys",
+                text=[
+                    f"{k}: {p} → {o}"
+                    for k, o, p, m in zip(key_names, owners, previous_owners, moved, strict=True)
+                    if m
+                ],
+                hovertemplate="%{text}<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        polar={
+            "radialaxis": {"visible": False, "range": [0, 1.08]},
+            "angularaxis": {"direction": "clockwise", "rotation": 90, "showticklabels": False, "ticks": ""},
+        },
+    )
+    apply_style(fig, height=height)
+    fig.update_layout(legend={"orientation": "v", "y": 1, "x": 1.02, "yanchor": "top"})
+    return fig
+
+
+def load_bar_figure(
+    after: LoadStats, before: LoadStats | None = None, colours: dict[str, str] | None = None
+) -> go.Figure:
+    """Keys per node, with each node's fair share as a black tick (and the load before the change, faded)."""
+    colours = colours or node_colours(after.nodes)
+    fig = go.Figure()
+    if before is not None:
+        fig.add_trace(
+            go.Bar(
+                x=list(before.nodes),
+                y=list(before.counts),
+                name="before",
+                marker={"color": [colours.get(n, NEUTRAL) for n in before.nodes], "opacity": 0.35},
+                hovertemplate="%{x} before: %{y:,} keys<extra></extra>",
+            )
+        )
+    fig.add_trace(
+        go.Bar(
+            x=list(after.nodes),
+            y=list(after.counts),
+            name="now",
+            marker={"color": [colours.get(n, NEUTRAL) for n in after.nodes]},
+            hovertemplate="%{x}: %{y:,} keys<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=list(after.nodes),
+            y=list(after.ideal),
+            mode="markers",
+            marker={"symbol": "line-ew-open", "size": 40, "color": "black", "line": {"width": 3, "color": "black"}},
+            name="fair share",
+            hovertemplate="%{x} fair share: %{y:,.0f}<extra></extra>",
+        )
+    )
+    fig.update_layout(barmode="group", yaxis_title="keys", xaxis_title="node")
+    return apply_style(fig, height=380)
+
+
+def spread_figure(curve: SpreadCurve, current_vnodes: int | None = None) -> go.Figure:
+    """Load spread (CV of the ring shares) against virtual nodes per server, measured and in theory."""
+    fig = go.Figure()
+    label = "measured" if curve.samples == 1 else f"measured (mean of {curve.samples} clusters)"
+    fig.add_trace(
+        go.Scatter(
+            x=curve.vnodes,
+            y=curve.measured_cv,
+            mode="lines+markers",
+            name=label,
+            line={"color": colour(0), "width": 3},
+            hovertemplate="%{x} vnodes: CV %{y:.3f}<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=curve.vnodes,
+            y=curve.theory_cv,
+            mode="lines",
+            name="theory √((n−1)/(kn+1))",
+            line={"color": NEUTRAL, "dash": "dash", "width": 3},
+            hovertemplate="%{x} vnodes: theory %{y:.3f}<extra></extra>",
+        )
+    )
+    if current_vnodes is not None:
+        # Shapes on a log axis take log10 coordinates.
+        fig.add_vline(x=float(np.log10(current_vnodes)), line={"color": BAD, "dash": "dot"}, annotation_text="you")
+    fig.update_xaxes(type="log", title="virtual nodes per server (log scale)")
+    fig.update_yaxes(title="coefficient of variation of load", rangemode="tozero")
+    return apply_style(fig, height=380)
+
+
+def flows_figure(flows: dict[tuple[str, str], int], colours: dict[str, str] | None = None) -> go.Figure:
+    """Where the moved keys went: a Sankey diagram from old owner to new owner."""
+    names = list(dict.fromkeys([n for pair in flows for n in pair]))
+    colours = colours or node_colours(names)
+    left = {n: i for i, n in enumerate(names)}
+    right = {n: i + len(names) for i, n in enumerate(names)}
+    fig = go.Figure(
+        go.Sankey(
+            node={
+                "label": [f"{n} (before)" for n in names] + [f"{n} (after)" for n in names],
+                "color": [colours.get(n, NEUTRAL) for n in names] * 2,
+                "pad": 18,
+            },
+            link={
+                "source": [left[a] for a, _ in flows],
+                "target": [right[b] for _, b in flows],
+                "value": list(flows.values()),
+                "color": "rgba(127,127,127,0.35)",
+            },
+        )
+    )
+    return apply_style(fig, height=360)

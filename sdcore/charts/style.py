@@ -1,0 +1,41 @@
+"""One colour-blind-safe palette and one layout for every chart (readable on a classroom projector)."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+# Okabe & Ito (2008), "Color Universal Design": distinguishable under the common colour-vision deficiencies.
+PALETTE: tuple[str, ...] = (
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#D55E00",  # vermillion
+    "#F0E442",  # yellow
+    "#000000",  # black
+)
+GOOD = "#009E73"  # allowed / consistent / healthy
+BAD = "#D55E00"  # rejected / stale / failed
+NEUTRAL = "#7F7F7F"  # reference lines, theory, ideal
+HIGHLIGHT = "#E69F00"
+FONT_SIZE = 16
+
+
+def colour(i: int) -> str:
+    """The i-th palette colour, cycling."""
+    return PALETTE[i % len(PALETTE)]
+
+
+def apply_style(fig: go.Figure, *, title: str | None = None, height: int = 420) -> go.Figure:
+    """Shared layout: large fonts, white background, legend above the plot."""
+    fig.update_layout(
+        title=title,
+        template="plotly_white",
+        font={"size": FONT_SIZE},
+        height=height,
+        margin={"l": 60, "r": 20, "t": 60 if title else 30, "b": 50},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0},
+        colorway=list(PALETTE),
+    )
+    return fig

@@ -1,0 +1,241 @@
+"""Widgets whose values round-trip through the URL, so a copied link reproduces the experiment.
+
+A page declares its parameters and presets once::
+
+    P = PageParams("hashing", [Param("vnodes", 100, lo=1, hi=1000), ...], PRESETS, "Add a 5th server")
+    P.setup()                                   # reads the URL (or this session's last values)
+    P.preset_selector()
+    st.slider("Virtual nodes", 1, 1000, **P.bind("vnodes"))
+    P.sync()                                    # writes preset + changed parameters back to the URL
+
+The URL carries the preset and only the parameters that differ from it; explicit parameters win. A bad or
+out-of-range value falls back to the preset's value with a visible notice. Editing a parameter switches the
+selector to "Custom"; the reset button returns to the preset.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+CUSTOM = "Custom"
+
+
+@dataclass(frozen=True)
+class Param:
+    """One URL-synced parameter. ``options`` makes it a choice; ``lo``/``hi`` bound numbers."""
+
+    name: str
+    default: Any
+    lo: float | None = None
+    hi: float | None = None
+    options: tuple[Any, ...] | None = None
+    widget: bool = True  # False: state the page sets itself (e.g. the changes applied), kept out of "Custom"
+    max_len: int = 400
+
+    def parse(self, raw: str) -> Any:
+        """Text from the URL -> a value, or ValueError saying what is wrong with it."""
+        d = self.default
+        if self.options is not None:
+            for o in self.options:
+                if str(o) == raw:
+                    return o
+            raise ValueError(f"must be one of {', '.join(map(str, self.options))}")
+        if isinstance(d, bool):
+            if raw.lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError("must be true or false")
+        if isinstance(d, int):
+            try:
+                value: Any = int(raw)
+            except ValueError:
+                raise ValueError("must be a whole number") from None
+        elif isinstance(d, float):
+            try:
+                value = float(raw)
+            except ValueError:
+                raise ValueError("must be a number") from None
+            if not math.isfinite(value):
+                raise ValueError("must be a finite number")
+        else:
+            if len(raw) > self.max_len:
+                raise ValueError(f"is longer than {self.max_len} characters")
+            return raw
+        if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
+            raise ValueError(f"must be between {self.lo:g} and {self.hi:g}")
+        return value
+
+    def encode(self, value: Any) -> str:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, float):
+            return f"{value:g}"
+        return str(value)
+
+
+class PageParams:
+    """The parameters of one page, their presets, and their mirror in the URL and in the session."""
+
+    def __init__(
+        self,
+        page_id: str,
+        params: Sequence[Param],
+        presets: Mapping[str, Mapping[str, Any]],
+        default_preset: str,
+    ):
+        if default_preset not in presets:
+            raise ValueError(f"default preset {default_preset!r} is not among the presets")
+        self.page_id = page_id
+        self.params = {p.name: p for p in params}
+        self.presets = presets
+        self.default_preset = default_preset
+        self.notices: list[str] = []
+
+    # -- keys -------------------------------------------------------------------------------------------
+    def key(self, name: str) -> str:
+        return f"{self.page_id}.{name}"
+
+    @property
+    def _store_key(self) -> str:
+        return f"_params.{self.page_id}"
+
+    @property
+    def _selector_key(self) -> str:
+        return self.key("_preset")
+
+    def preset_values(self, preset: str) -> dict[str, Any]:
+        values = {name: p.default for name, p in self.params.items()}
+        values.update(self.presets[preset])
+        return values
+
+    # -- lifecycle --------------------------------------------------------------------------------------
+    def setup(self) -> None:
+        """Load values (from this session, else from the URL) into the widgets' session state."""
+        ss = st.session_state
+        if self._store_key not in ss:
+            ss[self._store_key] = self._from_url(dict(st.query_params))
+        store = ss[self._store_key]
+        for name, p in self.params.items():
+            if p.widget and self.key(name) not in ss:
+                ss[self.key(name)] = store["values"][name]
+        if self._selector_key not in ss:
+            ss[self._selector_key] = store["selected"]
+        for text in store.pop("notices", []):
+            st.warning(text, icon=":material/link:")
+
+    def _from_url(self, query: dict[str, str]) -> dict[str, Any]:
+        notices = []
+        base = query.get("preset", self.default_preset)
+        if base not in self.presets:
+            notices.append(f"The link names an unknown preset {base!r}; showing {self.default_preset!r} instead.")
+            base = self.default_preset
+        values = self.preset_values(base)
+        for name, raw in query.items():
+            if name == "preset":
+                continue
+            p = self.params.get(name)
+            if p is None:
+                notices.append(f"The link's parameter {name!r} is not used on this page and was ignored.")
+                continue
+            try:
+                values[name] = p.parse(raw)
+            except ValueError as e:
+                notices.append(
+                    f"The link's {name}={raw[:40]!r} {e}; using {p.encode(values[name])!r} from the preset instead."
+                )
+        selected = base if self._matches(base, values) else CUSTOM
+        return {"base": base, "values": values, "selected": selected, "notices": notices}
+
+    def _matches(self, preset: str, values: Mapping[str, Any]) -> bool:
+        ref = self.preset_values(preset)
+        return all(values[n] == ref[n] for n, p in self.params.items() if p.widget)
+
+    # -- widgets ----------------------------------------------------------------------------------------
+    def bind(self, name: str) -> dict[str, Any]:
+        """Keyword arguments that tie a widget to the parameter: ``st.slider(..., **P.bind("vnodes"))``."""
+        if name not in self.params:
+            raise KeyError(name)
+        return {"key": self.key(name), "on_change": self._edited}
+
+    def _edited(self) -> None:
+        st.session_state[self._selector_key] = CUSTOM
+
+    def _preset_chosen(self) -> None:
+        chosen = st.session_state[self._selector_key]
+        if chosen == CUSTOM:
+            return
+        self._load_preset(chosen)
+
+    def _load_preset(self, preset: str) -> None:
+        store = st.session_state[self._store_key]
+        store["base"] = preset
+        store["values"] = self.preset_values(preset)
+        for name, p in self.params.items():
+            if p.widget:
+                st.session_state[self.key(name)] = store["values"][name]
+        st.session_state[self._selector_key] = preset
+
+    def preset_selector(self, label: str = "Scenario preset", help: str | None = None) -> str:
+        """The selector of named situations, with "Custom" once a parameter has been edited."""
+        options = [*self.presets, CUSTOM]
+        return st.selectbox(
+            label,
+            options,
+            key=self._selector_key,
+            on_change=self._preset_chosen,
+            help=help or "A named situation. Editing any parameter below switches this to Custom.",
+        )
+
+    def reset_button(self, label: str = "Reset to preset") -> None:
+        store = st.session_state[self._store_key]
+        st.button(
+            f"{label} ({store['base']})",
+            key=self.key("_reset"),
+            on_click=self._load_preset,
+            args=(store["base"],),
+            help="Return every parameter to the preset's value and undo the changes applied.",
+        )
+
+    @property
+    def base_preset(self) -> str:
+        return st.session_state[self._store_key]["base"]
+
+    @property
+    def selected(self) -> str:
+        return st.session_state[self._selector_key]
+
+    # -- values -----------------------------------------------------------------------------------------
+    def value(self, name: str) -> Any:
+        p = self.params[name]
+        if p.widget:
+            return st.session_state[self.key(name)]
+        return st.session_state[self._store_key]["values"][name]
+
+    def values(self) -> dict[str, Any]:
+        return {n: self.value(n) for n in self.params}
+
+    def set(self, name: str, value: Any) -> None:
+        """Set a non-widget parameter (state the page owns, such as the changes applied so far)."""
+        p = self.params[name]
+        if p.widget:
+            raise ValueError(f"{name!r} belongs to a widget; change it through the widget")
+        st.session_state[self._store_key]["values"][name] = value
+
+    def sync(self) -> dict[str, str]:
+        """Remember the current values for this session and mirror them into the URL."""
+        store = st.session_state[self._store_key]
+        store["values"] = self.values()
+        ref = self.preset_values(store["base"])
+        query = {"preset": store["base"]}
+        for name, p in self.params.items():
+            if store["values"][name] != ref[name]:
+                query[name] = p.encode(store["values"][name])
+        if dict(st.query_params) != query:
+            st.query_params.from_dict(query)
+        return query
