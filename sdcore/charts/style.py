@@ -30,11 +30,12 @@ def colour(i: int) -> str:
 def apply_style(fig: go.Figure, *, title: str | None = None, height: int = 420) -> go.Figure:
     """Shared layout: large fonts, white background, legend above the plot."""
     fig.update_layout(
-        title=title,
+        # A title sits above the legend row, so it never overlaps it.
+        title={"text": title, "y": 0.98, "yanchor": "top"} if title else None,
         template="plotly_white",
         font={"size": FONT_SIZE},
         height=height,
-        margin={"l": 60, "r": 20, "t": 60 if title else 30, "b": 50},
+        margin={"l": 60, "r": 20, "t": 110 if title else 40, "b": 50},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0},
         colorway=list(PALETTE),
     )

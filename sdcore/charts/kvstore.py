@@ -1,0 +1,356 @@
+"""Figures for the key-value store quorum page: data from ``sdcore.kvstore`` in, ``go.Figure`` out."""
+
+from __future__ import annotations
+
+import math
+import types
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import plotly.graph_objects as go
+
+from sdcore.charts.style import BAD, GOOD, HIGHLIGHT, NEUTRAL, PALETTE, apply_style, colour
+from sdcore.kvstore.latency import LEG_DESCRIPTIONS, LEG_NAMES, LatencyDistribution, LegLatencies
+from sdcore.kvstore.quorum import QuorumOverlap
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sdcore.kvstore.wars import StalenessResult
+
+_WRITE_COLOUR = PALETTE[0]  # blue
+_READ_COLOUR = HIGHLIGHT  # orange
+_BOTH_COLOUR = GOOD  # bluish green
+
+
+def consistency_curve_figure(
+    results: Sequence[StalenessResult],
+    *,
+    labels: Sequence[str] | None = None,
+    highlight_t_ms: float | None = None,
+    target_probability: float | None = None,
+    title: str | None = None,
+) -> go.Figure:
+    """P(read returns the latest write), in percent, against the time after the write commits.
+
+    One curve per result (labelled "N=3, R=1, W=1" unless ``labels`` are given). ``highlight_t_ms`` draws
+    a cursor at that time with each curve's value; ``target_probability`` (e.g. 0.999) a horizontal
+    reference line.
+    """
+    if labels is not None and len(labels) != len(results):
+        raise ValueError(
+            f"labels must have one entry per result (got {len(labels)} labels, {len(results)} results)"
+        )
+    fig = go.Figure()
+    lowest = 100.0
+    for i, result in enumerate(results):
+        order = np.argsort(result.t_ms, kind="stable")
+        y = 100.0 * result.consistent[order]
+        lowest = min(lowest, float(y.min()))
+        fig.add_trace(
+            go.Scatter(
+                x=result.t_ms[order],
+                y=y,
+                mode="lines+markers" if len(order) <= 30 else "lines",
+                name=labels[i] if labels is not None else result.label,
+                line={"color": colour(i), "width": 3},
+                hovertemplate="t = %{x:.3g} ms<br>%{y:.2f}% consistent<extra>%{fullData.name}</extra>",
+            )
+        )
+    if target_probability is not None:
+        fig.add_hline(
+            y=100.0 * target_probability,
+            line={"color": NEUTRAL, "dash": "dot"},
+            annotation_text=f"{target_probability:.1%} target",
+            annotation_position="bottom right",
+        )
+        lowest = min(lowest, 100.0 * target_probability)
+    if highlight_t_ms is not None:
+        fig.add_vline(x=highlight_t_ms, line={"color": NEUTRAL, "dash": "dash"})
+        for i, result in enumerate(results):
+            p = 100.0 * result.probability_at(highlight_t_ms)
+            fig.add_trace(
+                go.Scatter(
+                    x=[highlight_t_ms],
+                    y=[p],
+                    mode="markers+text",
+                    text=[f"{p:.1f}%"],
+                    textposition="bottom right",
+                    marker={"color": colour(i), "size": 13, "line": {"color": "white", "width": 2}},
+                    showlegend=False,
+                    hovertemplate=f"t = {highlight_t_ms:g} ms<br>{p:.2f}% consistent<extra></extra>",
+                )
+            )
+    apply_style(fig, title=title)
+    fig.update_xaxes(title_text="time after the write commits (ms)")
+    fig.update_yaxes(
+        title_text="reads returning the latest write",
+        ticksuffix="%",
+        range=[max(0.0, 10.0 * math.floor(lowest / 10.0) - 2.0), 101.0],
+    )
+    return fig
+
+
+def quorum_figure(overlap: QuorumOverlap, *, title: str | None = None) -> go.Figure:
+    """N replicas on a ring with the write quorum (W), the read quorum (R) and their overlap.
+
+    ``overlap`` comes from ``quorum_overlap(n, r, w)``: the worst-case placement, so when R + W <= N the
+    picture shows a read quorum that misses the write quorum entirely.
+    """
+    n = overlap.n
+    write, read = set(overlap.write_replicas), set(overlap.read_replicas)
+    angles = [math.pi / 2 - 2 * math.pi * i / n for i in range(n)]  # clockwise from the top
+    x = [math.cos(a) if n > 1 else 0.0 for a in angles]
+    y = [math.sin(a) if n > 1 else 0.0 for a in angles]
+    categories = (
+        ("in both quorums", read & write, _BOTH_COLOUR, "W+R"),
+        (f"write quorum (W={overlap.w})", write - read, _WRITE_COLOUR, "W"),
+        (f"read quorum (R={overlap.r})", read - write, _READ_COLOUR, "R"),
+        ("not waited for", set(range(n)) - read - write, "white", ""),
+    )
+    marker_size = 58 if n <= 7 else max(36, 58 * 7 / n)  # neighbours on the ring must not touch
+    fig = go.Figure()
+    if n > 1:
+        circle = np.linspace(0, 2 * np.pi, 200)
+        fig.add_trace(
+            go.Scatter(
+                x=np.cos(circle),
+                y=np.sin(circle),
+                mode="lines",
+                line={"color": NEUTRAL, "width": 1},
+                hoverinfo="skip",
+                showlegend=False,
+            )
+        )
+    for name, members, fill, letters in categories:
+        idx = sorted(members)
+        fig.add_trace(
+            go.Scatter(
+                x=[x[i] for i in idx],
+                y=[y[i] for i in idx],
+                mode="markers+text",
+                name=name,
+                text=[letters] * len(idx),
+                textfont={"color": "black" if fill in ("white", _READ_COLOUR) else "white", "size": 16},
+                marker={"size": marker_size, "color": fill, "line": {"color": "#333333", "width": 2}},
+                customdata=[i + 1 for i in idx],
+                hovertemplate=f"replica %{{customdata}}: {name}<extra></extra>",
+                showlegend=True,
+            )
+        )
+    # Replica numbers just outside the ring.
+    fig.add_trace(
+        go.Scatter(
+            x=[1.55 * xi if n > 1 else 0.0 for xi in x],
+            y=[1.55 * yi if n > 1 else -0.45 for yi in y],
+            mode="text",
+            text=[f"replica {i + 1}" for i in range(n)],
+            textfont={"color": NEUTRAL, "size": 13},
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
+    total = overlap.r + overlap.w
+    if overlap.strong:
+        verdict = (
+            f"R + W = {total} > N = {n}: every read quorum shares at least {overlap.guaranteed_overlap} "
+            f"replica{'s' if overlap.guaranteed_overlap > 1 else ''} with every write quorum"
+        )
+    else:
+        verdict = f"R + W = {total} ≤ N = {n}: this read quorum misses the write entirely, a stale read"
+    fig.add_annotation(
+        text=verdict,
+        x=0.5,
+        y=-0.02,
+        xref="paper",
+        yref="paper",
+        yanchor="top",
+        showarrow=False,
+        font={"color": GOOD if overlap.strong else BAD, "size": 15},
+    )
+    apply_style(fig, title=title, height=480)
+    fig.update_layout(margin={"b": 70})
+    fig.update_xaxes(visible=False, range=[-2.0, 2.0])
+    fig.update_yaxes(visible=False, range=[-1.85, 1.85], scaleanchor="x", scaleratio=1)
+    return fig
+
+
+_LATENCY_AXES = types.MappingProxyType(
+    {
+        "read": ("read_p999_ms", "read latency, 99.9th percentile (ms)"),
+        "write": ("write_p999_ms", "write latency, 99.9th percentile (ms)"),
+        "read+write": (None, "read + write latency, 99.9th percentiles (ms)"),
+    }
+)
+_CONSISTENCY_AXES = types.MappingProxyType(
+    {
+        "p_consistent": "reads returning the latest write",
+        "closed_form_staleness": "stale reads, random quorums (closed form)",
+    }
+)
+
+
+def latency_consistency_figure(
+    table: pd.DataFrame,
+    *,
+    latency: str = "read+write",
+    metric: str = "p_consistent",
+    title: str | None = None,
+) -> go.Figure:
+    """The latency / consistency trade-off across (R, W): one labelled point per row of ``quorum_table``.
+
+    ``latency`` picks the x axis: "read", "write" or "read+write" (the sum of the two 99.9th percentiles).
+    ``metric`` picks the y axis: "p_consistent" (WARS, at the table's t) or "closed_form_staleness".
+    Strong quorums (R + W > N) and partial ones are drawn in different colours and symbols. Every point
+    is labelled "R=..,W=.." on hover; on the chart, a label that would overlap an earlier one is left out.
+    """
+    if latency not in _LATENCY_AXES:
+        raise ValueError(f"latency must be one of {', '.join(_LATENCY_AXES)} (got latency={latency!r})")
+    if metric not in _CONSISTENCY_AXES:
+        raise ValueError(f"metric must be one of {', '.join(_CONSISTENCY_AXES)} (got metric={metric!r})")
+    column, x_title = _LATENCY_AXES[latency]
+    x_all = (table["read_p999_ms"] + table["write_p999_ms"] if column is None else table[column]).to_numpy()
+    y_all = 100.0 * table[metric].to_numpy()
+    labelled = _unclutter(x_all, y_all, first=~table["strong"].to_numpy())  # partial quorums first
+    y_title = _CONSISTENCY_AXES[metric]
+    fig = go.Figure()
+    for strong, name, marker_colour, symbol in (
+        (True, "strong (R + W > N)", GOOD, "circle"),
+        (False, "partial (R + W ≤ N)", _WRITE_COLOUR, "diamond"),
+    ):
+        rows = (table["strong"] == strong).to_numpy()
+        if not rows.any():
+            continue
+        labels = [f"R={r},W={w}" for r, w in zip(table.loc[rows, "r"], table.loc[rows, "w"], strict=True)]
+        fig.add_trace(
+            go.Scatter(
+                x=x_all[rows],
+                y=y_all[rows],
+                mode="markers+text",
+                name=name,
+                text=[label if shown else "" for label, shown in zip(labels, labelled[rows], strict=True)],
+                customdata=labels,
+                textposition="middle right",
+                textfont={"size": 12},
+                marker={
+                    "color": marker_colour,
+                    "symbol": symbol,
+                    "size": 12,
+                    "line": {"color": "white", "width": 1},
+                },
+                hovertemplate="%{customdata}<br>%{x:.3g} ms<br>%{y:.2f}%<extra>%{fullData.name}</extra>",
+            )
+        )
+    apply_style(fig, title=title)
+    log_x = np.log10(x_all)
+    span = max(float(np.ptp(log_x)), 0.1)
+    # Room on the right for the last label.
+    fig.update_xaxes(
+        title_text=x_title, type="log", range=[log_x.min() - 0.04 * span, log_x.max() + 0.16 * span]
+    )
+    fig.update_yaxes(title_text=y_title, ticksuffix="%")
+    return fig
+
+
+def _unclutter(x: np.ndarray, y: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Which points keep a visible label (drawn to the right of the point). A label is about a tenth of
+    the x span (in decades) wide and an eighteenth of the y span high; it is left out when it would cover
+    another point or a label already kept. Points where ``first`` is True are labelled first."""
+    log_x = np.log10(np.maximum(x, 1e-12))
+    dx = 0.1 * max(float(np.ptp(log_x)), 1e-9)
+    dy = max(float(np.ptp(y)), 1.0) / 18.0
+    shown = np.zeros(len(x), dtype=bool)
+    for i in np.lexsort((x, ~first)):
+        covers_point = (np.abs(y - y[i]) < 0.6 * dy) & (log_x > log_x[i]) & (log_x < log_x[i] + dx)
+        hits_label = (np.abs(y - y[i]) < dy) & shown & (np.abs(log_x - log_x[i]) < dx)
+        shown[i] = not (covers_point.any() or hits_label.any())
+    return shown
+
+
+def quorum_heatmap_figure(
+    table: pd.DataFrame, *, value: str = "p_consistent", title: str | None = None
+) -> go.Figure:
+    """A grid of R (rows) by W (columns) showing ``value`` from ``quorum_table`` in percent.
+
+    ``value`` is "p_consistent" (high is good, blue) or "closed_form_staleness" (high is bad, vermillion).
+    """
+    if value not in _CONSISTENCY_AXES:
+        raise ValueError(f"value must be one of {', '.join(_CONSISTENCY_AXES)} (got value={value!r})")
+    n = int(table["n"].iloc[0])
+    grid = np.full((n, n), np.nan)
+    grid[table["r"].to_numpy() - 1, table["w"].to_numpy() - 1] = 100.0 * table[value].to_numpy()
+    if value == "p_consistent":  # high is good; stretch the colours over the values present
+        top, zmin, zmax = _WRITE_COLOUR, min(90.0, 10.0 * math.floor(np.nanmin(grid) / 10.0)), 100.0
+    else:
+        top, zmin, zmax = BAD, 0.0, max(10.0, 10.0 * math.ceil(np.nanmax(grid) / 10.0))
+    fig = go.Figure(
+        go.Heatmap(
+            z=grid,
+            x=list(range(1, n + 1)),
+            y=list(range(1, n + 1)),
+            zmin=zmin,
+            zmax=zmax,
+            colorscale=[[0.0, "#FFFFFF"], [1.0, top]],
+            text=[[f"{v:.1f}%" for v in row] for row in grid],
+            texttemplate="%{text}",
+            colorbar={"ticksuffix": "%"},
+            hovertemplate="R=%{y}, W=%{x}: %{text}<extra></extra>",
+            showscale=True,
+        )
+    )
+    # The staircase R + W = N + 1: cells below and to the right of it are strong quorums.
+    stairs_x, stairs_y = [], []
+    for r in range(1, n + 1):
+        stairs_x += [n - r + 0.5, n - r + 0.5]
+        stairs_y += [r - 0.5, r + 0.5]
+    fig.add_trace(
+        go.Scatter(
+            x=stairs_x,
+            y=stairs_y,
+            mode="lines",
+            line={"color": "black", "width": 3, "dash": "dash"},
+            name="strong quorums (R + W > N): below and right of the dashed line",
+            hoverinfo="skip",
+        )
+    )
+    apply_style(fig, title=title, height=max(360, 70 * n + 120))
+    fig.update_layout(showlegend=True)
+    fig.update_xaxes(title_text="W (write quorum)", tickvals=list(range(1, n + 1)), range=[0.5, n + 0.5])
+    fig.update_yaxes(title_text="R (read quorum)", tickvals=list(range(1, n + 1)), range=[n + 0.5, 0.5])
+    return fig
+
+
+def leg_latency_figure(latency: LegLatencies, *, title: str | None = None) -> go.Figure:
+    """The analytic CDF of each WARS leg (W, A, R, S) on a log time axis: what a latency model looks like."""
+    fig = go.Figure()
+    x = np.geomspace(
+        min(_power_of_two_at_quantile(d, 0.001) for d in latency.legs) / 2.0,
+        max(_power_of_two_at_quantile(d, 0.999) for d in latency.legs),
+        400,
+    )
+    for i, (leg, distribution) in enumerate(zip(LEG_NAMES, latency.legs, strict=True)):
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=100.0 * distribution.cdf(x),
+                mode="lines",
+                name=f"{leg}: {LEG_DESCRIPTIONS[leg]}",
+                line={"color": colour(i), "width": 3, "dash": ("solid", "dash", "dot", "dashdot")[i]},
+                hovertemplate="%{x:.3g} ms: %{y:.1f}%<extra>" + leg + "</extra>",
+            )
+        )
+    apply_style(fig, title=title)
+    fig.update_xaxes(title_text="one-way latency (ms)", type="log")
+    fig.update_yaxes(title_text="messages faster than this", ticksuffix="%", range=[0, 101])
+    return fig
+
+
+def _power_of_two_at_quantile(distribution: LatencyDistribution, q: float) -> float:
+    """The smallest power of two (ms) at which the CDF reaches ``q``: a plot bound, not a quantile."""
+    x = 1.0
+    while distribution.cdf(x) < q:
+        x *= 2.0
+    while x > 1e-9 and distribution.cdf(x / 2.0) >= q:
+        x /= 2.0
+    return x

@@ -1,0 +1,64 @@
+"""Key-value store: replication and N/R/W quorums.
+
+- ``staleness_probability``: the closed form for quorums chosen at random (Bailis et al., VLDB 2012).
+- ``simulate_staleness``: the WARS Monte Carlo, P(consistent read) t ms after a write commits, with
+  read/write latency quantiles; ``quorum_table`` does every (R, W) for one N from one set of draws.
+- ``LATENCY_PRESETS``: the paper's production latency fits (LinkedIn SSD and disk, Yammer).
+- ``consistency_level_count`` (Cassandra's ONE/QUORUM/ALL) and ``quorum_overlap`` for the picture.
+"""
+
+from sdcore.kvstore.latency import (
+    LATENCY_PRESETS,
+    LEG_DESCRIPTIONS,
+    LEG_NAMES,
+    Exponential,
+    LatencyDistribution,
+    LatencyPreset,
+    LegLatencies,
+    Pareto,
+    ParetoExponentialMixture,
+    resolve_latency,
+)
+from sdcore.kvstore.quorum import (
+    CONSISTENCY_LEVELS,
+    QuorumOverlap,
+    consistency_level_count,
+    quorum_overlap,
+    staleness_probability,
+)
+from sdcore.kvstore.wars import (
+    MAX_SIMULATED_REPLICAS,
+    MAX_TABLE_TRIALS,
+    MAX_TRIALS,
+    LatencyQuantiles,
+    StalenessResult,
+    quorum_table,
+    simulate_staleness,
+    t_for_probability,
+)
+
+__all__ = [
+    "CONSISTENCY_LEVELS",
+    "LATENCY_PRESETS",
+    "LEG_DESCRIPTIONS",
+    "LEG_NAMES",
+    "MAX_SIMULATED_REPLICAS",
+    "MAX_TABLE_TRIALS",
+    "MAX_TRIALS",
+    "Exponential",
+    "LatencyDistribution",
+    "LatencyPreset",
+    "LatencyQuantiles",
+    "LegLatencies",
+    "Pareto",
+    "ParetoExponentialMixture",
+    "QuorumOverlap",
+    "StalenessResult",
+    "consistency_level_count",
+    "quorum_overlap",
+    "quorum_table",
+    "resolve_latency",
+    "simulate_staleness",
+    "staleness_probability",
+    "t_for_probability",
+]
