@@ -106,7 +106,8 @@ with st.form("change", border=True):
     f = st.columns([1.2, 1, 1, 0.8, 1.6])
     action = f[0].radio("Action", ["add", "remove"], index=0 if not suggested or suggested.action == "add" else 1,
                         format_func=lambda a: {"add": "Add a node", "remove": "Remove a node"}[a], horizontal=True)
-    new_name = f[1].text_input("New node's name", suggested.node if suggested and suggested.action == "add" else now.next_name())
+    fresh = suggested and suggested.action == "add" and suggested.node not in now.names
+    new_name = f[1].text_input("New node's name", suggested.node if fresh else now.next_name())
     weight = f[2].number_input("Its weight", 0.05, 64.0, suggested.weight if suggested else 1.0, step=0.5)
     gone = f[3].selectbox("Node to remove", now.names, index=now.names.index(suggested.node)
                           if suggested and suggested.node in now.names else len(now.names) - 1)
@@ -114,7 +115,7 @@ with st.form("change", border=True):
                         "and shown beside the answer.")
     if st.form_submit_button("Apply change", type="primary"):
         change = Change("add", new_name.strip(), weight) if action == "add" else Change("remove", gone)
-        with boundary():
+        with boundary(stop=False):  # a refused change is explained; the page below still draws
             change.apply(now)
             P.set("changes", encode_changes((*changes, change)))
             st.session_state["hashing.guess"] = (len(changes) + 1, guess)

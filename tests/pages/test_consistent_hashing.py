@@ -114,3 +114,19 @@ def test_max_keys_one_million():
     at = open_page(PAGE, {"keys": "1000000"}, timeout=120)
     apply_change(at)
     assert 0.12 < pct(metric(at, "Keys moved (add S5)")) < 0.28
+
+
+def test_many_servers_and_tight_bounded_loads():
+    """63 servers with c = 1.0: no server above its cap ceil(K / 63); adding a 64th moves keys between old
+    servers too (caps bind), a 65th is refused with a sentence while the page still shows its results."""
+    at = open_page(PAGE, {"nodes": "63", "scheme": "bounded", "load_factor": "1", "keys": "10000"})
+    busiest = float(metric(at, "Busiest server").rstrip("×"))
+    assert busiest <= (-(-10_000 // 63)) / (10_000 / 63) + 0.005  # shown with 2 decimals
+    apply_change(at)  # S5 is taken, so the form proposes the next free name
+    moved = pct(metric(at, "Keys moved (add S64)"))
+    table = at.dataframe[0].value
+    bounded = table[table["scheme"].str.startswith("Ring with bounded")].iloc[0]
+    assert moved > 0 and bounded["moved beyond minimum"] > 0.01
+    apply_change(at)
+    assert any("at most 64 nodes" in e.value for e in at.error)
+    assert metric(at, "Keys moved (add S64)") == f"{moved:.1%}"
