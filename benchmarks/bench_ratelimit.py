@@ -13,13 +13,9 @@ slow for the whole; speeds are compared per decision. Where the two define the s
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 import types
-from pathlib import Path
 from unittest import mock
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
