@@ -10,6 +10,7 @@ SECTIONS = {
     "Foundations": [
         st.Page("pages/consistent_hashing.py", title="Consistent hashing", icon=":material/donut_large:"),
     ],
+    "Data": [st.Page("pages/kv_quorum.py", title="Key-value store: quorums", icon=":material/database:")],
 }
 page = st.navigation(SECTIONS)
 

@@ -14,6 +14,10 @@ PAGES = [
     ("Foundations", "pages/consistent_hashing.py", "Consistent hashing",
      "Hash ring and virtual nodes; add and remove servers and watch exactly which keys move; compare with modulo, "
      "jump, rendezvous and bounded-load hashing; weighted servers."),
+    ("Data", "pages/kv_quorum.py", "Key-value store: quorums",
+     "N replicas, write quorum W, read quorum R: when W + R > N guarantees the latest write and how stale reads "
+     "get when it does not; the closed form against a WARS simulation on published production latencies; "
+     "Cassandra's ONE / QUORUM / ALL; preference lists on the ring; the latency–consistency trade-off."),
 ]
 for section, path, title, teaches in PAGES:
     with st.container(border=True):

@@ -166,6 +166,17 @@ class PageParams:
     def _edited(self) -> None:
         st.session_state[self._selector_key] = CUSTOM
 
+    def edit(self, **values: Any) -> None:
+        """Set widget parameters from a callback (a shortcut button), as if the student had moved them.
+
+        Use as ``on_click=P.edit, kwargs={"r": 1, "w": 3}``: callbacks run before the widgets are drawn.
+        """
+        for name, value in values.items():
+            if not self.params[name].widget:
+                raise ValueError(f"{name!r} is not a widget; use set() for the page's own state")
+            st.session_state[self.key(name)] = value
+        self._edited()
+
     def _preset_chosen(self) -> None:
         chosen = st.session_state[self._selector_key]
         if chosen == CUSTOM:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import types
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -17,6 +17,8 @@ from sdcore.kvstore.quorum import QuorumOverlap
 if TYPE_CHECKING:
     import pandas as pd
 
+    from sdcore.hashing.ring import RingPoints
+    from sdcore.kvstore.placement import KeyReplicas
     from sdcore.kvstore.wars import StalenessResult
 
 _WRITE_COLOUR = PALETTE[0]  # blue
@@ -154,11 +156,11 @@ def quorum_figure(overlap: QuorumOverlap, *, title: str | None = None) -> go.Fig
     total = overlap.r + overlap.w
     if overlap.strong:
         verdict = (
-            f"R + W = {total} > N = {n}: every read quorum shares at least {overlap.guaranteed_overlap} "
+            f"R + W = {total} > N = {n}:<br>every read quorum shares at least {overlap.guaranteed_overlap} "
             f"replica{'s' if overlap.guaranteed_overlap > 1 else ''} with every write quorum"
         )
     else:
-        verdict = f"R + W = {total} ≤ N = {n}: this read quorum misses the write entirely, a stale read"
+        verdict = f"R + W = {total} ≤ N = {n}:<br>this read quorum misses the write entirely, a stale read"
     fig.add_annotation(
         text=verdict,
         x=0.5,
@@ -170,7 +172,7 @@ def quorum_figure(overlap: QuorumOverlap, *, title: str | None = None) -> go.Fig
         font={"color": GOOD if overlap.strong else BAD, "size": 15},
     )
     apply_style(fig, title=title, height=480)
-    fig.update_layout(margin={"b": 70})
+    fig.update_layout(margin={"b": 90})
     fig.update_xaxes(visible=False, range=[-2.0, 2.0])
     fig.update_yaxes(visible=False, range=[-1.85, 1.85], scaleanchor="x", scaleratio=1)
     return fig
@@ -354,3 +356,110 @@ def _power_of_two_at_quantile(distribution: LatencyDistribution, q: float) -> fl
     while x > 1e-9 and distribution.cdf(x / 2.0) >= q:
         x /= 2.0
     return x
+
+
+_KEY_DASHES = ("solid", "dash", "dot", "dashdot")
+
+
+def preference_ring_figure(
+    points: RingPoints,
+    placements: Sequence[KeyReplicas],
+    colours: Mapping[str, str] | None = None,
+    *,
+    title: str | None = None,
+    height: int = 640,
+) -> go.Figure:
+    """The ring seen from above (0 at the top, clockwise) with each key's N replicas.
+
+    Points are coloured by node. Each key sits inside the ring on its own radius, with an arc clockwise to
+    the last of its replicas and a spoke out to each replica's point (drawn large, outlined). Points the
+    walk passed over because their node already holds a copy are grey crosses.
+    """
+    colours = dict(colours) if colours is not None else {n: colour(i) for i, n in enumerate(points.nodes)}
+    deg = points.positions.astype(np.float64) / 2**32 * 360.0
+    fig = go.Figure()
+    for i, name in enumerate(points.nodes):
+        sel = points.owner == i
+        fig.add_trace(
+            go.Scatterpolar(
+                r=np.ones(int(sel.sum())),
+                theta=deg[sel],
+                mode="markers",
+                marker={"size": 11, "color": colours.get(name, NEUTRAL), "line": {"width": 0}},
+                name=name,
+                legendgroup=name,
+                hovertemplate=f"a point of {name}<extra></extra>",
+            )
+        )
+    skipped_theta, skipped_text = [], []
+    for j, p in enumerate(placements):
+        radius = 0.8 - 0.5 * j / max(1, len(placements) - 1) if len(placements) > 1 else 0.7
+        dash = _KEY_DASHES[j % len(_KEY_DASHES)]
+        start = p.position / 2**32 * 360.0
+        angles = [a / 2**32 * 360.0 for a in p.replica_points]
+        end = angles[-1] if angles[-1] >= start else angles[-1] + 360.0
+        arc = np.linspace(start, end, max(2, int((end - start) / 2) + 2))
+        fig.add_trace(
+            go.Scatterpolar(
+                r=np.full(len(arc), radius),
+                theta=arc,
+                mode="lines",
+                line={"color": "#333333", "width": 2, "dash": dash},
+                name=f"{p.key} → {', '.join(p.replicas)}",
+                legendgroup=p.key,
+                hoverinfo="skip",
+            )
+        )
+        for order, (node, angle) in enumerate(zip(p.replicas, angles, strict=True)):
+            role = "coordinator" if order == 0 else f"replica {order + 1}"
+            fig.add_trace(
+                go.Scatterpolar(
+                    r=[radius, 1.0],
+                    theta=[angle, angle],
+                    mode="lines+markers",
+                    line={"color": colours.get(node, NEUTRAL), "width": 3, "dash": dash},
+                    marker={"size": [0, 20], "color": colours.get(node, NEUTRAL),
+                            "line": {"color": "black", "width": 2}},
+                    legendgroup=p.key,
+                    showlegend=False,
+                    hovertemplate=f"{p.key}: {role} on {node}<extra></extra>",
+                )
+            )
+        fig.add_trace(
+            go.Scatterpolar(
+                r=[radius],
+                theta=[start],
+                mode="markers+text",
+                text=[p.key],
+                textposition="top center",
+                textfont={"size": 14, "color": "black"},
+                marker={"size": 16, "color": "black", "symbol": "star"},
+                legendgroup=p.key,
+                showlegend=False,
+                hovertemplate=f"{p.key}: hashes here; replicas on {', '.join(p.replicas)}<extra></extra>",
+            )
+        )
+        skipped_theta += [a / 2**32 * 360.0 for a in p.skipped_points]
+        skipped_text += [p.key] * len(p.skipped_points)
+    if skipped_theta:
+        fig.add_trace(
+            go.Scatterpolar(
+                r=np.ones(len(skipped_theta)),
+                theta=skipped_theta,
+                mode="markers",
+                marker={"size": 13, "color": NEUTRAL, "symbol": "x-thin", "line": {"width": 3, "color": NEUTRAL}},
+                name="skipped: node already holds a copy",
+                text=skipped_text,
+                hovertemplate="%{text}: skipped, this node already holds a copy<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        polar={
+            "radialaxis": {"visible": False, "range": [0, 1.1]},
+            "angularaxis": {"direction": "clockwise", "rotation": 90, "showticklabels": False, "ticks": ""},
+        },
+    )
+    apply_style(fig, title=title, height=height)
+    # Legend below: a legend beside a polar chart squeezes the ring into a small square.
+    fig.update_layout(legend={"orientation": "h", "y": -0.02, "x": 0, "yanchor": "top"}, margin={"l": 20, "r": 20})
+    return fig
