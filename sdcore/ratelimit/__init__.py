@@ -24,6 +24,7 @@ from sdcore.ratelimit.compare import (
 from sdcore.ratelimit.decision import Decision
 from sdcore.ratelimit.limiters import (
     ALGORITHMS,
+    GCRA,
     ROUNDING_NOTE,
     CounterEstimate,
     FixedWindowCounter,
@@ -55,6 +56,7 @@ __all__ = [
     "CounterEstimate",
     "Decision",
     "FixedWindowCounter",
+    "GCRA",
     "LeakingBucket",
     "Limiter",
     "LimiterSettings",

@@ -272,6 +272,43 @@ class SlidingWindowCounter(Limiter):
         )
 
 
+class GCRA(Limiter):
+    """Generic cell rate algorithm: ``limit`` requests per ``period`` seconds, spaced one emission interval
+    (``period / limit``, rounded up to a microsecond) apart, with bursts of up to ``burst`` (default
+    ``limit``) requests. One timestamp per client (the theoretical arrival time) instead of a counter and
+    a time; decisions equal a token bucket of capacity ``burst`` refilled ``limit / period`` per second
+    whenever the interval is a whole number of microseconds that divides 10**12."""
+
+    algorithm = "gcra"
+
+    def __init__(
+        self, limit: int, period: float, burst: int | None = None, *, store: Store | None = None
+    ) -> None:
+        self.quota = check_count("limit", limit, "requests")
+        self.period_us = check_window("period", period)
+        self.period = period
+        self.burst = self.quota if burst is None else check_count("burst", burst, "requests")
+        self._interval_us = max(1, -(-self.period_us // self.quota))
+        self._tolerance_us = (self.burst - 1) * self._interval_us
+        super().__init__(store)
+
+    @property
+    def limit(self) -> int:
+        return self.burst
+
+    @property
+    def params(self) -> MappingProxyType:
+        return MappingProxyType({"interval_us": self._interval_us, "tolerance_us": self._tolerance_us})
+
+    @property
+    def label(self) -> str:
+        return f"GCRA ({self.quota} per {_fmt(self.period)} s, burst {self.burst})"
+
+    def allow(self, now: float, key: str = "default") -> Decision:
+        allowed, remaining, retry_us, _ = self.store.gcra(key, to_micros(now), self._interval_us, self._tolerance_us)
+        return Decision(bool(allowed), self.burst, remaining, None if allowed else retry_us / MICROS_PER_SECOND)
+
+
 @dataclass(frozen=True)
 class CounterEstimate:
     """One sliding-window-counter decision worked out by hand, with the effect of rounding the estimate."""

@@ -23,6 +23,7 @@ import numpy as np
 
 from sdcore.ratelimit.limiters import (
     ALGORITHMS,
+    GCRA,
     FixedWindowCounter,
     LeakingBucket,
     Limiter,
@@ -40,6 +41,7 @@ STATE_LABELS = MappingProxyType(
         "fixed_window": "window count",
         "sliding_log": "log size",
         "sliding_window_counter": "estimate",
+        "gcra": "allowance",
     }
 )
 
@@ -318,9 +320,31 @@ def _sliding_window_counter(t: np.ndarray, limit: int, window_us: int):
     return ok, np.maximum(0, limit - num // W), retry, None, num / W
 
 
+def _gcra(t: np.ndarray, interval_us: int, tolerance_us: int):
+    tat = int(t[0])
+    allowed: list[bool] = []
+    tats: list[int] = []
+    a, rec = allowed.append, tats.append
+    for now in t.tolist():
+        if tat < now:
+            tat = now
+        if tat - now <= tolerance_us:
+            tat += interval_us
+            a(True)
+        else:
+            a(False)
+        rec(tat)
+    ok = np.array(allowed, dtype=bool)
+    ahead = np.array(tats, dtype=np.int64) - t
+    remaining = np.maximum(0, (tolerance_us - ahead) // interval_us + 1)
+    retry = np.where(ok, 0, ahead - tolerance_us)
+    # The token-bucket view: how many requests would conform right now (fractional).
+    return ok, remaining, retry, None, (tolerance_us + interval_us - ahead) / interval_us
+
+
 def _kernel(limiter: Limiter):
     if not isinstance(limiter, Limiter):
-        raise ValueError(f"limiter must be one of the five limiters of sdcore.ratelimit (got {limiter!r})")
+        raise ValueError(f"limiter must be one of the limiters of sdcore.ratelimit (TokenBucket, LeakingBucket, FixedWindowCounter, SlidingWindowLog, SlidingWindowCounter or GCRA) (got {limiter!r})")
     p = limiter.params
     if isinstance(limiter, TokenBucket):
         return _token_bucket, (p["capacity_ut"], p["rate_uts"])
@@ -333,7 +357,9 @@ def _kernel(limiter: Limiter):
         return kernel, (p["limit"], p["window_us"])
     if isinstance(limiter, SlidingWindowCounter):
         return _sliding_window_counter, (p["limit"], p["window_us"])
-    raise ValueError(f"limiter must be one of the five limiters of sdcore.ratelimit (got {limiter!r})")
+    if isinstance(limiter, GCRA):
+        return _gcra, (p["interval_us"], p["tolerance_us"])
+    raise ValueError(f"limiter must be one of the limiters of sdcore.ratelimit (TokenBucket, LeakingBucket, FixedWindowCounter, SlidingWindowLog, SlidingWindowCounter or GCRA) (got {limiter!r})")
 
 
 def check_timestamps(timestamps) -> np.ndarray:

@@ -192,3 +192,30 @@ def _counter_retry_us(now: int, k: int, cur: int, prev: int, limit: int, W: int)
     if elapsed < W:
         return (k + 1) * W + elapsed - now
     return (k + 2) * W - now  # only for a 1-µs window at the limit: the window after next starts empty
+
+
+def gcra_step(
+    state: tuple[int, int] | None, now_us: int, interval_us: int, tolerance_us: int
+) -> tuple[tuple[int, int], tuple[int, int, int, int]]:
+    """GCRA, the generic cell rate algorithm (ATM's leaky bucket as a meter; what redis-cell uses).
+
+    One number per client, the theoretical arrival time ``tat``: when the next request would be due if
+    requests came exactly one ``interval_us`` apart. A request is conforming iff it is not earlier than
+    ``tat - tolerance_us``; then ``tat`` moves on by one interval. With ``tolerance = (burst - 1) *
+    interval`` it makes the same decisions as a token bucket of capacity ``burst`` refilled one token per
+    interval (the bucket's level is ``burst - (tat - now) / interval``).
+
+    State ``(last_seen_us, tat_us)``. Raw result ``(allowed, remaining, retry_us, tat_after)`` with
+    ``remaining = max(0, (tolerance - (tat - now)) // interval + 1)`` (requests still conforming now) and,
+    when rejected, ``retry_us = tat - tolerance - now``.
+    """
+    if state is None:
+        now, tat = now_us, now_us
+    else:
+        last, tat = state
+        now = max(now_us, last)
+    tat = max(tat, now)
+    if tat - now <= tolerance_us:
+        tat += interval_us
+        return (now, tat), (1, max(0, (tolerance_us - (tat - now)) // interval_us + 1), 0, tat)
+    return (now, tat), (0, 0, tat - tolerance_us - now, tat)

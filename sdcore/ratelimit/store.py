@@ -49,6 +49,11 @@ class Store(ABC):
         :func:`steps.sliding_window_counter_step`."""
 
 
+    def gcra(self, key: str, now_us: int, interval_us: int, tolerance_us: int) -> tuple[int, int, int, int]:
+        """-> ``(allowed, remaining, retry_us, tat_us)``; see :func:`steps.gcra_step`."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement GCRA yet")
+
+
 class MemoryStore(Store):
     """State in a dict, one entry per (algorithm, client). A lock makes each step atomic across threads.
 
@@ -82,6 +87,9 @@ class MemoryStore(Store):
             "sliding_window_counter", key, steps.sliding_window_counter_step, now_us, limit, window_us
         )
 
+    def gcra(self, key, now_us, interval_us, tolerance_us):
+        return self._run("gcra", key, steps.gcra_step, now_us, interval_us, tolerance_us)
+
     def peek(self, algorithm: str, key: str) -> tuple | None:
         """The stored state of one client (a copy), or ``None`` if the client was never seen."""
         with self._lock:
@@ -89,6 +97,17 @@ class MemoryStore(Store):
         if state is None:
             return None
         return tuple(list(x) if isinstance(x, list) else x for x in state)
+
+    def snapshot(self, entries) -> MemoryStore:
+        """A new store holding copies of the given ``(algorithm, key)`` states only: a scratch pad to try
+        decisions ahead of time (e.g. to find an honest Retry-After) without touching the real state."""
+        scratch = MemoryStore()
+        with self._lock:
+            for entry in entries:
+                state = self._state.get(entry)
+                if state is not None:
+                    scratch._state[entry] = tuple(list(x) if isinstance(x, list) else x for x in state)
+        return scratch
 
     def clear(self) -> None:
         with self._lock:

@@ -134,7 +134,7 @@ def test_empty_trace_and_bad_traces():
         simulate(TokenBucket(1, 1.0), [0.0, 1.0], ["a", "b", "c"])
     with pytest.raises(ValueError, match=r"shape \(2, 1\)"):
         simulate(TokenBucket(1, 1.0), [[0.0], [1.0]])
-    with pytest.raises(ValueError, match="one of the five limiters"):
+    with pytest.raises(ValueError, match="one of the limiters of sdcore.ratelimit"):
         simulate(object(), [0.0])
 
 
