@@ -10,6 +10,9 @@ SECTIONS = {
     "Foundations": [
         st.Page("pages/consistent_hashing.py", title="Consistent hashing", icon=":material/donut_large:"),
     ],
+    "Traffic control": [
+        st.Page("pages/api_gateway.py", title="API gateway: throttle rules", icon=":material/router:"),
+    ],
     "Data": [st.Page("pages/kv_quorum.py", title="Key-value store: quorums", icon=":material/database:")],
 }
 page = st.navigation(SECTIONS)

@@ -14,6 +14,10 @@ PAGES = [
     ("Foundations", "pages/consistent_hashing.py", "Consistent hashing",
      "Hash ring and virtual nodes; add and remove servers and watch exactly which keys move; compare with modulo, "
      "jump, rendezvous and bounded-load hashing; weighted servers."),
+    ("Traffic control", "pages/api_gateway.py", "API gateway: throttle rules",
+     "Throttle rules over many clients (per address, per user, per endpoint), a deny-list and an allow-list; "
+     "who gets 200, 429 or 403 and which rule decided; the exact response and headers a client receives, with a "
+     "Retry-After that is never optimistic; GCRA; what each algorithm costs in memory per client."),
     ("Data", "pages/kv_quorum.py", "Key-value store: quorums",
      "N replicas, write quorum W, read quorum R: when W + R > N guarantees the latest write and how stale reads "
      "get when it does not; the closed form against a WARS simulation on published production latencies; "

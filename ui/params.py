@@ -36,10 +36,18 @@ class Param:
     options: tuple[Any, ...] | None = None
     widget: bool = True  # False: state the page sets itself (e.g. the changes applied), kept out of "Custom"
     max_len: int = 400
+    multi: bool = False  # a list of options (st.multiselect), written "a,b,c" in the URL
+    defines_experiment: bool = True  # False for a view cursor: moving it does not switch the preset to Custom
 
     def parse(self, raw: str) -> Any:
         """Text from the URL -> a value, or ValueError saying what is wrong with it."""
         d = self.default
+        if self.multi:
+            items = [x for x in raw.split(",") if x]
+            unknown = [x for x in items if x not in self.options]
+            if unknown:
+                raise ValueError(f"names unknown choices {', '.join(unknown)} (choose from {', '.join(self.options)})")
+            return items
         if self.options is not None:
             for o in self.options:
                 if str(o) == raw:
@@ -72,6 +80,8 @@ class Param:
         return value
 
     def encode(self, value: Any) -> str:
+        if self.multi:
+            return ",".join(value)
         if isinstance(value, bool):
             return "true" if value else "false"
         if isinstance(value, float):
@@ -110,8 +120,8 @@ class PageParams:
         return self.key("_preset")
 
     def preset_values(self, preset: str) -> dict[str, Any]:
-        values = {name: p.default for name, p in self.params.items()}
-        values.update(self.presets[preset])
+        values = {name: list(p.default) if p.multi else p.default for name, p in self.params.items()}
+        values.update({k: list(v) if self.params[k].multi else v for k, v in self.presets[preset].items()})
         return values
 
     # -- lifecycle --------------------------------------------------------------------------------------
@@ -154,13 +164,15 @@ class PageParams:
 
     def _matches(self, preset: str, values: Mapping[str, Any]) -> bool:
         ref = self.preset_values(preset)
-        return all(values[n] == ref[n] for n, p in self.params.items() if p.widget)
+        return all(values[n] == ref[n] for n, p in self.params.items() if p.widget and p.defines_experiment)
 
     # -- widgets ----------------------------------------------------------------------------------------
     def bind(self, name: str) -> dict[str, Any]:
         """Keyword arguments that tie a widget to the parameter: ``st.slider(..., **P.bind("vnodes"))``."""
         if name not in self.params:
             raise KeyError(name)
+        if not self.params[name].defines_experiment:
+            return {"key": self.key(name)}
         return {"key": self.key(name), "on_change": self._edited}
 
     def _edited(self) -> None:
@@ -175,7 +187,8 @@ class PageParams:
             if not self.params[name].widget:
                 raise ValueError(f"{name!r} is not a widget; use set() for the page's own state")
             st.session_state[self.key(name)] = value
-        self._edited()
+        if any(self.params[n].defines_experiment for n in values):
+            self._edited()
 
     def _preset_chosen(self) -> None:
         chosen = st.session_state[self._selector_key]
