@@ -56,12 +56,7 @@ page.start(
     "endpoint, with a deny-list for known attackers and an allow-list for partners. What each client "
     "sees is a status code and headers that say how long to wait.",
 )
-P.setup()
-c1, c2 = st.columns([1, 2])
-with c1:
-    P.preset_selector()
-with c2:
-    st.info(GATEWAY_PRESETS[P.base_preset].description, icon=":material/science:")
+P.preset_row(lambda name: GATEWAY_PRESETS[name].description)
 left, right = st.columns([1.3, 1])
 with left:
     st.text_area("Rules (YAML or JSON)", height=330, help="Envoy-style descriptors: a key (remote_address, user_id, "

@@ -66,12 +66,7 @@ page.start(
     "Spread keys over servers so that when a server joins or leaves, only the keys that must move do. "
     "`hash(key) mod n` moves almost every key when n changes; a hash ring moves about 1/(n+1) of them."
 )
-P.setup()
-c1, c2 = st.columns([1, 2])
-with c1:
-    P.preset_selector()
-with c2:
-    st.info(PRESETS[P.base_preset].description, icon=":material/science:")
+P.preset_row(lambda name: PRESETS[name].description)
 cols = st.columns(4)
 cols[0].number_input("Servers at the start", 1, 64, step=1, help="S1, S2, … before any change.", **P.bind("nodes"))
 cols[1].slider("Virtual nodes per server", 1, 1000, help="Points each server of weight 1 has on the ring.", **P.bind("vnodes"))

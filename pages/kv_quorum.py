@@ -63,12 +63,7 @@ page.start(
     "With R + W > N every read overlaps the last write; with less, reads and writes are faster but a read can "
     "be stale — how often, and for how long after the write, depends on the message latencies.",
 )
-P.setup()
-c1, c2 = st.columns([1, 2])
-with c1:
-    P.preset_selector()
-with c2:
-    st.info(kv.PRESETS[P.base_preset].description, icon=":material/science:")
+P.preset_row(lambda name: kv.PRESETS[name].description)
 cols = st.columns(4)
 n = cols[0].slider("N: replicas per key", 1, MAX_N, help="How many nodes store a copy of each key.", **P.bind("n"))
 r, w, clamped = kv.clamp_quorums(n, P.value("r"), P.value("w"))

@@ -16,7 +16,7 @@ selector to "Custom"; the reset button returns to the preset.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -215,6 +215,19 @@ class PageParams:
             on_change=self._preset_chosen,
             help=help or "A named situation. Editing any parameter below switches this to Custom.",
         )
+
+    def preset_row(self, describe: Callable[[str], str]) -> None:
+        """The page's first row: load the values (:meth:`setup`), the preset selector, and what the preset
+        sets up, ``describe(preset_name)``; once edited, the box says which preset the edits started from."""
+        self.setup()
+        left, right = st.columns([1, 2])
+        with left:
+            self.preset_selector()
+        text = describe(self.base_preset)
+        if self.selected == CUSTOM:
+            text = f"Custom settings, starting from “{self.base_preset}”: {text}"
+        with right:
+            st.info(text, icon=":material/science:")
 
     def reset_button(self, label: str = "Reset to preset") -> None:
         store = st.session_state[self._store_key]
