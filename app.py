@@ -13,7 +13,10 @@ SECTIONS = {
     "Traffic control": [
         st.Page("pages/api_gateway.py", title="API gateway: throttle rules", icon=":material/router:"),
     ],
-    "Data": [st.Page("pages/kv_quorum.py", title="Key-value store: quorums", icon=":material/database:")],
+    "Data": [
+        st.Page("pages/kv_quorum.py", title="Key-value store: quorums", icon=":material/database:"),
+        st.Page("pages/kv_cluster.py", title="Key-value store: a cluster you can break", icon=":material/dns:"),
+    ],
 }
 page = st.navigation(SECTIONS)
 

@@ -22,6 +22,10 @@ PAGES = [
      "N replicas, write quorum W, read quorum R: when W + R > N guarantees the latest write and how stale reads "
      "get when it does not; the closed form against a WARS simulation on published production latencies; "
      "Cassandra's ONE / QUORUM / ALL; preference lists on the ring; the latency–consistency trade-off."),
+    ("Data", "pages/kv_cluster.py", "Key-value store: a cluster you can break",
+     "A Dynamo-style cluster in virtual time: write and read keys, crash replicas, partition the network and step "
+     "through every message; stale reads, siblings with their vector clocks, read repair, sloppy quorum and "
+     "hinted handoff."),
 ]
 for section, path, title, teaches in PAGES:
     with st.container(border=True):

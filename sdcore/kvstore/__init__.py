@@ -5,8 +5,11 @@
   read/write latency quantiles; ``quorum_table`` does every (R, W) for one N from one set of draws.
 - ``LATENCY_PRESETS``: the paper's production latency fits (LinkedIn SSD and disk, Yammer).
 - ``consistency_level_count`` (Cassandra's ONE/QUORUM/ALL) and ``quorum_overlap`` for the picture.
+- ``Cluster``: a Dynamo-style cluster in virtual time (crashes, partitions, hinted handoff, read repair);
+  ``VectorClock`` orders its versions. Scenarios for the page live in ``sdcore.kvstore.scenario``.
 """
 
+from sdcore.kvstore.cluster import Cluster
 from sdcore.kvstore.latency import (
     LATENCY_PRESETS,
     LEG_DESCRIPTIONS,
@@ -26,6 +29,7 @@ from sdcore.kvstore.quorum import (
     quorum_overlap,
     staleness_probability,
 )
+from sdcore.kvstore.vclock import VectorClock
 from sdcore.kvstore.wars import (
     MAX_SIMULATED_REPLICAS,
     MAX_TABLE_TRIALS,
@@ -45,6 +49,7 @@ __all__ = [
     "MAX_SIMULATED_REPLICAS",
     "MAX_TABLE_TRIALS",
     "MAX_TRIALS",
+    "Cluster",
     "Exponential",
     "LatencyDistribution",
     "LatencyPreset",
@@ -54,6 +59,7 @@ __all__ = [
     "ParetoExponentialMixture",
     "QuorumOverlap",
     "StalenessResult",
+    "VectorClock",
     "consistency_level_count",
     "quorum_overlap",
     "quorum_table",
