@@ -11,6 +11,7 @@ SECTIONS = {
         st.Page("pages/consistent_hashing.py", title="Consistent hashing", icon=":material/donut_large:"),
     ],
     "Traffic control": [
+        st.Page("pages/rate_limiter.py", title="Rate limiter", icon=":material/speed:"),
         st.Page("pages/api_gateway.py", title="API gateway: throttle rules", icon=":material/router:"),
     ],
     "Data": [

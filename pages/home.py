@@ -14,6 +14,10 @@ PAGES = [
     ("Foundations", "pages/consistent_hashing.py", "Consistent hashing",
      "Hash ring and virtual nodes; add and remove servers and watch exactly which keys move; compare with modulo, "
      "jump, rendezvous and bounded-load hashing; weighted servers."),
+    ("Traffic control", "pages/rate_limiter.py", "Rate limiter",
+     "Token bucket, leaking bucket, fixed window, sliding log and sliding window counter on the same traffic: "
+     "bursts, the 2x burst across a window edge, an abusive client; step through time and watch each one's "
+     "state; the counter's error against Cloudflare's 0.003%; two settings side by side."),
     ("Traffic control", "pages/api_gateway.py", "API gateway: throttle rules",
      "Throttle rules over many clients (per address, per user, per endpoint), a deny-list and an allow-list; "
      "who gets 200, 429 or 403 and which rule decided; the exact response and headers a client receives, with a "

@@ -84,7 +84,9 @@ def arrivals_figure(
 
     edges = _bin_edges(np.concatenate([_seconds(r) for r in rs]), bins)
     width = edges[1] - edges[0]
-    fig = make_subplots(rows=len(rs), cols=1, shared_xaxes=True, subplot_titles=[r.label for r in rs])
+    # One panel: its name as the figure's title, which sits above the legend (a subplot title would not).
+    titles = [r.label for r in rs] if len(rs) > 1 else None
+    fig = make_subplots(rows=len(rs), cols=1, shared_xaxes=True, subplot_titles=titles)
     for i, r in enumerate(rs, start=1):
         t = _seconds(r)
         for allowed, name, col in ((True, "admitted", GOOD), (False, "rejected", BAD)):
@@ -105,7 +107,11 @@ def arrivals_figure(
             )
     fig.update_layout(barmode="stack", bargap=0)
     fig.update_xaxes(title_text="time (s)", row=len(rs), col=1)
-    apply_style(fig, height=height or 80 + 170 * len(rs))
+    apply_style(
+        fig,
+        height=height or 80 + 170 * len(rs) + (0 if titles else 70),
+        title=None if titles else rs[0].label,
+    )
     return _cursor(fig, cursor)
 
 
@@ -314,7 +320,13 @@ def max_in_window_figure(
             showlegend=False,
         )
     )
-    fig.add_vline(x=limit, line={"color": NEUTRAL, "dash": "dot"}, annotation_text=f"limit {limit}")
+    # Above the plot: inside it, the label would sit on the first bar's count.
+    fig.add_vline(
+        x=limit,
+        line={"color": NEUTRAL, "dash": "dot"},
+        annotation_text=f"limit {limit}",
+        annotation_position="top",
+    )
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(title_text="most admitted in any window", range=[0, max([limit, *values]) * 1.15])
     return apply_style(fig, height=height)

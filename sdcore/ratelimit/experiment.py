@@ -1,0 +1,912 @@
+"""The rate-limiter page's model: traffic from a few numbers, the presets, and the sentences it shows.
+
+Kept here rather than in the page so that each piece has a unit test; the page only wires widgets to these
+functions and to :mod:`sdcore.ratelimit`. Nothing here imports streamlit, plotly or (at import time) pandas.
+
+>>> from sdcore.ratelimit.experiment import TrafficConfig, limiter_settings
+>>> trace = TrafficConfig("boundary", limit=10, window=1.0).build()
+>>> len(trace)
+20
+>>> from sdcore.ratelimit import compare_limiters
+>>> compare_limiters(trace.timestamps, settings=limiter_settings(10, 1.0)).row("fixed_window").max_in_window
+20
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sdcore.ratelimit.compare import Comparison, LimiterSettings, max_admitted_per_client
+from sdcore.ratelimit.limiters import ALGORITHMS, counter_estimate
+from sdcore.ratelimit.simulate import SimulationResult, state_at
+from sdcore.ratelimit.traffic import Trace, boundary_burst, bursty, many_clients, poisson, ramp, steady
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+MAX_PAGE_REQUESTS = 1_000_000
+BURST_ON_S, BURST_OFF_S = 1.0, 4.0  # bursty traffic: peak for 1 s, then the base rate for 4 s
+PLAY_STEPS = 40  # unzoomed, the play toggle crosses the trace in this many steps
+ZOOMS: tuple[int, ...] = (0, 100, 20, 5)  # the charts' span in windows around the cursor; 0: whole trace
+NEAR_LIMIT_BAND = 0.1  # "near the limit": the estimate within 10% of it
+CLOUDFLARE_REQUESTS = 400_000_000
+CLOUDFLARE_SOURCES = 270_000
+CLOUDFLARE_DIFFER = 0.00003  # 0.003% of requests wrongly allowed or rate limited
+
+SHAPES: tuple[str, ...] = ("steady", "poisson", "bursty", "boundary", "ramp", "clients")
+SHAPE_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "steady": "Steady (evenly spaced)",
+        "poisson": "Poisson (random arrivals)",
+        "bursty": "Bursty on/off",
+        "boundary": "Burst across the window edge",
+        "ramp": "Slow ramp",
+        "clients": "Many clients, one abusive",
+    }
+)
+# The traffic parameters each shape reads; the others are reset so that equal traces share a cache entry.
+SHAPE_USES: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        "steady": frozenset({"rate", "duration"}),
+        "poisson": frozenset({"rate", "duration", "seed"}),
+        "bursty": frozenset({"rate", "peak", "duration", "seed"}),
+        "boundary": frozenset({"limit", "window"}),
+        "ramp": frozenset({"rate", "peak", "duration", "seed"}),
+        "clients": frozenset({"rate", "peak", "duration", "clients", "seed"}),
+    }
+)
+ALL = "all"
+ALGORITHM_CHOICES: tuple[str, ...] = (ALL, *ALGORITHMS)
+# The five algorithms, plus the library variant of the sliding log that the comparison also runs.
+SHORT_NAMES: Mapping[str, str] = MappingProxyType(
+    {**ALGORITHMS, "sliding_log_admitted_only": "Sliding window log (admitted only)"}
+)
+
+
+# Short enough for a metric's label in a row of six.
+METRIC_NAMES: Mapping[str, str] = MappingProxyType(
+    {
+        "token_bucket": "Token bucket",
+        "leaking_bucket": "Leaking bucket",
+        "fixed_window": "Fixed window",
+        "sliding_log": "Sliding log",
+        "sliding_window_counter": "Sliding counter",
+    }
+)
+
+
+def algorithm_label(choice: str) -> str:
+    return "All five" if choice == ALL else ALGORITHMS[choice]
+
+
+def shown_algorithms(choice: str) -> tuple[str, ...]:
+    """The algorithms the page draws in detail for the selector's ``choice``."""
+    if choice == ALL:
+        return tuple(ALGORITHMS)
+    if choice not in ALGORITHMS:
+        raise ValueError(f"algorithm must be one of {', '.join(ALGORITHM_CHOICES)} (got {choice!r})")
+    return (choice,)
+
+
+@dataclass(frozen=True)
+class TrafficConfig:
+    """A generated trace, from the page's few numbers (hashable: the page caches the trace on it).
+
+    ``rate`` is the base rate in requests per second (per client for ``clients``); ``peak`` multiplies it:
+    the burst rate (bursty), the final rate (ramp) or the abusive client's rate (clients). The boundary
+    burst puts ``limit`` requests just before and ``limit`` just after the edge of a ``window``.
+    """
+
+    shape: str = "poisson"
+    rate: float = 80.0
+    peak: float = 5.0
+    duration: float = 60.0
+    clients: int = 20
+    seed: int = 0
+    limit: int = 100
+    window: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.shape not in SHAPES:
+            raise ValueError(f"the traffic shape must be one of {', '.join(SHAPES)} (got {self.shape!r})")
+
+    def normalized(self) -> TrafficConfig:
+        """The same traffic with the parameters its shape ignores reset to their defaults."""
+        uses = SHAPE_USES[self.shape]
+        return replace(self, **{f.name: f.default for f in fields(self) if f.name not in uses | {"shape"}})
+
+    def expected_requests(self) -> float:
+        """About how many requests the trace will hold (before it is drawn)."""
+        r, d = self.rate, self.duration
+        if self.shape == "boundary":
+            return 2.0 * self.limit
+        if self.shape == "bursty":
+            return r * (self.peak * BURST_ON_S + BURST_OFF_S) / (BURST_ON_S + BURST_OFF_S) * d
+        if self.shape == "ramp":
+            return r * (1 + self.peak) / 2 * d
+        if self.shape == "clients":
+            return r * (self.clients + self.peak) * d
+        return r * d
+
+    def build(self) -> Trace:
+        """Draw the trace; a ValueError if it would exceed the page's cap or a parameter is out of range."""
+        if self.peak < 1:
+            raise ValueError(f"peak must be at least 1 (x the base rate), got {self.peak!r}")
+        n = self.expected_requests()
+        if not math.isfinite(n) or n > MAX_PAGE_REQUESTS:
+            raise ValueError(
+                f"this traffic would send about {n:,.0f} requests; the page simulates at most "
+                f"{MAX_PAGE_REQUESTS:,} (rate x duration): lower the rate or the duration"
+            )
+        r, d, g = self.rate, self.duration, self.seed
+        if self.shape == "steady":
+            return steady(r, d)
+        if self.shape == "poisson":
+            return poisson(r, d, rng=g)
+        if self.shape == "bursty":
+            return bursty(r * self.peak, r, BURST_ON_S, BURST_OFF_S, d, rng=g)
+        if self.shape == "boundary":
+            return boundary_burst(self.limit, self.window)
+        if self.shape == "ramp":
+            return ramp(r, r * self.peak, d, rng=g)
+        return many_clients(self.clients, r, r * self.peak, d, rng=g)
+
+
+def limiter_settings(
+    limit: int,
+    window: float,
+    capacity: int | None = None,
+    refill_rate: float | None = None,
+    queue_size: int | None = None,
+    outflow_rate: float | None = None,
+) -> LimiterSettings:
+    """Settings for every limiter; bucket parameters left out follow the limit (``limit`` per ``window``)."""
+    return LimiterSettings(limit, window, capacity, refill_rate, queue_size, outflow_rate)
+
+
+# --- presets -------------------------------------------------------------------------------------------
+
+DEFAULTS: Mapping[str, object] = MappingProxyType(
+    {
+        "shape": "poisson",
+        "rate": 80.0,
+        "peak": 5.0,
+        "duration": 60.0,
+        "clients": 20,
+        "seed": 0,
+        "algorithm": ALL,
+        "limit": 100,
+        "window": 1.0,
+        "capacity": 100,
+        "refill": 100.0,
+        "queue": 100,
+        "outflow": 100.0,
+        "a_algo": "token_bucket",
+        "b_algo": "sliding_window_counter",
+        "b_limit": 100,
+        "b_window": 1.0,
+        "b_burst": 100,
+        "b_rate": 100.0,
+        "zoom": 20,
+    }
+)
+
+
+# The page's parameters: number ranges (the widgets' and the URL's bounds) and choices.
+RANGES: Mapping[str, tuple[float, float]] = MappingProxyType(
+    {
+        "rate": (0.1, 100_000.0),
+        "peak": (1.0, 100.0),
+        "duration": (1.0, 3_600.0),
+        "clients": (1, 10_000),
+        "seed": (0, 2**31 - 1),
+        "limit": (1, 100_000),
+        "window": (0.01, 3_600.0),
+        "capacity": (1, 100_000),
+        "refill": (0.01, 100_000.0),
+        "queue": (1, 100_000),
+        "outflow": (0.01, 100_000.0),
+        "b_limit": (1, 100_000),
+        "b_window": (0.01, 3_600.0),
+        "b_burst": (1, 100_000),
+        "b_rate": (0.01, 100_000.0),
+    }
+)
+CHOICES: Mapping[str, tuple] = MappingProxyType(
+    {
+        "shape": SHAPES,
+        "algorithm": ALGORITHM_CHOICES,
+        "a_algo": tuple(ALGORITHMS),
+        "b_algo": tuple(ALGORITHMS),
+        "zoom": ZOOMS,
+    }
+)
+# Number inputs: (label, tooltip), in the order the page draws them.
+FIELDS: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "rate": ("Base rate (req/s)", "Requests per second (per client for many clients)."),
+        "peak": (
+            "Peak (× base)",
+            "Burst rate, the ramp's final rate, or the abuser's rate, as a multiple of the base.",
+        ),
+        "duration": (
+            "Duration (s)",
+            f"Length of the trace; rate × duration is capped at {MAX_PAGE_REQUESTS:,} requests.",
+        ),
+        "clients": ("Clients", "Well-behaved clients besides the abuser (many clients only)."),
+        "seed": ("Seed", "Which random arrivals are drawn; same seed, same trace."),
+        "limit": ("Limit (requests)", "Requests allowed per window (window counters and logs), per client."),
+        "window": ("Window W (s)", "Window length; also the W of 'most admitted in any W'."),
+        "capacity": (
+            "Bucket capacity",
+            "Token bucket: tokens it holds, the largest burst it admits at once.",
+        ),
+        "refill": ("Refill rate (/s)", "Token bucket: tokens added per second."),
+        "queue": ("Queue size", "Leaking bucket: requests that may wait."),
+        "outflow": ("Outflow rate (/s)", "Leaking bucket: requests served per second."),
+        "b_limit": ("B: limit", "Requests per window for B."),
+        "b_window": ("B: window (s)", "B's window length."),
+        "b_burst": ("B: bucket size", "B's token bucket capacity and leaking bucket queue size."),
+        "b_rate": ("B: bucket rate (/s)", "B's refill and outflow rate."),
+    }
+)
+TRAFFIC_FIELDS = ("rate", "peak", "duration", "clients", "seed")
+LIMITER_FIELDS = ("limit", "window", "capacity", "refill", "queue", "outflow")
+B_FIELDS = ("b_limit", "b_window", "b_burst", "b_rate")
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named situation: what it shows, and the parameters that differ from :data:`DEFAULTS`."""
+
+    description: str
+    params: MappingProxyType
+
+
+def _preset(description: str, **params: object) -> Preset:
+    return Preset(description, MappingProxyType(params))
+
+
+PRESETS: Mapping[str, Preset] = MappingProxyType(
+    {
+        "Flash sale burst": _preset(
+            "50 requests/s, and every 5 s a one-second rush at 500/s; the budget is 100 per second. Who "
+            "lets the rush through, who smooths it, and who turns it away? B: a token bucket sized for it.",
+            shape="bursty",
+            rate=50.0,
+            peak=10.0,
+            duration=120.0,
+            b_algo="token_bucket",
+            b_burst=500,
+        ),
+        "Burst across the window edge": _preset(
+            "10 per second. 10 requests arrive just before t = 1 s and 10 just after: each fixed window "
+            "holds only 10, yet 20 get through within 0.2 s. How many does each algorithm admit?",
+            shape="boundary",
+            limit=10,
+            capacity=10,
+            refill=10.0,
+            queue=10,
+            outflow=10.0,
+            a_algo="fixed_window",
+            b_limit=10,
+            b_burst=10,
+            b_rate=10.0,
+        ),
+        "Steady under the limit": _preset(
+            "Evenly spaced requests at 80/s against a budget of 100/s: nothing should be rejected. B "
+            "lowers the limit to 60/s: now a quarter must go.",
+            shape="steady",
+            rate=80.0,
+            duration=120.0,
+            a_algo="fixed_window",
+            b_algo="fixed_window",
+            b_limit=60,
+            b_burst=60,
+            b_rate=60.0,
+        ),
+        "Abusive client": _preset(
+            "50 clients send 2 requests/s each; one sends 100/s. A per-client limit of 10 per second "
+            "should stop the abuser and nobody else.",
+            shape="clients",
+            rate=2.0,
+            peak=50.0,
+            clients=50,
+            limit=10,
+            capacity=10,
+            refill=10.0,
+            queue=10,
+            outflow=10.0,
+            b_limit=10,
+            b_burst=10,
+            b_rate=10.0,
+            zoom=5,
+        ),
+        "Bucket too small for normal traffic": _preset(
+            "Random arrivals averaging 90/s against a refill of 100/s, but the buckets hold only 3: "
+            "ordinary clumps of requests get rejected. B: the same bucket holding 30.",
+            shape="poisson",
+            rate=90.0,
+            duration=120.0,
+            capacity=3,
+            queue=3,
+            b_algo="token_bucket",
+            b_burst=30,
+            zoom=5,
+        ),
+    }
+)
+
+
+# --- the run, summarized; the change against the previous run ------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a run admitted, per algorithm: ``(name, accepted, rejected, max_in_window)`` rows."""
+
+    key: Hashable
+    requests: int
+    rows: tuple[tuple[str, int, int, int], ...]
+
+    def share(self, name: str) -> float | None:
+        for n, accepted, _, _ in self.rows:
+            if n == name:
+                return accepted / self.requests if self.requests else 0.0
+        return None
+
+
+def summarize(key: Hashable, comparison: Comparison) -> RunSummary:
+    n = len(next(iter(comparison.results.values())))
+    return RunSummary(
+        key, n, tuple((r.name, r.accepted, r.rejected, r.max_in_window) for r in comparison.rows)
+    )
+
+
+def remember(
+    history: tuple[RunSummary, RunSummary | None] | None, current: RunSummary
+) -> tuple[RunSummary, RunSummary | None]:
+    """``(last, previous)`` after a run: a run with new parameters pushes the last one back; a rerun with
+    the same parameters (a time slider moved) keeps the previous one, so the deltas stay."""
+    if history is None:
+        return current, None
+    last, previous = history
+    return (current, previous) if last.key == current.key else (current, last)
+
+
+@dataclass(frozen=True)
+class Headline:
+    label: str
+    value: str
+    delta: str | None
+    help: str
+
+
+def headlines(comparison: Comparison, names: Sequence[str], previous: RunSummary | None) -> list[Headline]:
+    """One metric per algorithm shown: the share admitted, with the change against the previous run (in
+    percentage points; the page says what it is compared with)."""
+    s = comparison.settings
+    out = []
+    for name in names:
+        row = comparison.row(name)
+        n = row.accepted + row.rejected
+        share = row.accepted / n if n else 0.0
+        before = previous.share(name) if previous else None
+        out.append(
+            Headline(
+                METRIC_NAMES[name],
+                f"{share:.1%}",
+                None if before is None else f"{100 * (share - before):+.1f} pts",
+                f"{ALGORITHMS[name]}: {row.accepted:,} of {n:,} requests admitted, {row.rejected:,} rejected; at most "
+                f"{row.max_in_window:,} to one client in any {s.window:g} s window (limit {s.limit:,}).",
+            )
+        )
+    if len(names) == 1:
+        row = comparison.row(names[0])
+        out.append(
+            Headline(
+                f"Most in any {s.window:g} s window",
+                f"{row.max_in_window:,}",
+                f"{row.max_in_window / s.limit:.2f}x the limit ({s.limit:,})",
+                "Most requests admitted to one client in any window of length W anywhere in the trace (not "
+                "only the aligned ones).",
+            )
+        )
+    return out
+
+
+def _client_counts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(code of each request's client, client names in order of first appearance, requests per client):
+    a hash table, not a sort, so a million requests take a few tens of milliseconds."""
+    import pandas as pd
+
+    codes, names = pd.factorize(keys)
+    return codes, np.asarray(names, dtype=object), np.bincount(codes, minlength=len(names))
+
+
+def clients_by_volume(trace: Trace) -> list[str]:
+    """The clients, busiest first (ties in order of first appearance)."""
+    if trace.keys is None:
+        return ["default"]
+    _, names, counts = _client_counts(trace.keys)
+    order = np.argsort(-counts, kind="stable")
+    return [str(n) for n in names[order]]
+
+
+def clients_sentence(comparison: Comparison, names: Sequence[str]) -> str | None:
+    """For a trace with several clients: how the busiest client fared against everybody else."""
+    first = comparison.results[names[0]]
+    if first.keys is None:
+        return None
+    codes, uniq, counts = _client_counts(first.keys)
+    if len(uniq) < 2:
+        return None
+    busiest = int(np.argmax(counts))
+    top, is_top = str(uniq[busiest]), codes == busiest
+    parts = []
+    for name in names:
+        r = comparison.results[name]
+        mine, others = ~r.allowed[is_top], ~r.allowed[~is_top]
+        parts.append(f"{ALGORITHMS[name].lower()} {mine.mean():.1%} vs {others.mean():.2%}")
+    return (
+        f"Rejected, busiest client ({top}, {int(is_top.sum()):,} requests) vs the other {len(uniq) - 1:,} "
+        f"clients: "
+        + "; ".join(parts)
+        + ". Each client has its own limit, so only the heavy sender is slowed."
+    )
+
+
+@dataclass(frozen=True)
+class Side:
+    """One setting of the A/B comparison, measured."""
+
+    label: str
+    accepted: int
+    rejected: int
+    max_in_window: int
+    window: float
+    quota: str  # what caps it: "limit 100", "capacity 500", "queue 100"
+    wait: float | None  # leaking bucket: mean seconds in the queue
+    retry_after: float | None  # the others: median Retry-After of rejected requests
+
+    @property
+    def share(self) -> float:
+        n = self.accepted + self.rejected
+        return self.accepted / n if n else 0.0
+
+
+QUOTA_NAMES = MappingProxyType({"token_bucket": "capacity", "leaking_bucket": "queue"})
+
+
+def side(result: SimulationResult, window: float) -> Side:
+    """Measure one limiter's run for the A/B columns; ``max_in_window`` uses ``window`` seconds."""
+    wait = retry = None
+    if result.departure is not None:
+        if result.accepted:
+            wait = float(np.mean(result.departure[result.allowed] - result.time_us[result.allowed] / 1e6))
+    elif result.rejected:
+        retry = float(np.median(result.retry_after[~result.allowed]))
+    quota = f"{QUOTA_NAMES.get(result.algorithm, 'limit')} {result.limit:,}"
+    return Side(
+        result.label,
+        result.accepted,
+        result.rejected,
+        max_admitted_per_client(result, window),
+        window,
+        quota,
+        wait,
+        retry,
+    )
+
+
+def duration_text(seconds: float) -> str:
+    """A short duration for a metric: milliseconds below a second."""
+    return f"{seconds * 1000:.3g} ms" if abs(seconds) < 1 else f"{seconds:.3g} s"
+
+
+def side_metrics(s: Side, other: Side | None = None) -> list[tuple[str, str, str | None]]:
+    """``(label, value, delta vs other)`` for the A/B columns."""
+    delay = ("Mean wait in queue", s.wait, None if other is None else other.wait)
+    if s.wait is None:
+        delay = ("Median Retry-After", s.retry_after, None if other is None else other.retry_after)
+    rows = [
+        (
+            "Admitted",
+            f"{s.share:.1%}",
+            None if other is None else f"{100 * (s.share - other.share):+.1f} pts vs A",
+        ),
+        (
+            f"Most in any {s.window:g} s",
+            f"{s.max_in_window:,}",
+            None if other is None else f"{s.max_in_window - other.max_in_window:+,} vs A",
+        ),
+    ]
+    label, value, ref = delay
+    rows.append(
+        (
+            label,
+            "—" if value is None else duration_text(value),
+            None
+            if value is None or ref is None
+            else f"{'+' if value >= ref else '-'}{duration_text(abs(value - ref))} vs A",
+        )
+    )
+    return rows
+
+
+# --- the time cursor ----------------------------------------------------------------------------------
+
+
+def time_range(trace: Trace) -> tuple[float, float]:
+    """The cursor's range: the trace's first and last arrival (at least a millisecond apart)."""
+    if not len(trace):
+        return 0.0, 1.0
+    lo, hi = float(trace.timestamps[0]), float(trace.timestamps[-1])
+    return lo, max(hi, lo + 1e-3)
+
+
+def cursor_step(lo: float, hi: float) -> float:
+    """A round step (1, 2 or 5 x 10^k seconds) giving about 200 to 500 stops across the range."""
+    span = (hi - lo) / 200
+    k = 10 ** math.floor(math.log10(span))
+    return next(m * k for m in (1, 2, 5, 10) if m * k >= span * 0.999) if span > 0 else 1e-6
+
+
+def default_cursor(comparison: Comparison, names: Sequence[str], key: str | None = None) -> float:
+    """The first moment one of ``names`` rejects a request of client ``key`` (where the state is worth
+    seeing), else the middle of the trace."""
+    firsts = []
+    for name in names:
+        r = comparison.results[name]
+        if key is not None and r.keys is not None:
+            r = r.select(key)
+        rej = np.flatnonzero(~r.allowed)
+        if len(rej):
+            firsts.append(r.time_us[rej[0]] / 1e6)
+    if firsts:
+        return float(min(firsts))
+    t = next(iter(comparison.results.values())).time_us
+    return float((t.min() + t.max()) / 2e6) if len(t) else 0.0
+
+
+def zoom_label(zoom: int) -> str:
+    return "whole trace" if zoom == 0 else f"{zoom} windows"
+
+
+def view_range(t: float, lo: float, hi: float, span: float) -> tuple[float, float]:
+    """The charts' time range: ``span`` seconds centred on the cursor ``t``, kept inside ``[lo, hi]``
+    (the whole range when ``span`` is 0 or covers it)."""
+    if span <= 0 or span >= hi - lo:
+        return lo, hi
+    start = min(max(t - span / 2, lo), hi - span)
+    return start, start + span
+
+
+def chart_range(name: str, start: float, end: float, window: float) -> tuple[float, float]:
+    """The x range of a zoomed chart: the fixed window's bars widened to whole windows, so none is cut."""
+    if name != "fixed_window":
+        return start, end
+    return math.floor(start / window) * window, math.ceil(end / window) * window
+
+
+def time_slice(
+    result: SimulationResult, start: float, end: float, keep_state: bool = True
+) -> SimulationResult:
+    """The requests in ``[start, end]`` for a zoomed chart. With ``keep_state`` (one client) also the last
+    request and the last admitted one before ``start``, so a state curve drawn from the slice is exact from
+    ``start`` on for the buckets; the window algorithms need the slice to begin a window or two earlier
+    (the page passes ``start - 2 W``)."""
+    t = result.time_us
+    a, b = round(start * 1e6), round(end * 1e6)
+    keep = (t >= a) & (t <= b)
+    if keep_state:
+        for mask in (t < a, (t < a) & result.allowed):
+            idx = np.flatnonzero(mask)
+            if len(idx):
+                keep[idx[-1]] = True
+    if keep.all():
+        return result
+
+    def pick(x):
+        if x is None:
+            return None
+        y = x[keep]
+        y.flags.writeable = False
+        return y
+
+    names = ("timestamps", "keys", "time_us", "allowed", "remaining", "retry_after", "departure", "state")
+    return replace(result, **{n: pick(getattr(result, n)) for n in names})
+
+
+def next_cursor(t: float, lo: float, hi: float, span: float = 0.0) -> float:
+    """One step of the play toggle, wrapping to the start after the end: a tenth of the charts' span when
+    they are zoomed, else a fortieth of the trace."""
+    step = span / 10 if 0 < span < hi - lo else (hi - lo) / PLAY_STEPS
+    nxt = t + step
+    return lo if nxt > hi + 1e-12 else min(nxt, hi)
+
+
+def state_number(value: float) -> str:
+    """A state for the table: whole numbers plain (a count), others to two decimals (tokens, estimates)."""
+    text = f"{value:,.2f}"
+    return text[:-3] if text.endswith(".00") else text
+
+
+def states_frame(
+    results: Mapping[str, SimulationResult], names: Sequence[str], t: float, key: str | None = None
+) -> pd.DataFrame:
+    """Each algorithm's state for client ``key`` at time ``t``, as the store would hold it then."""
+    import pandas as pd
+
+    rows = []
+    for name in names:
+        s = state_at(results[name], t, key)
+        rows.append(
+            {
+                "algorithm": SHORT_NAMES[name],
+                "state": f"{state_number(s.value)} {s.label}",
+                "admitted so far": s.accepted,
+                "rejected so far": s.rejected,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# --- the comparison table and the sentences around it --------------------------------------------------
+
+
+def comparison_table(comparison: Comparison) -> pd.DataFrame:
+    """The side-by-side table with the algorithms' names; shares in percent (``admitted_pct``,
+    ``differs_pct``: how often the sliding window counter decided differently)."""
+    df = comparison.to_frame().reset_index()
+    df = df.assign(
+        algorithm=df["name"].map(SHORT_NAMES),
+        admitted_pct=100 * df["accepted_share"],
+        differs_pct=100 * df["differs_from_counter"].astype(float),
+        mean_delay=df["mean_delay"].astype(float).fillna(0.0),  # the others answer at once
+        max_delay=df["max_delay"].astype(float).fillna(0.0),
+    )
+    return df[
+        [
+            "algorithm",
+            "accepted",
+            "rejected",
+            "admitted_pct",
+            "max_in_window",
+            "limit",
+            "mean_delay",
+            "max_delay",
+            "state_bytes",
+            "state_note",
+            "differs_pct",
+        ]
+    ]
+
+
+def near_limit_share(counter: SimulationResult, band: float = NEAR_LIMIT_BAND) -> float:
+    """Share of requests that arrived with the sliding window counter's estimate within ``band`` (10%) of
+    the limit: where the estimate's assumption of evenly spread previous-window traffic decides."""
+    if not len(counter):
+        return 0.0
+    before = counter.state - counter.allowed  # the state counts an admitted request itself
+    return float(np.mean(np.abs(before - counter.limit) <= band * counter.limit))
+
+
+def cloudflare_sentence(comparison: Comparison) -> str:
+    """Our disagreement between the sliding window counter and the exact log, next to Cloudflare's."""
+    lib = comparison.row("sliding_log_admitted_only")
+    book = comparison.row("sliding_log")
+    counter = comparison.results["sliding_window_counter"]
+    n = len(counter)
+    k = round(lib.differs_from_counter * n)
+    near = near_limit_share(counter)
+    text = (
+        f"Cloudflare checked its sliding window counter against exact counting on "
+        f"{CLOUDFLARE_REQUESTS / 1e6:,.0f} million requests from {CLOUDFLARE_SOURCES:,} sources: "
+        f"{CLOUDFLARE_DIFFER:.3%} were decided differently. Here the counter and the exact sliding log "
+        f"(admitted requests only, the same counting rule) disagree on **{lib.differs_from_counter:.3%}** of "
+        f"{n:,} requests ({k:,}); against the textbook log, {book.differs_from_counter:.3%}. "
+    )
+    if lib.differs_from_counter > 10 * CLOUDFLARE_DIFFER:
+        return text + (
+            f"The gap is the traffic, not the arithmetic: the estimate assumes the previous window's requests "
+            f"were spread evenly, which only decides when the count is close to the limit. Here "
+            f"{near:.1%} of requests arrived with the estimate within {NEAR_LIMIT_BAND:.0%} of the limit; "
+            "bursts (or a rate close to the limit) put many requests there, while most of Cloudflare's sources sit far below their limit "
+            "(or far above it), where the estimate's error flips no decision."
+        )
+    return text + (
+        f"Close to Cloudflare's figure: only {near:.1%} of requests arrived with the estimate within "
+        f"{NEAR_LIMIT_BAND:.0%} of the limit, and far from the limit the estimate's error flips no decision."
+    )
+
+
+def sliding_log_sentence(comparison: Comparison) -> str:
+    """The textbook log (rejected requests logged too) against the libraries' (admitted only)."""
+    book, lib = comparison.row("sliding_log"), comparison.row("sliding_log_admitted_only")
+    w = comparison.settings.window
+    return (
+        f"Textbook sliding log (rejected requests are logged too): {book.accepted:,} admitted. "
+        f"Library version (only admitted requests are logged, as in `limits`): {lib.accepted:,} admitted. "
+        f"Both keep every {w:g} s window at or under the limit (most: {book.max_in_window:,} and "
+        f"{lib.max_in_window:,}). Under the textbook rule a rejected request still fills the log, so a "
+        f"client that keeps sending above the limit stays blocked until it pauses for a whole window; the "
+        f"library version gives it its quota again as soon as old admitted requests leave the window."
+    )
+
+
+def rounding_margin(counter: SimulationResult) -> int:
+    """Requests the sliding window counter admitted with an estimate strictly between limit - 1 and the
+    limit: rounding the estimate up would have rejected them (and changed what followed)."""
+    before = counter.state[counter.allowed] - 1.0
+    return int(np.count_nonzero((before > counter.limit - 1 + 1e-9) & (before < counter.limit)))
+
+
+def rounding_sentence(counter: SimulationResult) -> str:
+    """Cloudflare's worked example of the estimate, and how many of this trace's decisions rounding up
+    would have flipped."""
+    e = counter_estimate(previous_count=42, current_count=18, overlap=0.75, limit=50)
+    k = rounding_margin(counter)
+    text = (
+        f"Cloudflare's worked example: {e.previous_count} x {e.overlap:g} + {e.current_count} = "
+        f"{e.estimate:g} of {e.limit}: admitted as it is or rounded down ({math.floor(e.estimate)}), "
+        f"rejected if rounded up ({math.ceil(e.estimate)}). "
+    )
+    between = f"with the estimate between {counter.limit - 1:,} and {counter.limit:,}"
+    if k == 0:
+        return text + f"On this trace no request got in {between}: rounding would have changed nothing."
+    return text + (
+        f"On this trace {k:,} request{'s' if k != 1 else ''} got in {between}: rounding up would have "
+        f"turned {'them' if k != 1 else 'it'} away."
+    )
+
+
+# --- why it behaves this way: the measured-vs-expected checks ------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoundCheck:
+    name: str
+    measured: int
+    bound: int | None  # None: the algorithm promises no bound (the sliding window counter)
+    rule: str
+
+    @property
+    def holds(self) -> bool:
+        return self.bound is None or self.measured <= self.bound
+
+
+def bound_checks(comparison: Comparison) -> list[BoundCheck]:
+    """The most any client got admitted in any window of length W, against what each algorithm promises."""
+    s = comparison.settings
+    w_us = round(s.window * 1e6)
+    checks = []
+    for name in ALGORITHMS:
+        r, measured = comparison.results[name], comparison.row(name).max_in_window
+        p = r.params
+        if name == "token_bucket":
+            cap, rate = p["capacity_ut"] / 1e6, p["rate_uts"] / 1e6
+            bound, rule = (
+                math.floor(cap + rate * w_us / 1e6 + 1e-9),
+                f"capacity + refill × W = {cap:g} + {rate:g} × {s.window:g}",
+            )
+        elif name == "leaking_bucket":
+            per = math.ceil(w_us / p["interval_us"])
+            bound, rule = p["queue_size"] + per, f"queue + ceil(W × outflow) = {p['queue_size']} + {per}"
+        elif name == "fixed_window":
+            bound, rule = (
+                2 * s.limit,
+                f"2 × limit = 2 × {s.limit}: a window of length W spans two fixed windows",
+            )
+        elif name == "sliding_log":
+            bound, rule = s.limit, f"the limit, {s.limit}, in every window"
+        else:
+            bound, rule = None, f"no hard bound: an estimate against the limit {s.limit}"
+        checks.append(BoundCheck(name, measured, bound, rule))
+    return checks
+
+
+THEORY: Mapping[str, str] = MappingProxyType(
+    {
+        "token_bucket": "Tokens refill at a steady rate up to the capacity; each request spends one. A full "
+        "bucket lets a burst of `capacity` through at once, then `refill` per second.",
+        "leaking_bucket": "Requests queue and leave at the outflow rate: the output is perfectly smooth, paid "
+        "for in waiting time; when the queue is full, new requests are rejected.",
+        "fixed_window": "One counter per aligned window. Cheap, but a burst at the end of one window and "
+        "another at the start of the next both fit.",
+        "sliding_log": "A timestamp per request; count those in (t − W, t]. Exact, but memory grows with the "
+        "limit.",
+        "sliding_window_counter": "current + previous × overlap: two counters, assuming the previous window's "
+        "requests were spread evenly. Approximate where that assumption is wrong.",
+    }
+)
+
+
+def explanation(comparison: Comparison) -> str:
+    """The "why it behaves this way" text: theory per algorithm and each bound against the measurement."""
+    w = comparison.settings.window
+    lines = []
+    for c in bound_checks(comparison):
+        check = f"here at most **{c.measured:,}** to one client in any {w:g} s window"
+        if c.bound is None:
+            check += f"; {c.rule}"
+        else:
+            check += f" vs the bound **{c.bound:,}** ({c.rule})" + ("" if c.holds else " — exceeded!")
+        lines.append(f"- **{ALGORITHMS[c.name]}.** {THEORY[c.name]} Check: {check}.")
+    lb = comparison.row("leaking_bucket")
+    if lb.mean_delay is not None:
+        lines.append(
+            f"\nThe leaking bucket's smooth output costs latency: requests waited {lb.mean_delay:.3g} s on "
+            f"average and up to {lb.max_delay:.3g} s; the others answer at once and tell a rejected client "
+            "when to retry (`Retry-After`)."
+        )
+    return "\n".join(lines)
+
+
+# --- export --------------------------------------------------------------------------------------------
+
+
+def decisions_frame(comparison: Comparison) -> pd.DataFrame:
+    """One row per request: its time and client, then allowed / remaining / retry_after (seconds) for every
+    limiter, and the leaking bucket's departure time."""
+    import pandas as pd
+
+    first = next(iter(comparison.results.values()))
+    cols: dict[str, object] = {
+        "time_s": first.timestamps,
+        "client": first.keys if first.keys is not None else np.full(len(first), "default", dtype=object),
+    }
+    for name, r in comparison.results.items():
+        cols[f"{name}_allowed"] = r.allowed
+        cols[f"{name}_remaining"] = r.remaining
+        cols[f"{name}_retry_after_s"] = r.retry_after
+        if r.departure is not None:
+            cols[f"{name}_departure_s"] = r.departure
+    return pd.DataFrame(cols)
+
+
+# --- the page's fixed text -----------------------------------------------------------------------------
+
+CHART_NOTES: Mapping[str, str] = MappingProxyType(
+    {
+        "token_bucket": "Tokens dip with each request and refill in straight lines: notice that rejections (x) "
+        "happen only at zero.",
+        "leaking_bucket": "The queue fills during a burst and drains at the outflow rate: notice the delay "
+        "climbing with the queue.",
+        "fixed_window": "Admitted per aligned window never passes the limit, yet two neighbouring windows can "
+        "both be full right at their shared edge.",
+        "sliding_window_counter": "Where the dashed exact count rises above the estimate, the approximation "
+        "let too many through; where it sits below while requests are turned away, too few.",
+    }
+)
+TRY_THIS: tuple[str, ...] = (
+    "Pick 'Burst across the window edge'. Predict how many requests the fixed window admits within 0.2 s, "
+    "reveal it, then read the sliding log's and the counter's rows: why 20, 10 and 11?",
+    "'Flash sale burst': A and B are token buckets; grow B's bucket size until it admits the whole rush. What "
+    "does that do to 'most in any W', and to the server behind the limiter?",
+    "'Bucket too small for normal traffic': the average rate is below the refill rate, yet requests are "
+    "rejected. Raise the capacity to 10, 30, 100: when do rejections stop?",
+    "Interview: where would you put the limiter (client, API gateway, middleware)? Which headers tell a "
+    "rejected client when to retry (429, Retry-After, RateLimit)? Why does Stripe use a token bucket?",
+)
+REFERENCES: tuple[tuple[str, str], ...] = (
+    (
+        "Cloudflare: How we built rate limiting capable of scaling to millions of domains",
+        "https://blog.cloudflare.com/counting-things-a-lot-of-different-things/",
+    ),
+    ("Stripe: Scaling your API with rate limiters", "https://stripe.com/blog/rate-limiters"),
+    (
+        "IETF draft: RateLimit header fields for HTTP",
+        "https://datatracker.ietf.org/doc/draft-ietf-httpapi-ratelimit-headers/",
+    ),
+    (
+        "limits (alisaifee): rate limiting strategies",
+        "https://limits.readthedocs.io/en/stable/strategies.html",
+    ),
+)

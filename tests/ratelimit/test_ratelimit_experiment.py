@@ -1,0 +1,313 @@
+"""The rate-limiter page's model: traffic from the page's numbers, presets, the run's summaries, the time
+cursor, the bounds the "why" text claims, and the sentences next to Cloudflare's figure."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from ratelimit_helpers import US, brute_max_in_window
+
+from sdcore.ratelimit import (
+    ALGORITHMS,
+    FixedWindowCounter,
+    LeakingBucket,
+    SlidingWindowCounter,
+    TokenBucket,
+    boundary_burst,
+    bursty,
+    compare_limiters,
+    counter_estimate,
+    many_clients,
+    poisson,
+    simulate,
+    state_at,
+    state_curve,
+    steady,
+)
+from sdcore.ratelimit import experiment as rl
+
+
+def run(trace, **kw):
+    return compare_limiters(trace.timestamps, trace.keys, rl.limiter_settings(**kw))
+
+
+# --- presets and parameters --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(rl.PRESETS))
+def test_presets_are_complete_typed_and_in_range(name):
+    """Every preset names only known parameters, with the default's type (a float widget given an int
+    would fail) and within the widget's range or choices; its traffic builds under the page's cap."""
+    params = rl.PRESETS[name].params
+    for key, value in params.items():
+        assert key in rl.DEFAULTS
+        assert type(value) is type(rl.DEFAULTS[key]), key
+        if key in rl.RANGES:
+            lo, hi = rl.RANGES[key]
+            assert lo <= value <= hi, key
+        if key in rl.CHOICES:
+            assert value in rl.CHOICES[key], key
+    v = {**rl.DEFAULTS, **params}
+    config = rl.TrafficConfig(
+        v["shape"], v["rate"], v["peak"], v["duration"], v["clients"], v["seed"], v["limit"], v["window"]
+    )
+    assert 10 <= len(config.build()) <= rl.MAX_PAGE_REQUESTS
+
+
+def test_every_number_input_has_a_range_and_a_label():
+    numbers = {k for k, d in rl.DEFAULTS.items() if isinstance(d, int | float) and k not in rl.CHOICES}
+    assert numbers == set(rl.RANGES) == set(rl.FIELDS)
+    assert set(rl.TRAFFIC_FIELDS) | set(rl.LIMITER_FIELDS) | set(rl.B_FIELDS) == set(rl.FIELDS)
+    for key, (lo, hi) in rl.RANGES.items():
+        assert type(lo) is type(hi) is type(rl.DEFAULTS[key]) and lo <= rl.DEFAULTS[key] <= hi
+
+
+def test_shown_algorithms():
+    assert rl.shown_algorithms("all") == tuple(ALGORITHMS)
+    assert rl.shown_algorithms("fixed_window") == ("fixed_window",)
+    with pytest.raises(ValueError, match="algorithm must be one of"):
+        rl.shown_algorithms("leaky")
+
+
+# --- traffic -----------------------------------------------------------------------------------------
+
+
+def test_traffic_matches_the_generators_and_normalizes_what_it_ignores():
+    """Each shape is the engine's generator with the page's numbers; parameters a shape ignores are reset,
+    so two configs that draw the same trace are equal (one cache entry)."""
+    c = rl.TrafficConfig("bursty", rate=50.0, peak=10.0, duration=20.0, seed=3)
+    assert np.array_equal(c.build().timestamps, bursty(500.0, 50.0, 1.0, 4.0, 20.0, rng=3).timestamps)
+    a = rl.TrafficConfig("steady", rate=10.0, duration=5.0, seed=1, peak=7.0, limit=3).normalized()
+    b = rl.TrafficConfig("steady", rate=10.0, duration=5.0, seed=9, peak=2.0, limit=8).normalized()
+    assert a == b and hash(a) == hash(b)
+    assert np.array_equal(a.build().timestamps, steady(10.0, 5.0).timestamps)
+    edge = rl.TrafficConfig("boundary", limit=7, window=2.0, rate=1.0).normalized()
+    assert edge.rate == rl.TrafficConfig().rate and edge.limit == 7
+    assert np.array_equal(edge.build().timestamps, boundary_burst(7, 2.0).timestamps)
+    clients = rl.TrafficConfig("clients", rate=2.0, peak=25.0, duration=10.0, clients=5, seed=2).build()
+    assert np.array_equal(clients.keys, many_clients(5, 2.0, 50.0, 10.0, rng=2).keys)
+
+
+@pytest.mark.parametrize("shape", rl.SHAPES)
+def test_expected_requests_is_close_to_the_trace(shape):
+    c = rl.TrafficConfig(shape, rate=200.0, peak=4.0, duration=50.0, clients=10, limit=30)
+    n = len(c.build())
+    assert abs(n - c.expected_requests()) <= 0.05 * c.expected_requests() + 5
+
+
+def test_traffic_errors_name_the_problem():
+    with pytest.raises(ValueError, match=r"about 3,600,000 requests; the page simulates at most 1,000,000"):
+        rl.TrafficConfig("poisson", rate=1000.0, duration=3600.0).build()
+    with pytest.raises(ValueError, match="traffic shape must be one of"):
+        rl.TrafficConfig("square")
+    with pytest.raises(ValueError, match="peak must be at least 1"):
+        rl.TrafficConfig("ramp", peak=0.5).build()
+    with pytest.raises(ValueError, match="rate must be more than 0"):
+        rl.TrafficConfig("poisson", rate=-1.0).build()
+
+
+# --- the run: headlines, previous run, A/B -------------------------------------------------------------
+
+
+def test_remember_keeps_the_previous_parameters_across_reruns():
+    tr = poisson(50.0, 10.0, rng=1)
+    first = rl.summarize("a", run(tr, limit=40, window=1.0))
+    second = rl.summarize("b", run(tr, limit=60, window=1.0))
+    h = rl.remember(None, first)
+    assert h == (first, None)
+    h = rl.remember(h, first)  # a rerun (the time slider moved): nothing to compare yet
+    assert h == (first, None)
+    h = rl.remember(h, second)
+    assert h == (second, first)
+    assert rl.remember(h, second) == (second, first)  # still compared with the last other parameters
+
+
+def test_headlines_show_each_share_and_the_change():
+    tr = poisson(50.0, 10.0, rng=1)
+    before, now = run(tr, limit=40, window=1.0), run(tr, limit=60, window=1.0)
+    prev = rl.summarize("a", before)
+    hs = rl.headlines(now, ["token_bucket", "fixed_window"], prev)
+    assert [h.label for h in hs] == ["Token bucket", "Fixed window"]
+    tb = simulate(TokenBucket(60, 60.0), tr.timestamps)
+    tb_before = simulate(TokenBucket(40, 40.0), tr.timestamps)
+    assert hs[0].value == f"{tb.accepted / len(tr):.1%}"
+    assert hs[0].delta == f"{100 * (tb.accepted - tb_before.accepted) / len(tr):+.1f} pts"
+    one = rl.headlines(now, ["fixed_window"], None)
+    assert one[0].delta is None and one[1].label == "Most in any 1 s window"
+    assert one[1].value == str(now.row("fixed_window").max_in_window)
+
+
+def test_sides_measure_wait_retry_and_difference():
+    tr = boundary_burst(10, 1.0)
+    lb = rl.side(simulate(LeakingBucket(10, 10.0), tr.timestamps), 1.0)
+    fw = rl.side(simulate(FixedWindowCounter(5, 1.0), tr.timestamps), 1.0)
+    assert (lb.accepted, lb.max_in_window, lb.quota) == (12, 12, "queue 10")
+    assert lb.wait == pytest.approx(0.495) and lb.retry_after is None
+    assert fw.quota == "limit 5" and fw.retry_after is not None and fw.wait is None
+    rows = rl.side_metrics(fw, lb)
+    assert rows[0] == ("Admitted", f"{10 / 20:.1%}", f"{100 * (10 - 12) / 20:+.1f} pts vs A")
+    assert rows[1] == ("Most in any 1 s", "10", "-2 vs A")
+    assert rows[2][0] == "Median Retry-After" and rows[2][2] is None  # A waited, B retries: no delta
+    assert rl.duration_text(0.00408) == "4.08 ms" and rl.duration_text(2.5) == "2.5 s"
+
+
+def test_busiest_client_first_and_the_split_sentence():
+    tr = many_clients(6, 2.0, 60.0, 10.0, rng=0)
+    order = rl.clients_by_volume(tr)
+    assert order[0] == "abuser" and sorted(order) == sorted(tr.clients())
+    c = run(tr, limit=5, window=1.0)
+    text = rl.clients_sentence(c, ["fixed_window"])
+    abuser = c.results["fixed_window"].select("abuser")
+    assert f"abuser, {len(abuser):,} requests" in text and f"{abuser.rejected / len(abuser):.1%}" in text
+    assert rl.clients_sentence(run(poisson(5.0, 5.0), limit=5, window=1.0), ["fixed_window"]) is None
+
+
+# --- the time cursor ---------------------------------------------------------------------------------
+
+
+def test_cursor_range_step_and_play():
+    tr = steady(10.0, 30.0)
+    lo, hi = rl.time_range(tr)
+    assert (lo, hi) == (0.0, pytest.approx(29.9))
+    assert rl.cursor_step(0.0, 30.0) == 0.2 and rl.cursor_step(0.9, 1.1) == 0.001
+    assert rl.next_cursor(0.0, 0.0, 40.0) == 1.0  # a fortieth of the trace
+    assert rl.next_cursor(10.0, 0.0, 40.0, span=20.0) == 12.0  # zoomed: a tenth of the span
+    assert rl.next_cursor(39.5, 0.0, 40.0) == 0.0  # wraps
+    assert rl.view_range(1.0, 0.0, 100.0, 20.0) == (0.0, 20.0)
+    assert rl.view_range(50.0, 0.0, 100.0, 20.0) == (40.0, 60.0)
+    assert rl.view_range(99.0, 0.0, 100.0, 20.0) == (80.0, 100.0)
+    assert rl.view_range(5.0, 0.0, 10.0, 20.0) == (0.0, 10.0) == rl.view_range(5.0, 0.0, 10.0, 0)
+    assert rl.chart_range("fixed_window", 0.9, 1.1, 1.0) == (0.0, 2.0)
+    assert rl.chart_range("token_bucket", 0.9, 1.1, 1.0) == (0.9, 1.1)
+
+
+def test_default_cursor_is_the_first_rejection():
+    c = run(boundary_burst(10, 1.0), limit=10, window=1.0)
+    # the sliding log rejects the 11th request, at exactly 1.0 s; the fixed window rejects nothing
+    assert rl.default_cursor(c, ["sliding_log"]) == pytest.approx(1.0)
+    assert rl.default_cursor(c, ["fixed_window"]) == pytest.approx(1.0 - 0.005)  # the middle of 0.9..1.09
+
+
+def test_state_numbers_drop_zero_decimals():
+    assert [rl.state_number(x) for x in (0.0, 12.0, 0.93, 99.969, 1234.5)] == [
+        "0",
+        "12",
+        "0.93",
+        "99.97",
+        "1,234.50",
+    ]
+
+
+def test_states_frame_is_state_at():
+    tr = many_clients(3, 5.0, 30.0, 5.0, rng=1)
+    c = run(tr, limit=4, window=1.0)
+    df = rl.states_frame(c.results, list(ALGORITHMS), 2.5, "abuser")
+    for (_, row), name in zip(df.iterrows(), ALGORITHMS, strict=True):
+        s = state_at(c.results[name], 2.5, "abuser")
+        assert row["state"] == f"{rl.state_number(s.value)} {s.label}"
+        assert (row["admitted so far"], row["rejected so far"]) == (s.accepted, s.rejected)
+
+
+@settings(max_examples=60)
+@given(
+    us=st.lists(st.integers(0, 6 * US), min_size=1, max_size=80).map(sorted),
+    cut=st.tuples(st.integers(0, 6 * US), st.integers(0, 6 * US)).map(sorted),
+    name=st.sampled_from(list(ALGORITHMS)),
+)
+def test_a_zoomed_slice_draws_the_same_state(us, cut, name):
+    """For every time in the zoomed range [start, end], the state curve computed from the slice (which
+    begins 2 W early and keeps the last request and last admission before it) equals the full run's."""
+    times = [u / US for u in us]
+    r = compare_limiters(times, settings=rl.limiter_settings(3, 0.5, 2, 3.0, 2, 3.0)).results[name]
+    start, end = cut[0] / US, cut[1] / US
+    part = rl.time_slice(r, start - 1.0, end)
+    grid = np.linspace(start, end, 25)
+    assert np.allclose(state_curve(part, grid), state_curve(r, grid))
+    plain = rl.time_slice(r, start, end, keep_state=False)
+    assert np.all((plain.time_us >= round(start * US)) & (plain.time_us <= round(end * US)))
+
+
+# --- the bounds of "why it behaves this way" -----------------------------------------------------------
+
+
+@settings(max_examples=150)
+@given(
+    us=st.lists(
+        st.one_of(st.integers(0, 4 * US), st.integers(0, 32).map(lambda k: k * US // 8)),
+        min_size=1,
+        max_size=120,
+    ).map(sorted),
+    limit=st.integers(1, 6),
+    window=st.sampled_from([0.25, 0.5, 1.0, 0.333333]),
+    capacity=st.integers(1, 6),
+    rate=st.sampled_from([0.5, 1.0, 3.0, 10.0, 1 / 3]),
+)
+def test_every_promised_bound_holds(us, limit, window, capacity, rate):
+    """No window of length W ever admits more than: capacity + refill x W (token bucket), queue +
+    ceil(W x outflow) (leaking bucket), 2 x limit (fixed window), the limit (sliding log). Checked by
+    brute force over every window ending on a request."""
+    times = [u / US for u in us]
+    c = compare_limiters(times, settings=rl.limiter_settings(limit, window, capacity, rate, capacity, rate))
+    for check in rl.bound_checks(c):
+        r = c.results[check.name]
+        assert check.measured == brute_max_in_window((r.time_us[r.allowed] / US).tolist(), window)
+        assert check.holds, check
+
+
+def test_boundary_burst_reaches_the_fixed_window_bound_exactly():
+    c = run(boundary_burst(10, 1.0), limit=10, window=1.0)
+    checks = {x.name: x for x in rl.bound_checks(c)}
+    assert (checks["fixed_window"].measured, checks["fixed_window"].bound) == (20, 20)
+    assert (checks["sliding_log"].measured, checks["sliding_log"].bound) == (10, 10)
+    assert checks["sliding_window_counter"].bound is None and checks["sliding_window_counter"].holds
+    text = rl.explanation(c)
+    assert "here at most **20** to one client in any 1 s window vs the bound **20**" in text
+    assert "waited 0.495 s on average" in text
+
+
+# --- the sentences around the comparison ---------------------------------------------------------------
+
+
+def test_cloudflare_sentence_on_a_burst_and_on_steady_traffic():
+    burst = run(boundary_burst(10, 1.0), limit=10, window=1.0)
+    text = rl.cloudflare_sentence(burst)
+    assert "0.003%" in text and "400 million" in text and "**5.000%** of 20 requests (1)" in text
+    near = rl.near_limit_share(burst.results["sliding_window_counter"])
+    assert f"Here {near:.1%} of requests arrived with the estimate within 10% of the limit" in text
+    calm = run(steady(50.0, 20.0), limit=100, window=1.0)
+    assert "Close to Cloudflare's figure" in rl.cloudflare_sentence(calm)
+    assert rl.near_limit_share(calm.results["sliding_window_counter"]) == 0.0
+
+
+def test_rounding_margin_matches_counter_estimate():
+    """10 per second: 10 requests in the first window, then one at 1.05 s: estimate 0 + 10 x 0.95 = 9.5,
+    admitted as it is, rejected if rounded up: the one request at the margin."""
+    times = [i / 10 for i in range(10)] + [1.05]
+    r = simulate(SlidingWindowCounter(10, 1.0), times)
+    assert r.allowed[-1]
+    e = counter_estimate(previous_count=10, current_count=0, overlap=0.95, limit=10)
+    assert e.allowed and not e.allowed_if_rounded_up
+    assert rl.rounding_margin(r) == 1
+    assert "1 request got in with the estimate between 9 and 10" in rl.rounding_sentence(r)
+    assert "42 x 0.75 + 18 = 49.5 of 50" in rl.rounding_sentence(r)
+    assert "no request got in" in rl.rounding_sentence(simulate(SlidingWindowCounter(10, 1.0), [0.0, 0.5]))
+
+
+def test_sliding_log_sentence_and_tables():
+    tr = bursty(40.0, 5.0, 1.0, 2.0, 12.0, rng=2)
+    c = run(tr, limit=10, window=1.0)
+    text = rl.sliding_log_sentence(c)
+    assert f"{c.row('sliding_log').accepted:,} admitted" in text
+    assert f"{c.row('sliding_log_admitted_only').accepted:,} admitted" in text
+    table = rl.comparison_table(c)
+    assert list(table["algorithm"])[-1] == "Sliding window counter" and len(table) == 6
+    assert table["mean_delay"].iloc[0] == 0.0 and table["mean_delay"].iloc[1] > 0
+    assert table["differs_pct"].iloc[3] == pytest.approx(100 * c.row("sliding_log").differs_from_counter)
+    decisions = rl.decisions_frame(c)
+    assert len(decisions) == len(tr) and decisions["client"].eq("default").all()
+    for name, r in c.results.items():
+        assert decisions[f"{name}_allowed"].tolist() == r.allowed.tolist()
+        assert np.array_equal(decisions[f"{name}_retry_after_s"], r.retry_after, equal_nan=True)
+    assert "leaking_bucket_departure_s" in decisions and "token_bucket_departure_s" not in decisions
