@@ -9,6 +9,7 @@ from types import MappingProxyType
 import numpy as np
 
 from sdcore.ratelimit.limiters import (
+    GCRA,
     FixedWindowCounter,
     LeakingBucket,
     Limiter,
@@ -88,7 +89,8 @@ class LimiterSettings:
             check_rate("outflow_rate", self.outflow_rate, "requests")
 
     def limiters(self) -> dict[str, Limiter]:
-        """The five limiters plus the sliding log's library variant, by a short name."""
+        """The five limiters plus the sliding log's library variant, and GCRA (a burst of ``limit``, then
+        ``limit`` per ``window``: the token bucket's decisions from one stored timestamp), by a short name."""
         rate = self.limit / self.window
         return {
             "token_bucket": TokenBucket(self.capacity or self.limit, self.refill_rate or rate),
@@ -97,6 +99,7 @@ class LimiterSettings:
             "sliding_log": SlidingWindowLog(self.limit, self.window, log_rejected=True),
             "sliding_log_admitted_only": SlidingWindowLog(self.limit, self.window, log_rejected=False),
             "sliding_window_counter": SlidingWindowCounter(self.limit, self.window),
+            "gcra": GCRA(self.limit, self.window),
         }
 
 
@@ -135,6 +138,8 @@ def _state_size(name: str, result: SimulationResult) -> tuple[int, str]:
         return 2, "the count and the time of the last request (which gives the window)"
     if name == "sliding_window_counter":
         return 4, "two counts, the window number, the time of the last request"
+    if name == "gcra":
+        return 2, "the theoretical arrival time and the time of the last request"
     biggest = int(result.state.max()) if len(result) else 0
     what = "every request" if name == "sliding_log" else "every admitted request"
     return 1 + biggest, f"a timestamp for {what} in the last window (up to {biggest:,}) and the last time"

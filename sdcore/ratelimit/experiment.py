@@ -65,7 +65,7 @@ ALL = "all"
 ALGORITHM_CHOICES: tuple[str, ...] = (ALL, *ALGORITHMS)
 # The five algorithms, plus the library variant of the sliding log that the comparison also runs.
 SHORT_NAMES: Mapping[str, str] = MappingProxyType(
-    {**ALGORITHMS, "sliding_log_admitted_only": "Sliding window log (admitted only)"}
+    {**ALGORITHMS, "sliding_log_admitted_only": "Sliding window log (admitted only)", "gcra": "GCRA"}
 )
 
 

@@ -302,7 +302,7 @@ def test_sliding_log_sentence_and_tables():
     assert f"{c.row('sliding_log').accepted:,} admitted" in text
     assert f"{c.row('sliding_log_admitted_only').accepted:,} admitted" in text
     table = rl.comparison_table(c)
-    assert list(table["algorithm"])[-1] == "Sliding window counter" and len(table) == 6
+    assert list(table["algorithm"])[-2:] == ["Sliding window counter", "GCRA"] and len(table) == 7
     assert table["mean_delay"].iloc[0] == 0.0 and table["mean_delay"].iloc[1] > 0
     assert table["differs_pct"].iloc[3] == pytest.approx(100 * c.row("sliding_log").differs_from_counter)
     decisions = rl.decisions_frame(c)
