@@ -13,6 +13,7 @@ SECTIONS = {
     "Traffic control": [
         st.Page("pages/rate_limiter.py", title="Rate limiter", icon=":material/speed:"),
         st.Page("pages/api_gateway.py", title="API gateway: throttle rules", icon=":material/router:"),
+        st.Page("pages/distributed_rate_limiting.py", title="Distributed rate limiting", icon=":material/hub:"),
     ],
     "Data": [
         st.Page("pages/kv_quorum.py", title="Key-value store: quorums", icon=":material/database:"),

@@ -22,6 +22,10 @@ PAGES = [
      "Throttle rules over many clients (per address, per user, per endpoint), a deny-list and an allow-list; "
      "who gets 200, 429 or 403 and which rule decided; the exact response and headers a client receives, with a "
      "Retry-After that is never optimistic; GCRA; what each algorithm costs in memory per client."),
+    ("Traffic control", "pages/distributed_rate_limiting.py", "Distributed rate limiting",
+     "Many servers, one counter in Redis: race them live and see check-then-act overshoot while a Lua script "
+     "stops exactly at the limit (GET/SET, INCR, WATCH/MULTI, sorted-set logs); the measured round trip per "
+     "decision; break the connection mid-run and compare fail-open with fail-closed, and the recovery."),
     ("Data", "pages/kv_quorum.py", "Key-value store: quorums",
      "N replicas, write quorum W, read quorum R: when W + R > N guarantees the latest write and how stale reads "
      "get when it does not; the closed form against a WARS simulation on published production latencies; "
