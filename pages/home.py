@@ -35,11 +35,14 @@ PAGES = [
      "through every message; stale reads, siblings with their vector clocks, read repair, sloppy quorum and "
      "hinted handoff."),
 ]
-for section, path, title, teaches in PAGES:
-    with st.container(border=True):
-        st.page_link(path, label=f"**{title}**", icon=":material/arrow_forward:")
-        st.caption(section)
-        st.markdown(teaches)
+for section in dict.fromkeys(p[0] for p in PAGES):  # sections in order, pages as cards three to a row
+    st.subheader(section)
+    cards = [p for p in PAGES if p[0] == section]
+    for row in range(0, len(cards), 3):
+        for col, (_, path, title, teaches) in zip(st.columns(3), cards[row : row + 3], strict=False):
+            with col, st.container(border=True, height="stretch"):
+                st.page_link(path, label=f"**{title}**", icon=":material/arrow_forward:")
+                st.markdown(teaches)
 st.markdown(
     "**For teachers.** Every page mirrors its settings into the address bar: set up an experiment, copy the "
     "link, and the class opens the same one. **For interview prep.** Each page ends with *Try this* questions."
