@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean
+.PHONY: run run-api test lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,9 @@ $(VENV)/.test: pyproject.toml | $(BIN)/python
 
 run: $(VENV)/.app
 	$(BIN)/streamlit run app.py
+
+run-api: $(VENV)/.app
+	$(BIN)/uvicorn examples.example_api:app --port 8000
 
 test: $(VENV)/.test
 	$(BIN)/ruff check .
