@@ -51,8 +51,10 @@ def app_url():
     proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
+    """Package scope, not session: Playwright's sync API keeps an event loop running in the main thread
+    while it is open, and tests after this package (the ASGI middleware's) call asyncio.run."""
     if not os.path.exists(CHROMIUM):
         pytest.skip("Chromium is not installed (apt-get install chromium); .ci/run installs it")
     from playwright.sync_api import sync_playwright
