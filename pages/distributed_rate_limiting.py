@@ -1,4 +1,5 @@
-"""Distributed rate limiting: many servers, one counter in Redis; the race, and surviving a Redis outage."""
+"""Distributed rate limiting: many servers, one counter in Redis; the race, surviving a Redis outage, the
+synchronization issue, and the limiter as real middleware."""
 
 import uuid
 
@@ -10,6 +11,8 @@ from sdcore.ratelimit import distributed as dist
 from sdcore.ratelimit.faults import FAULT_MODES
 from sdcore.ratelimit.redis_server import redis_server_path
 from sdcore.ratelimit.redis_store import measure_round_trip, session_prefix
+from sdcore.ratelimit.sync_report import sync_client_rows
+from ui import distributed_sections as sections
 from ui import explain, export, page
 from ui.errors import boundary
 from ui.params import PageParams, Param
@@ -23,7 +26,7 @@ P = PageParams(
         Param("think_ms", 1, lo=0, hi=10), Param("runs", 3, lo=1, hi=10),
         Param("variants", list(dist.VARIANTS), options=tuple(dist.VARIANTS), multi=True),
         Param("fault", "refuse", options=FAULT_MODES[1:]), Param("decisions", 60, lo=30, hi=300),
-        Param("timeout_ms", 100, lo=20, hi=1000),
+        Param("timeout_ms", 100, lo=20, hi=1000), *sections.PARAMS,
     ],
     {name: p.params for name, p in dist.PRESETS.items()},
     dist.DEFAULT_PRESET,
@@ -166,6 +169,8 @@ if live and runs:
                f"(orange), fail closed rejects (purple); Redis answers again at decision {runs[0].recovered_at} and "
                f"{runs[1].recovered_at}, and the first decision back pays for a new connection.")
     st.dataframe(pd.DataFrame([r.summary() for r in runs]), hide_index=True)
+sync = sections.sync_section(P, live)
+sections.try_it_section(P)
 
 rtt_text = (f"{rt.decision_ms.median * 1000:.0f} µs here, against {rt.ping_ms.median * 1000:.0f} µs for a bare "
             "PING (the difference is the script and the client's work)" if live else "tens to hundreds of µs on "
@@ -186,14 +191,20 @@ explain.why(
     f"**Where the latency goes.** A Lua decision is one round trip: {rtt_text}, added to every request the "
     "limiter guards. GET→INCR→PEXPIRE needs three round trips, the separate log four, each WATCH retry "
     "three more (compare decisions/s in the table). When Redis is slow, every request waits up to the client's "
-    "timeout, so set it explicitly to a small multiple of the normal round trip."
+    "timeout, so set it explicitly to a small multiple of the normal round trip.\n\n"
+    "**The synchronization issue.** With counters on each of M instances, a client spread over them is counted "
+    "M times: up to M × limit a window. Sticky sessions count each client on one instance, exact with no store, "
+    "but a hash of a few clients is uneven (a hot instance) and an instance that goes away forgets its counts. "
+    "Syncing every S seconds (Kong's `sync_rate`) saves the round trip per decision, but every instance misses "
+    "what the others admitted since their last sync: up to S seconds stale."
 )
 explain.try_this([
     "Predict: with K = 1, how far over the limit does GET → SET go? Run “One server: no race”.",
-    "Set think time to 0: does the race disappear? The network round trip is still a window.",
     "Fail open or fail closed for a login endpoint? For a product page? Run both faults and count what slipped "
     "through in the table.",
     "Interview question: Redis is down for 30 s. What should 50 API servers do, and how does the limit recover?",
+    "Predict: with M = 8 instances and local counters, what does a client get per window? With sticky sessions, "
+    "how busy is the busiest instance? Then set S to 50 ms and to 5 s: where do synced counters land?",
 ])
 st.subheader("Export")
 e = st.columns(2)
@@ -204,10 +215,14 @@ with e[1]:
     if live and runs:
         export.csv_download("Every decision of the fault runs (CSV)", lambda: pd.DataFrame(
             [row for r in runs for row in r.rows()]), "fault_decisions.csv", key="csv_faults")
+if sync:
+    export.csv_download("Synchronization model, every client (CSV)", lambda: pd.DataFrame(sync_client_rows(sync)),
+                        "sync_clients.csv", key="csv_sync")
 export.share_link(query)
 explain.references([
     ("Redis INCR: the rate limiter pattern", "https://redis.io/docs/latest/commands/incr/"),
     ("Redis EVAL: atomicity of scripts", "https://redis.io/docs/latest/develop/interact/programmability/eval-intro/"),
     ("Redis transactions: WATCH", "https://redis.io/docs/latest/develop/interact/transactions/"),
     ("Stripe: scaling your API with rate limiters", "https://stripe.com/blog/rate-limiters"),
+    ("Kong: rate limiting strategies and sync_rate", "https://developer.konghq.com/gateway/rate-limiting/strategies"),
 ])

@@ -1,15 +1,19 @@
-"""Figures for the distributed rate-limiting page: the race per variant, and decisions through a fault."""
+"""Figures for the distributed rate-limiting page: the race per variant, decisions through a fault, the
+admitted rate per client for each way to keep the counters, and a burst sent to the example API."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from sdcore.charts.style import BAD, GOOD, NEUTRAL, apply_style, colour
+from sdcore.ratelimit.burst import BurstRow
 from sdcore.ratelimit.distributed import OUTCOMES, VARIANTS, FaultRun
 from sdcore.ratelimit.race import RaceResult
+from sdcore.ratelimit.sync import SYNC_OPTIONS, SyncResult
 
 OUTCOME_STYLE = {  # colour, marker symbol
     "admitted": (GOOD, "circle"),
@@ -88,3 +92,92 @@ def fault_figure(runs: Sequence[FaultRun]) -> go.Figure:
     fig = apply_style(fig, height=280 * len(runs) + 140)
     fig.update_layout(margin={"t": 90}, legend={"y": 1.0, "yref": "container", "yanchor": "top"})
     return fig
+
+
+def sync_figure(results: Mapping[str, SyncResult]) -> go.Figure:
+    """One panel per option, side by side: each client's admitted requests per second, window by window,
+    against the limit (dashed) and, where counters are spread over M instances, M x the limit (dotted)."""
+    if not results:
+        raise ValueError("sync_figure needs at least one option's result")
+    titles = [f"Synced every {r.config.sync_every:g} s" if o == "synced" else SYNC_OPTIONS[o].label
+              for o, r in results.items()]  # fmt: skip
+    fig = make_subplots(
+        rows=1, cols=len(results), shared_yaxes=True, horizontal_spacing=0.025, subplot_titles=titles
+    )
+    top = max(r.worst_case / r.config.window for r in results.values())
+    for col, r in enumerate(results.values(), start=1):
+        c = r.config
+        x = np.append(r.window_starts, c.duration)
+        for i, name in enumerate(r.clients):
+            y = r.admitted[i] / c.window
+            fig.add_trace(
+                go.Scatter(
+                    x=x, y=np.append(y, y[-1]), mode="lines", line={"shape": "hv", "width": 2, "color": colour(i)},
+                    name=name, legendgroup=name, showlegend=col == 1,
+                    hovertemplate=f"{name}: %{{y:.1f}} admitted/s from t = %{{x:g}} s<extra></extra>",
+                ),
+                row=1, col=col,
+            )  # fmt: skip
+        refs = [(r.intended_rate, "dash", "limit")]
+        if r.worst_case > c.limit:
+            refs.append((r.worst_case / c.window, "dot", "M × limit"))
+        for y, dash, name in refs:
+            fig.add_trace(
+                go.Scatter(x=[0, c.duration], y=[y, y], mode="lines", line={"color": NEUTRAL, "width": 3, "dash": dash},
+                           name=name, legendgroup=name, showlegend=name not in {t.name for t in fig.data},
+                           hovertemplate=f"{name}: {y:g}/s<extra></extra>"),
+                row=1, col=col,
+            )  # fmt: skip
+        fig.update_xaxes(title_text="time (s)", row=1, col=col)
+    fig.update_yaxes(title_text="admitted per second", range=[0, top * 1.08], row=1, col=1)
+    fig = apply_style(fig, height=420)
+    fig.update_layout(margin={"t": 80}, legend={"y": 1.0, "yref": "container", "yanchor": "top"})
+    fig.update_annotations(font_size=15)
+    return fig
+
+
+BURST_STYLE = {  # colour, marker symbol
+    200: (GOOD, "circle"),
+    429: (BAD, "x"),
+    403: (colour(3), "square"),
+    503: (colour(1), "diamond"),
+}
+
+
+def burst_figure(rows: Sequence[BurstRow]) -> go.Figure:
+    """The burst as a timeline: X-Ratelimit-Remaining request by request (a grey line), with one marker per
+    request coloured by its status (a request nothing answered: an open grey circle at zero)."""
+    if not rows:
+        raise ValueError("burst_figure needs at least one request")
+    fig = go.Figure(
+        go.Scatter(x=[r.number for r in rows], y=[_remaining(r) for r in rows], mode="lines", name="remaining",
+                   line={"color": NEUTRAL, "width": 2}, showlegend=False, hoverinfo="skip")
+    )  # fmt: skip
+    labels = len(rows) <= 20
+    for status in dict.fromkeys(r.status for r in rows):
+        rs = [r for r in rows if r.status == status]
+        name = str(status) if status is not None else "no answer"
+        col, symbol = BURST_STYLE.get(status, (NEUTRAL, "circle-open"))
+        fig.add_trace(
+            go.Scatter(
+                x=[r.number for r in rs], y=[_remaining(r) for r in rs], name=name,
+                mode="markers+text" if labels else "markers", text=[name] * len(rs), textposition="top center",
+                marker={"color": col, "symbol": symbol, "size": 16, "line": {"width": 2, "color": col}},
+                customdata=[[r.retry_after or "–", round(r.at_ms, 1)] for r in rs],
+                hovertemplate="request %{x} at %{customdata[1]} ms: " + name
+                              + "<br>remaining %{y}, Retry-After %{customdata[0]}<extra></extra>",
+            )
+        )  # fmt: skip
+    top = max(_remaining(r) for r in rows)
+    fig.update_layout(xaxis_title="request number", yaxis_title="X-Ratelimit-Remaining",
+                      xaxis={"dtick": 1 if len(rows) <= 30 else 5})  # fmt: skip
+    fig = apply_style(fig, height=340)
+    fig.update_yaxes(range=[-0.8, top * 1.15 + 1])
+    return fig
+
+
+def _remaining(r: BurstRow) -> float:
+    try:
+        return float(r.remaining) if r.remaining is not None else 0.0
+    except ValueError:
+        return 0.0
