@@ -1,8 +1,8 @@
 """Hash functions that place keys and virtual nodes.
 
-Every function here is deterministic across processes and machines. Python's built-in ``hash()`` is salted
-per process (PYTHONHASHSEED), so a ring built with it would place keys differently on every run; it is never
-used.
+Every function here is deterministic across processes and machines. Python's built-in string hash is
+salted per process (PYTHONHASHSEED), so a ring built on it would place keys differently on every run; it is
+never used.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The alternatives to a hash ring, with the same ``assign``/``node_for`` interface.
 
-- :class:`ModuloHash`: ``hash(key) mod n``. Simple, and almost every key moves when n changes.
+- :class:`ModuloHash`: the key's hash modulo n. Simple, and almost every key moves when n changes.
 - :class:`JumpHash`: Lamping and Veach (2014), "A Fast, Minimal Memory, Consistent Hash Algorithm". No ring,
   no memory, perfectly even; but buckets are numbered, so a node can only join or leave at the end.
 - :class:`RendezvousHash`: highest random weight (Thaler and Ravishankar, 1998): each key goes to the node

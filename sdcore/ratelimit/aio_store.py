@@ -20,7 +20,7 @@ microseconds each). The function must therefore be deterministic apart from its 
     client = async_redis_client("127.0.0.1", 6379, timeout=0.2)
     astore = AsyncRedisStore(client, prefix="sds:api:")
     gateway = Gateway(rules, store=astore.store)
-    decision = await astore.run(lambda: gateway.check(Request(time.time(), attrs)))
+    decision = await astore.run(lambda: gateway.check(Request(now, attrs)))  # now: the server's clock
 """
 
 from __future__ import annotations

@@ -196,6 +196,8 @@ class ExampleApiServer:
         redis_url: str | None = None,
         policy: str = "open",
         startup_timeout: float = 20.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if port is not None and (
             isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535
@@ -213,6 +215,7 @@ class ExampleApiServer:
             raise FileNotFoundError(f"the example API is not there: {ROOT / 'examples' / 'example_api.py'}")
         self.port, self.redis_url, self.policy = port, redis_url, policy
         self.startup_timeout = startup_timeout
+        self.clock, self.sleep = clock, sleep  # real time: this adapter waits for a real process
         self.process: subprocess.Popen | None = None
 
     @property
@@ -250,13 +253,13 @@ class ExampleApiServer:
     def _accepts(self) -> bool:
         """Wait until the port accepts a connection. uvicorn listens only once the app has started, and a
         bare connection is not a request: the API's counters stay untouched."""
-        deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline and self.process.poll() is None:
+        deadline = self.clock() + self.startup_timeout
+        while self.clock() < deadline and self.process.poll() is None:
             try:
                 with socket.create_connection((self.host, self.port), timeout=0.5):
                     return True
             except OSError:
-                time.sleep(0.05)
+                self.sleep(0.05)
         return False
 
     def stop(self) -> None:

@@ -767,7 +767,9 @@ def _redis(url: str):
     )
 
 
-def _build_instance(index: int, spec: Mapping[str, Any], shared: Mapping[str, Any]) -> tuple[_Instance, Any]:
+def _build_instance(
+    index: int, spec: Mapping[str, Any], shared: Mapping[str, Any], clock: Callable[[], float] = time.monotonic
+) -> tuple[_Instance, Any]:
     """An instance for one run. ``spec``: the option's store, limit, window, algorithm, sync settings,
     redis URL and prefix; ``shared``: in-process objects every instance of a threads run shares."""
     store_kind, url = spec["store"], spec["redis_url"]
@@ -791,7 +793,7 @@ def _build_instance(index: int, spec: Mapping[str, Any], shared: Mapping[str, An
         store = synced = SyncedStore(central)
     limiter = make_limiter(spec["algorithm"], spec["limit"], spec["window"], store)
     phase = sync_phase(index, spec["instances"], spec["sync_every"])
-    return _Instance(limiter, synced, spec["sync_every"], phase), client
+    return _Instance(limiter, synced, spec["sync_every"], phase, clock), client
 
 
 class _RoundRobin:
@@ -814,7 +816,12 @@ class _RoundRobin:
 
 
 def _client_loop(
-    index: int, spec: Mapping[str, Any], send: Callable[[int, str], tuple[bool, float]], rr: _RoundRobin
+    index: int,
+    spec: Mapping[str, Any],
+    send: Callable[[int, str], tuple[bool, float]],
+    rr: _RoundRobin,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> tuple[list[int], list[int], list[int]]:
     """One client: Poisson requests from ``t0`` for ``duration`` seconds through the balancer; returns sent
     and admitted per window (by the instance's clock) and requests per instance."""
@@ -830,9 +837,9 @@ def _client_loop(
         at += float(rng.exponential(1 / spec["rate"]))
         if at >= spec["t0"] + spec["duration"]:
             break
-        wait = at - time.monotonic()
+        wait = at - clock()
         if wait > 0:
-            time.sleep(wait)
+            sleep(wait)
         if spec["policy"] == "sticky":
             i = sticky
         elif spec["policy"] == "round_robin":
@@ -974,10 +981,15 @@ class _ProcessPool:
                 p.join()
 
 
-def _run_threads(spec: dict[str, Any], start_delay: float) -> tuple[list, list[int]]:
+def _run_threads(
+    spec: dict[str, Any],
+    start_delay: float,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[list, list[int]]:
     shared = {"memory": MemoryStore(), "central": MemoryCentral()}
-    built = [_build_instance(i, spec, shared) for i in range(spec["instances"])]
-    spec["t0"] = time.monotonic() + start_delay
+    built = [_build_instance(i, spec, shared, clock) for i in range(spec["instances"])]
+    spec["t0"] = clock() + start_delay
     for inst, _ in built:
         inst.start(spec["t0"])
     rr = _RoundRobin()
@@ -986,7 +998,7 @@ def _run_threads(spec: dict[str, Any], start_delay: float) -> tuple[list, list[i
 
     def client(c: int) -> None:
         try:
-            results[c] = _client_loop(c, spec, lambda i, key: built[i][0].handle(key), rr)
+            results[c] = _client_loop(c, spec, lambda i, key: built[i][0].handle(key), rr, clock, sleep)
         except BaseException as e:  # reported by the main thread
             errors.append(e)
 
@@ -1004,9 +1016,11 @@ def _run_threads(spec: dict[str, Any], start_delay: float) -> tuple[list, list[i
     return results, exchanges
 
 
-def _run_processes(pool: _ProcessPool, spec: dict[str, Any], start_delay: float) -> tuple[list, list[int]]:
+def _run_processes(
+    pool: _ProcessPool, spec: dict[str, Any], start_delay: float, clock: Callable[[], float] = time.monotonic
+) -> tuple[list, list[int]]:
     pool.setup(spec)
-    spec["t0"] = time.monotonic() + start_delay
+    spec["t0"] = clock() + start_delay
     pool.start(spec["t0"])
     results = pool.run_clients(spec)
     return results, pool.teardown()
@@ -1019,6 +1033,8 @@ def run_sync_live(
     *,
     redis_url: str | None = None,
     start_delay: float = 0.15,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
     **params: Any,
 ) -> dict[str, LiveSyncResult]:
     """Run each option live ``config.runs`` times; see the module docstring.
@@ -1027,7 +1043,9 @@ def run_sync_live(
     of ``synced``; every run uses a fresh key prefix, deleted afterwards. Without it, the threads mode
     shares one in-process store instead, and the processes mode cannot run those two options (separate
     processes share no memory: that is the point). ``start_delay`` seconds let every instance and client
-    get ready before the first request."""
+    get ready before the first request. ``clock`` and ``sleep`` are the real time this live run reads and
+    waits on (injectable, as for every live adapter); separate processes all read the system's monotonic
+    clock, so the processes mode uses that."""
     cfg = config if config is not None else LiveSyncConfig(**params)
     if config is not None and params:
         cfg = replace(config, **params)
@@ -1059,10 +1077,11 @@ def run_sync_live(
                     "prefix": f"sds:sync:{uuid.uuid4().hex[:12]}:",
                 }
                 if pool is None:
-                    results, exchanges = _run_threads(spec, start_delay)
+                    results, exchanges = _run_threads(spec, start_delay, clock, sleep)
                 else:
                     results, exchanges = _run_processes(pool, spec, start_delay)
-                seconds = time.monotonic() - spec["t0"]
+                elapsed_clock = clock if pool is None else time.monotonic  # processes share the system clock
+                seconds = elapsed_clock() - spec["t0"]
                 if cleanup is not None:
                     from sdcore.ratelimit.redis_store import delete_prefix
 
