@@ -157,12 +157,10 @@ class LeakingBucket(Limiter):
         return Decision(False, self.queue_size, self.queue_size - waiting, retry_us / MICROS_PER_SECOND)
 
 
-class FixedWindowCounter(Limiter):
-    """At most ``limit`` requests in each window ``[k * window, (k + 1) * window)`` (aligned from t = 0).
-    Cheap (one counter per client) but a burst across a boundary can admit ``2 * limit`` within one window
-    length."""
+class _WindowLimiter(Limiter):
+    """What the three window algorithms share: ``limit`` requests per ``window`` seconds."""
 
-    algorithm = "fixed_window"
+    title: ClassVar[str]
 
     def __init__(self, limit: int, window: float, *, store: Store | None = None) -> None:
         self._limit = check_count("limit", limit, "requests")
@@ -180,96 +178,72 @@ class FixedWindowCounter(Limiter):
 
     @property
     def label(self) -> str:
-        return f"Fixed window counter ({self._limit} per {_fmt(self.window)} s)"
+        return f"{self.title} ({self._limit} per {_fmt(self.window)} s)"
 
-    def allow(self, now: float, key: str = "default") -> Decision:
-        now_us = to_micros(now)
-        allowed, count, retry_us = self.store.fixed_window(key, now_us, self._limit, self._window_us)
+    def _decision(self, allowed: int, remaining: int, retry_us: int) -> Decision:
         return Decision(
-            bool(allowed), self._limit, self._limit - count, None if allowed else retry_us / MICROS_PER_SECOND
+            bool(allowed), self._limit, max(0, remaining), None if allowed else retry_us / MICROS_PER_SECOND
         )
 
 
-class SlidingWindowLog(Limiter):
+class FixedWindowCounter(_WindowLimiter):
+    """At most ``limit`` requests in each window ``[k * window, (k + 1) * window)`` (aligned from t = 0).
+    Cheap (one counter per client) but a burst across a boundary can admit ``2 * limit`` within one window
+    length."""
+
+    algorithm = "fixed_window"
+    title = "Fixed window counter"
+
+    def allow(self, now: float, key: str = "default") -> Decision:
+        allowed, count, retry_us = self.store.fixed_window(key, to_micros(now), self._limit, self._window_us)
+        return self._decision(allowed, self._limit - count, retry_us)
+
+
+class SlidingWindowLog(_WindowLimiter):
     """At most ``limit`` requests in any window ``(now - window, now]``, exactly, by keeping a log of
     timestamps. ``log_rejected=True`` (the textbook version) logs rejected requests too, so a client that
     keeps sending stays blocked until it pauses; ``log_rejected=False`` (most libraries) logs only admitted
     requests. Memory: one timestamp per logged request in the window."""
 
     algorithm = "sliding_log"
+    title = "Sliding window log"
 
     def __init__(
         self, limit: int, window: float, log_rejected: bool = True, *, store: Store | None = None
     ) -> None:
-        self._limit = check_count("limit", limit, "requests")
-        self._window_us = check_window("window", window)
-        self.window = float(window)
         self.log_rejected = check_bool("log_rejected", log_rejected)
-        super().__init__(store)
-
-    @property
-    def limit(self) -> int:
-        return self._limit
+        super().__init__(limit, window, store=store)
 
     @property
     def params(self) -> MappingProxyType:
-        return MappingProxyType(
-            {"limit": self._limit, "window_us": self._window_us, "log_rejected": int(self.log_rejected)}
-        )
+        return MappingProxyType({**super().params, "log_rejected": int(self.log_rejected)})
 
     @property
     def label(self) -> str:
         variant = "rejected logged" if self.log_rejected else "admitted only"
-        return f"Sliding window log ({self._limit} per {_fmt(self.window)} s, {variant})"
+        return f"{super().label[:-1]}, {variant})"
 
     def allow(self, now: float, key: str = "default") -> Decision:
-        now_us = to_micros(now)
         allowed, size, retry_us = self.store.sliding_log(
-            key, now_us, self._limit, self._window_us, self.log_rejected
+            key, to_micros(now), self._limit, self._window_us, self.log_rejected
         )
-        return Decision(
-            bool(allowed),
-            self._limit,
-            max(0, self._limit - size),
-            None if allowed else retry_us / MICROS_PER_SECOND,
-        )
+        return self._decision(allowed, self._limit - size, retry_us)
 
 
-class SlidingWindowCounter(Limiter):
+class SlidingWindowCounter(_WindowLimiter):
     """Approximates the sliding log with two counters: admitted iff
     ``current + previous * overlap < limit``, where ``overlap`` is the share of the rolling window
     ``(now - window, now]`` that lies in the previous fixed window (windows aligned from t = 0). Unrounded;
     see :func:`counter_estimate` for what rounding would change."""
 
     algorithm = "sliding_window_counter"
-
-    def __init__(self, limit: int, window: float, *, store: Store | None = None) -> None:
-        self._limit = check_count("limit", limit, "requests")
-        self._window_us = check_window("window", window)
-        self.window = float(window)
-        super().__init__(store)
-
-    @property
-    def limit(self) -> int:
-        return self._limit
-
-    @property
-    def params(self) -> MappingProxyType:
-        return MappingProxyType({"limit": self._limit, "window_us": self._window_us})
-
-    @property
-    def label(self) -> str:
-        return f"Sliding window counter ({self._limit} per {_fmt(self.window)} s)"
+    title = "Sliding window counter"
 
     def allow(self, now: float, key: str = "default") -> Decision:
-        now_us = to_micros(now)
-        allowed, num, retry_us = self.store.sliding_window_counter(key, now_us, self._limit, self._window_us)
-        return Decision(
-            bool(allowed),
-            self._limit,
-            max(0, self._limit - num // self._window_us),
-            None if allowed else retry_us / MICROS_PER_SECOND,
+        allowed, num, retry_us = self.store.sliding_window_counter(
+            key, to_micros(now), self._limit, self._window_us
         )
+        return self._decision(allowed, self._limit - num // self._window_us, retry_us)
 
 
 class GCRA(Limiter):
