@@ -14,8 +14,10 @@ from sdcore.hashing.experiment import (
     Cluster,
     PlacementSpec,
     compare_schemes,
+    comparison_records,
     decode_changes,
     encode_changes,
+    explanation,
     locate,
     moved_keys_table,
     parse_weights,
@@ -170,9 +172,7 @@ with right:
         st.caption("Where the moved keys went: on a ring only the new node gains, or only the removed node loses.")
 if last:
     st.subheader("The same change under every scheme")
-    table = pd.DataFrame([{"scheme": SCHEME_LABELS[r.scheme], "keys moved": r.moved_fraction, "minimum": r.minimum_fraction,
-                           "moved beyond minimum": r.excess, "busiest / fair share": r.max_over_mean, "load CV": r.cv,
-                           "note": r.note} for r in comparison])
+    table = pd.DataFrame(comparison_records(comparison))
     st.dataframe(table, hide_index=True, column_config={c: st.column_config.NumberColumn(format="percent")
                  for c in ("keys moved", "minimum", "moved beyond minimum")})
     st.caption(f"On {min(v['keys'], 200_000):,} keys. Modulo moves most keys; jump hash is perfect at the end "
@@ -182,19 +182,7 @@ curve = cached_spread(now.names, spec.hash_name)
 st.plotly_chart(charts.spread_figure(curve, spec.vnodes), key="spread")
 st.caption("Each server's share of the ring, as a coefficient of variation: it falls like 1/√k, so 100 points per "
            "server give about 10% spread and 1,000 about 3%. A poor hash stays uneven whatever k is.")
-expected = report.minimum_fraction
-explain.why(
-    f"A key belongs to the first point clockwise from its hash. Adding a server adds points, and each new point "
-    f"takes over only the arc just before it, so only keys in those arcs move, all of them **to** the new server. "
-    f"Expected share moved: {expected:.1%} (the new server's fair share); measured here: "
-    f"{mv.fraction:.1%} — the difference is how big the new server's arcs happen to be. "
-    f"With k points per server the shares have a coefficient of variation of about √((n−1)/(kn+1)) "
-    f"(the arcs are Beta-distributed); counting {v['keys']:,} keys adds sampling noise of about √((n−1)/K). "
-    f"Modulo hashing changes `n` in `hash mod n`, so a key stays only if both moduli agree: about 1/(n+1) do."
-    + ("\n\n**Bounded loads**: once a server is full, keys spill to the next server clockwise, so a change can "
-       "move keys between servers that did not change — the minimal-movement guarantee no longer holds once "
-       "caps bind (see 'moved beyond minimum')." if spec.scheme == "bounded" else "")
-)
+explain.why(explanation(report))
 explain.try_this([
     "Predict how many keys adding a 5th server moves, then apply it. Now remove S2: predict again.",
     "Set virtual nodes to 1, then 10, then 1000: watch the busiest server's share fall toward 1.0×.",

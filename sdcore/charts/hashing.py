@@ -193,8 +193,12 @@ def spread_figure(curve: SpreadCurve, current_vnodes: int | None = None) -> go.F
         )
     )
     if current_vnodes is not None:
-        # Shapes on a log axis take log10 coordinates.
-        fig.add_vline(x=float(np.log10(current_vnodes)), line={"color": BAD, "dash": "dot"}, annotation_text="you")
+        # On a log axis a shape takes the data value but an annotation takes its log10 (a plotly quirk).
+        fig.add_vline(x=current_vnodes, line={"color": BAD, "dash": "dot"})
+        fig.add_annotation(
+            x=float(np.log10(current_vnodes)), y=1, yref="paper", text=f"you: {current_vnodes}", showarrow=False,
+            xanchor="left", yanchor="top", font={"color": BAD},
+        )
     fig.update_xaxes(type="log", title="virtual nodes per server (log scale)")
     fig.update_yaxes(title="coefficient of variation of load", rangemode="tozero")
     return apply_style(fig, height=380)
