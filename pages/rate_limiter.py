@@ -178,7 +178,7 @@ def timeline():
 
 timeline()
 
-st.subheader("All five on the same traffic")
+st.subheader("The five, and GCRA, on the same traffic")
 num_col = st.column_config.NumberColumn
 st.dataframe(rl.comparison_table(comparison), hide_index=True, column_config={
     "accepted": "admitted", "admitted_pct": num_col("admitted %", format="%.1f%%"),
