@@ -283,6 +283,37 @@ class GCRA(Limiter):
         return Decision(bool(allowed), self.burst, remaining, None if allowed else retry_us / MICROS_PER_SECOND)
 
 
+LIMIT_ALGORITHMS: tuple[str, ...] = (
+    "fixed_window",
+    "sliding_window_counter",
+    "sliding_log",
+    "token_bucket",
+    "leaking_bucket",
+    "gcra",
+)
+
+
+def make_limiter(algorithm: str, limit: int, window: float, store: Store | None = None) -> Limiter:
+    """``limit`` requests per ``window`` seconds with the named algorithm: buckets hold ``limit`` and refill
+    or drain at ``limit / window`` per second; the sliding log counts admitted requests only (the library
+    rule); GCRA allows a burst of ``limit``."""
+    rate = limit / window
+    match algorithm:
+        case "fixed_window":
+            return FixedWindowCounter(limit, window, store=store)
+        case "sliding_window_counter":
+            return SlidingWindowCounter(limit, window, store=store)
+        case "sliding_log":
+            return SlidingWindowLog(limit, window, log_rejected=False, store=store)
+        case "token_bucket":
+            return TokenBucket(limit, rate, store=store)
+        case "leaking_bucket":
+            return LeakingBucket(limit, rate, store=store)
+        case "gcra":
+            return GCRA(limit, window, store=store)
+    raise ValueError(f"algorithm must be one of {', '.join(LIMIT_ALGORITHMS)} (got {algorithm!r})")
+
+
 @dataclass(frozen=True)
 class CounterEstimate:
     """One sliding-window-counter decision worked out by hand, with the effect of rounding the estimate."""

@@ -36,27 +36,12 @@ from types import MappingProxyType
 
 import yaml
 
-from sdcore.ratelimit.limiters import (
-    GCRA,
-    FixedWindowCounter,
-    LeakingBucket,
-    Limiter,
-    SlidingWindowCounter,
-    SlidingWindowLog,
-    TokenBucket,
-)
+from sdcore.ratelimit.limiters import LIMIT_ALGORITHMS, Limiter, make_limiter
 from sdcore.ratelimit.store import Store
 from sdcore.ratelimit.units import MAX_COUNT
 
 UNITS: Mapping[str, int] = MappingProxyType({"second": 1, "minute": 60, "hour": 3600, "day": 86400})
-RULE_ALGORITHMS: tuple[str, ...] = (
-    "fixed_window",
-    "sliding_window_counter",
-    "sliding_log",
-    "token_bucket",
-    "leaking_bucket",
-    "gcra",
-)
+RULE_ALGORITHMS: tuple[str, ...] = LIMIT_ALGORITHMS
 ATTRIBUTES: tuple[str, ...] = ("remote_address", "user_id", "api_key", "endpoint", "method")
 MAX_RULES_TEXT = 50_000
 MAX_RULES = 200
@@ -85,20 +70,7 @@ class RateLimit:
         return f"{self.requests_per_unit}/{self.unit} ({self.algorithm.replace('_', ' ')})"
 
     def make_limiter(self, store: Store | None = None) -> Limiter:
-        n, w = self.requests_per_unit, float(self.window)
-        match self.algorithm:
-            case "fixed_window":
-                return FixedWindowCounter(n, w, store=store)
-            case "sliding_window_counter":
-                return SlidingWindowCounter(n, w, store=store)
-            case "sliding_log":
-                return SlidingWindowLog(n, w, log_rejected=False, store=store)
-            case "token_bucket":
-                return TokenBucket(n, n / w, store=store)
-            case "leaking_bucket":
-                return LeakingBucket(n, n / w, store=store)
-            case _:
-                return GCRA(n, w, store=store)
+        return make_limiter(self.algorithm, self.requests_per_unit, float(self.window), store)
 
 
 @dataclass(frozen=True)

@@ -12,15 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sdcore.ratelimit.limiters import (
-    GCRA,
-    FixedWindowCounter,
-    LeakingBucket,
-    Limiter,
-    SlidingWindowCounter,
-    SlidingWindowLog,
-    TokenBucket,
-)
+from sdcore.ratelimit.limiters import make_limiter
 from sdcore.ratelimit.store import MemoryStore
 
 COST_ALGORITHMS: tuple[str, ...] = (
@@ -42,16 +34,6 @@ class StateCost:
     packed_bytes: int  # 8 bytes per number: what a compact store (or a Redis hash/zset payload) needs at least
 
 
-def _limiter(algorithm: str, limit: int, window: float, store: MemoryStore) -> Limiter:
-    rate = limit / window
-    return {
-        "token_bucket": lambda: TokenBucket(limit, rate, store=store),
-        "leaking_bucket": lambda: LeakingBucket(limit, rate, store=store),
-        "fixed_window": lambda: FixedWindowCounter(limit, window, store=store),
-        "sliding_log": lambda: SlidingWindowLog(limit, window, log_rejected=False, store=store),
-        "sliding_window_counter": lambda: SlidingWindowCounter(limit, window, store=store),
-        "gcra": lambda: GCRA(limit, window, store=store),
-    }[algorithm]()
 
 
 def _deep_size(obj) -> int:
@@ -74,7 +56,7 @@ def state_cost(algorithm: str, limit: int, window: float = 86_400.0) -> StateCos
     if not 1 <= limit <= 200_000:
         raise ValueError(f"limit must be between 1 and 200,000 for this measurement (got {limit:,})")
     store = MemoryStore()
-    limiter = _limiter(algorithm, limit, window, store)
+    limiter = make_limiter(algorithm, limit, window, store)
     for t in np.linspace(0.0, window / 2, limit, endpoint=False).tolist():
         limiter.allow(t, "client")
     state = store.peek(algorithm, "client")

@@ -59,10 +59,9 @@ import mmh3
 import numpy as np
 
 from sdcore.ratelimit import steps
-from sdcore.ratelimit.limiters import Limiter
+from sdcore.ratelimit.limiters import Limiter, make_limiter
 from sdcore.ratelimit.redis_store import Spread
 from sdcore.ratelimit.rules import RULE_ALGORITHMS
-from sdcore.ratelimit.statecost import _limiter as make_limiter
 from sdcore.ratelimit.store import MemoryStore, Store
 from sdcore.ratelimit.units import check_count, check_rate, check_window, to_micros
 
