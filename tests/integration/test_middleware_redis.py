@@ -23,10 +23,10 @@ from sdcore.ratelimit import MemoryStore
 from sdcore.ratelimit.aio_store import AsyncRedisStore, async_redis_client
 from sdcore.ratelimit.faults import FaultProxy
 from sdcore.ratelimit.gateway import Gateway, Request
+from sdcore.ratelimit.limiters import make_limiter
 from sdcore.ratelimit.middleware import RateLimitMiddleware
 from sdcore.ratelimit.redis_server import free_port
 from sdcore.ratelimit.redis_store import RedisStore
-from sdcore.ratelimit.statecost import _limiter as make_limiter
 from tests.integration.test_middleware_asgi import NOW, RULES, echo_app, limit_headers
 
 pytestmark = pytest.mark.redis
