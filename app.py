@@ -1,7 +1,10 @@
 """System Design Sandbox: entry point. Page config, grouped navigation and the shared sidebar."""
 
+from pathlib import Path
+
 import streamlit as st
 
+HERE = Path(__file__).resolve().parent
 st.set_page_config(page_title="System Design Sandbox", page_icon="🧱", layout="wide")
 
 # Only pages that exist are listed; each section fills in as its pages are built.
@@ -18,8 +21,24 @@ SECTIONS = {
     "Data": [
         st.Page("pages/kv_quorum.py", title="Key-value store: quorums", icon=":material/database:"),
         st.Page("pages/kv_cluster.py", title="Key-value store: a cluster you can break", icon=":material/dns:"),
+        ("pages/kv_health.py", "Key-value store: healthy replicas", ":material/monitor_heart:"),
+        ("pages/kv_storage.py", "Key-value store: one node's storage", ":material/storage:"),
+        ("pages/sharding.py", "Sharding", ":material/grid_view:"),
+    ],
+    "Applications": [
+        ("pages/news_feed.py", "News feed", ":material/dynamic_feed:"),
+        ("pages/resilience.py", "Resilience: circuit breaker", ":material/electrical_services:"),
+        ("pages/scale.py", "Scale to millions", ":material/trending_up:"),
+        ("pages/interview_recap.py", "Interview recap", ":material/checklist:"),
     ],
 }
+# A page still being built is listed once its script exists.
+SECTIONS = {
+    section: [p if isinstance(p, st.Page) else st.Page(p[0], title=p[1], icon=p[2]) for p in pages
+              if isinstance(p, st.Page) or (HERE / p[0]).exists()]
+    for section, pages in SECTIONS.items()
+}
+SECTIONS = {section: pages for section, pages in SECTIONS.items() if pages}
 page = st.navigation(SECTIONS)
 
 with st.sidebar:

@@ -15,7 +15,7 @@ bare ``hit`` and as ``hit`` + ``get_window_stats`` (remaining and reset time: th
 which our decision already carries). ``limits`` has no
 token bucket, leaking bucket or GCRA; those are timed alone. Ratios > 1 mean ours is faster.
 
-Then the race experiment (sdcore.ratelimit.race): 8 threads hammer one key with limit 10, 1 ms between
+Then the race experiment (sdcore.ratelimit.live.race): 8 threads hammer one key with limit 10, 1 ms between
 read and write, 5 runs per variant: how far past the limit each variant admits, and how fast it decides.
 
 Run: ``python benchmarks/bench_redis.py`` from the repository root (needs redis-server on PATH).
@@ -43,9 +43,9 @@ from sdcore.ratelimit import (
     SlidingWindowLog,
     TokenBucket,
 )
-from sdcore.ratelimit.race import compare_race
-from sdcore.ratelimit.redis_server import LocalRedisServer, redis_server_path
-from sdcore.ratelimit.redis_store import RedisStore, measure_round_trip, redis_client
+from sdcore.ratelimit.live.race import compare_race
+from sdcore.ratelimit.live.redis_server import LocalRedisServer, redis_server_path
+from sdcore.ratelimit.live.redis_store import RedisStore, measure_round_trip, redis_client
 
 DECISIONS = 2000
 REPEATS = 5

@@ -19,7 +19,7 @@ import json
 import os
 from pathlib import Path
 
-from sdcore.ratelimit.middleware import RateLimitMiddleware
+from sdcore.ratelimit.live.middleware import RateLimitMiddleware
 
 RULES = Path(__file__).with_name("rules.yaml")
 

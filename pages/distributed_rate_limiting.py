@@ -6,12 +6,14 @@ import uuid
 import pandas as pd
 import streamlit as st
 
+from lessons import distributed_rate_limiting as words
+from lessons.distributed_rate_limiting import sync_client_rows
 from sdcore.charts import distributed as charts
-from sdcore.ratelimit import distributed as dist
-from sdcore.ratelimit.faults import FAULT_MODES
-from sdcore.ratelimit.redis_server import redis_server_path
-from sdcore.ratelimit.redis_store import measure_round_trip, session_prefix
-from sdcore.ratelimit.sync_report import sync_client_rows
+from sdcore.ratelimit import distributed as registry
+from sdcore.ratelimit.live import connection, fault_runs, race_runs
+from sdcore.ratelimit.live.faults import FAULT_MODES
+from sdcore.ratelimit.live.redis_server import redis_server_path
+from sdcore.ratelimit.live.redis_store import measure_round_trip, session_prefix
 from ui import distributed_sections as sections
 from ui import explain, export, page
 from ui.errors import boundary
@@ -21,22 +23,22 @@ P = PageParams(
     "distributed",
     [
         Param("backend", "redis", options=("redis", "memory"), defines_experiment=False),
-        Param("redis_url", dist.DEFAULT_REDIS_URL, max_len=200, defines_experiment=False),
+        Param("redis_url", connection.DEFAULT_REDIS_URL, max_len=200, defines_experiment=False),
         Param("clients", 8, lo=1, hi=16), Param("requests", 25, lo=1, hi=100), Param("limit", 10, lo=1, hi=100),
         Param("think_ms", 1, lo=0, hi=10), Param("runs", 3, lo=1, hi=10),
-        Param("variants", list(dist.VARIANTS), options=tuple(dist.VARIANTS), multi=True),
+        Param("variants", list(registry.VARIANTS), options=tuple(registry.VARIANTS), multi=True),
         Param("fault", "refuse", options=FAULT_MODES[1:]), Param("decisions", 60, lo=30, hi=300),
         Param("timeout_ms", 100, lo=20, hi=1000), *sections.PARAMS,
     ],
-    {name: p.params for name, p in dist.PRESETS.items()},
-    dist.DEFAULT_PRESET,
+    {name: p.params for name, p in words.PRESETS.items()},
+    words.DEFAULT_PRESET,
 )
 ss = st.session_state
 
 
 def start_redis() -> None:
     try:
-        ss["distributed.server"] = server = dist.start_local_redis()
+        ss["distributed.server"] = server = connection.start_local_redis()
     except (OSError, RuntimeError) as e:
         ss["distributed.server_error"] = str(e)
         return
@@ -73,7 +75,7 @@ page.start(
     "shared in-memory store, Redis, with counters that expire. Two servers that read a counter at the same time "
     "and both write it back admit too much: the race. And when the store fails, every server must decide alone.",
 )
-P.preset_row(lambda name: dist.PRESETS[name].description)
+P.preset_row(lambda name: words.PRESETS[name].description)
 session = ss.setdefault("distributed.session", uuid.uuid4().hex[:12])
 st.subheader("The shared store")
 c = st.columns([1, 1.6, 1])
@@ -95,12 +97,12 @@ query = P.sync()
 address = reach = None
 if v["backend"] == "redis":
     with boundary(stop=False):
-        address = dist.parse_redis_url(v["redis_url"])
-    reach = address and dist.probe_redis(address)
+        address = connection.parse_redis_url(v["redis_url"])
+    reach = address and connection.probe_redis(address)
     if reach and reach.ok:
         st.success(f"Connected to Redis {reach.version} at {address.url}.", icon=":material/check_circle:")
     elif reach:
-        st.warning(f"Cannot reach Redis at {address.url} ({reach.error}). {dist.START_REDIS_HINT} Until then the page "
+        st.warning(f"Cannot reach Redis at {address.url} ({reach.error}). {connection.START_REDIS_HINT} Until then the page "
                    "runs what works in memory; the Redis variants of the race and the fault experiment need Redis.",
                    icon=":material/cloud_off:")
 live = address if reach and reach.ok else None
@@ -111,7 +113,7 @@ if live:
         rtt[live.url] = measure_round_trip(client, prefix=session_prefix(session, "rtt"))
         client.close()
     rt = rtt[live.url]
-    show(dist.round_trip_headlines(rt))
+    show(words.round_trip_headlines(rt))
 
 st.subheader("The race: K servers, one counter")
 c = st.columns(5)
@@ -120,14 +122,14 @@ c[1].slider("Requests per server", 1, 100, help="All for the same client, in the
 c[2].slider("Limit per window", 1, 100, help="What the client may send in the window.", **P.bind("limit"))
 c[3].slider("Think time (ms)", 0, 10, help="Work between reading the counter and writing it.", **P.bind("think_ms"))
 c[4].slider("Runs", 1, 10, help="Live threads are not deterministic: min/median/max over runs.", **P.bind("runs"))
-st.multiselect("Variants", list(dist.VARIANTS), format_func=lambda n: dist.VARIANTS[n].label, **P.bind("variants"))
+st.multiselect("Variants", list(registry.VARIANTS), format_func=lambda n: registry.VARIANTS[n].label, **P.bind("variants"))
 race_key = (live.url if live else "memory", v["clients"], v["requests"], v["limit"], v["think_ms"], v["runs"],
             tuple(v["variants"]))
-seconds = dist.race_seconds([n for n in v["variants"] if live or not dist.VARIANTS[n].needs_redis],
+seconds = race_runs.race_seconds([n for n in v["variants"] if live or not registry.VARIANTS[n].needs_redis],
                             requests_per_client=v["requests"], think_time=v["think_ms"] / 1000, runs=v["runs"])
 if st.button("Run the race", type="primary", icon=":material/sprint:", disabled=not v["variants"],
              help=f"Runs live, about {seconds:.0f} s with these settings (threads really wait the think time)."):
-    run_live("races", race_key, "Racing…", lambda progress: dist.run_races(
+    run_live("races", race_key, "Racing…", lambda progress: race_runs.run_races(
         v["variants"], address=live, clients=v["clients"], requests_per_client=v["requests"], limit=v["limit"],
         think_time=v["think_ms"] / 1000, runs=v["runs"], prefix=session_prefix(session, "race"), progress=progress))
 if seconds > 5:
@@ -137,9 +139,9 @@ if race is None:
     st.info("Press **Run the race** to run it live with these settings.", icon=":material/sprint:")
 else:
     if race.skipped:
-        st.info(f"Not run without Redis: {', '.join(dist.VARIANTS[n].short for n in race.skipped)}.")
+        st.info(f"Not run without Redis: {', '.join(registry.VARIANTS[n].short for n in race.skipped)}.")
     if race.results:
-        show(dist.race_headlines(race))
+        show(words.race_headlines(race))
         st.plotly_chart(charts.race_figure(race.results), key="race")
         st.caption("Admitted requests per variant (median bar, min–max whisker over the runs) against the dashed "
                    "limit: red bars overshoot; only the atomic ones stop exactly at the limit.")
@@ -147,7 +149,7 @@ else:
 
 st.subheader("When Redis fails: fail open or fail closed")
 c = st.columns(3)
-c[0].selectbox("Fault", FAULT_MODES[1:], format_func=dist.FAULT_LABELS.get, help="What the proxy between the limiter "
+c[0].selectbox("Fault", FAULT_MODES[1:], format_func=registry.FAULT_LABELS.get, help="What the proxy between the limiter "
                "and Redis does for the middle third of the run.", **P.bind("fault"))
 c[1].slider("Decisions", 30, 300, step=3, help="One request every 0.1 s of virtual time.", **P.bind("decisions"))
 c[2].slider("Client timeout (ms)", 20, 1000, step=10, help="socket_timeout and socket_connect_timeout.",
@@ -156,14 +158,14 @@ fault_key = (live.url if live else None, v["fault"], v["decisions"], v["timeout_
 if not live:
     st.info("This experiment breaks a real connection to Redis through a proxy, and needs Redis; nothing is "
             "simulated here. " + ("Choose the Redis backend above." if v["backend"] == "memory" else
-                                  dist.START_REDIS_HINT), icon=":material/cloud_off:")
+                                  connection.START_REDIS_HINT), icon=":material/cloud_off:")
 elif st.button("Run with a fault mid-run", type="primary", icon=":material/bolt:"):
     run_live("faults", fault_key, "Breaking the connection, fail open then fail closed…",
-             lambda progress: dist.compare_fault_policies(live, v["fault"], decisions=v["decisions"],
+             lambda progress: fault_runs.compare_fault_policies(live, v["fault"], decisions=v["decisions"],
              timeout=v["timeout_ms"] / 1000, prefix=session_prefix(session, "faults"), progress=progress))
 runs = ss.get("distributed.faults", {}).get(fault_key)
 if live and runs:
-    show(dist.fault_headlines(runs))
+    show(words.fault_headlines(runs))
     st.plotly_chart(charts.fault_figure(runs), key="faults")
     st.caption("Every decision's latency by its number, coloured by outcome; grey is the fault: fail open admits "
                f"(orange), fail closed rejects (purple); Redis answers again at decision {runs[0].recovered_at} and "
@@ -181,7 +183,7 @@ explain.why(
     "server that read a count below the limit before the others incremented is admitted, up to K − 1 extra. "
     "GET then SET is worse: two servers write the same next value and the counter itself loses updates. "
     "Sent as two commands, INCR then EXPIRE can also leave a counter without a TTL if the server dies between. "
-    + (dist.race_check(race) if race else "Run the race to check this against the theory.") + "\n\n"
+    + (words.race_check(race) if race else "Run the race to check this against the theory.") + "\n\n"
     "**Lua atomicity.** Redis runs a script from start to end with nothing interleaved, so read-decide-write "
     "in one script can never race; WATCH/MULTI gets the same answer optimistically, paying retries when servers "
     "collide. A lock (the in-memory store) is atomic too, but only among threads of one process.\n\n"

@@ -7,17 +7,19 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from sdcore.charts import distributed as charts
-from sdcore.ratelimit import burst
-from sdcore.ratelimit.distributed import STORE_ERRORS
-from sdcore.ratelimit.sync import SYNC_POLICIES, SyncConfig, compare_sync, run_sync_live
-from sdcore.ratelimit.sync_report import (
+from lessons import distributed_rate_limiting as words
+from lessons.distributed_rate_limiting import (
     live_demo_config,
     live_rows,
     sync_check,
     sync_cost_rows,
     sync_headlines,
 )
+from sdcore.charts import distributed as charts
+from sdcore.ratelimit.live import burst
+from sdcore.ratelimit.live.connection import STORE_ERRORS
+from sdcore.ratelimit.live.sync import run_sync_live
+from sdcore.ratelimit.sync import SYNC_POLICIES, SyncConfig, compare_sync
 from ui.errors import boundary
 from ui.params import Param
 
@@ -125,10 +127,10 @@ def try_it_section(P) -> None:
     st.markdown("`examples/example_api.py` puts these throttle rules, as ASGI middleware, in front of a small API "
                 "(`examples/rules.yaml`: `/search` 10 a minute per address, 30 a minute for everything from one "
                 "address). From the project's folder:")
-    st.code(burst.EXAMPLE_API_COMMANDS, language="bash")
+    st.code(words.EXAMPLE_API_COMMANDS, language="bash")
     st.caption("The synchronization issue on real servers: with `--workers 2` each process counts on its own (25 "
                "searches, 20 answered 200); share the counters through Redis and the limit holds again:")
-    st.code(burst.SHARED_COUNTERS_COMMANDS, language="bash")
+    st.code(words.SHARED_COUNTERS_COMMANDS, language="bash")
     c = st.columns([2, 1, 1])
     c[0].text_input("API URL", help="This machine only (127.0.0.1, localhost, ::1): the page sends nothing "
                     "elsewhere.", **P.bind("api_url"))
@@ -154,10 +156,10 @@ def try_it_section(P) -> None:
     if sent := ss.get("distributed.burst_result"):
         where, rows = sent
         if all(r.status is None for r in rows):
-            st.warning(f"Nothing answered at {where} ({rows[0].error}). {burst.START_API_HINT}",
+            st.warning(f"Nothing answered at {where} ({rows[0].error}). {words.START_API_HINT}",
                        icon=":material/cloud_off:")
             return
-        st.markdown(f"**{burst.burst_summary(rows)}** from `{where}`")
+        st.markdown(f"**{words.burst_summary(rows)}** from `{where}`")
         st.plotly_chart(charts.burst_figure(rows), key="burst")
         st.caption("One marker per request at its X-Ratelimit-Remaining: the counter runs down, then 429s "
                    "with Retry-After until the window moves on.")

@@ -4,16 +4,18 @@ admitted rate per client for each way to keep the counters, and a burst sent to 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from sdcore.charts.style import BAD, GOOD, NEUTRAL, apply_style, colour
-from sdcore.ratelimit.burst import BurstRow
-from sdcore.ratelimit.distributed import OUTCOMES, VARIANTS, FaultRun
-from sdcore.ratelimit.race import RaceResult
+from sdcore.ratelimit.distributed import OUTCOMES, VARIANTS, FaultRun, RaceResult
 from sdcore.ratelimit.sync import SYNC_OPTIONS, SyncResult
+
+if TYPE_CHECKING:
+    from sdcore.ratelimit.live.burst import BurstRow  # a result type, for typing only (httpx stays unloaded)
 
 OUTCOME_STYLE = {  # colour, marker symbol
     "admitted": (GOOD, "circle"),

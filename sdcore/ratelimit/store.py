@@ -2,7 +2,7 @@
 
 A store has one method per algorithm; each runs one atomic read-decide-write step for one client and
 returns the raw integer tuple documented in :mod:`sdcore.ratelimit.steps`. :class:`MemoryStore` keeps the
-state in a dict in this process; :class:`~sdcore.ratelimit.redis_store.RedisStore` runs each step as one Lua script, so that
+state in a dict in this process; :class:`~sdcore.ratelimit.live.redis_store.RedisStore` runs each step as one Lua script, so that
 servers sharing the store share the limit.
 
 Limiters of the same algorithm that share a store and a key share that client's state (that is what

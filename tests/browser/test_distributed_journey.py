@@ -7,10 +7,10 @@ from urllib.parse import urlencode
 
 import pytest
 
-from sdcore.ratelimit.burst import ExampleApiServer
-from sdcore.ratelimit.redis_server import LocalRedisServer, free_port, redis_server_path
+from lessons.distributed_rate_limiting import per_window
+from sdcore.ratelimit.live.burst import ExampleApiServer
+from sdcore.ratelimit.live.redis_server import LocalRedisServer, free_port, redis_server_path
 from sdcore.ratelimit.sync import SyncConfig, compare_sync
-from sdcore.ratelimit.sync_report import per_window
 from tests.browser.conftest import shot
 
 pytestmark = [pytest.mark.browser]

@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 
-from sdcore.ratelimit.redis_server import LocalRedisServer, redis_server_path
-from sdcore.ratelimit.redis_store import delete_prefix, redis_client
+from sdcore.ratelimit.live.redis_server import LocalRedisServer, redis_server_path
+from sdcore.ratelimit.live.redis_store import delete_prefix, redis_client
 
 
 @pytest.fixture(scope="session")

@@ -13,9 +13,9 @@ import time
 
 import pytest
 
-from sdcore.ratelimit.burst import ExampleApiServer, send_burst, start_example_api
-from sdcore.ratelimit.redis_server import free_port
-from sdcore.ratelimit.redis_store import delete_prefix
+from sdcore.ratelimit.live.burst import ExampleApiServer, send_burst, start_example_api
+from sdcore.ratelimit.live.redis_server import free_port
+from sdcore.ratelimit.live.redis_store import delete_prefix
 
 
 def test_a_burst_hits_the_search_limit():

@@ -17,7 +17,7 @@ import redis
 import redis.asyncio
 
 from sdcore.ratelimit.gateway import Gateway, Request
-from sdcore.ratelimit.middleware import RateLimitMiddleware
+from sdcore.ratelimit.live.middleware import RateLimitMiddleware
 from sdcore.ratelimit.rules import parse_rules
 
 RULES = """

@@ -20,13 +20,13 @@ import pytest
 import redis.asyncio
 
 from sdcore.ratelimit import MemoryStore
-from sdcore.ratelimit.aio_store import AsyncRedisStore, async_redis_client
-from sdcore.ratelimit.faults import FaultProxy
 from sdcore.ratelimit.gateway import Gateway, Request
 from sdcore.ratelimit.limiters import make_limiter
-from sdcore.ratelimit.middleware import RateLimitMiddleware
-from sdcore.ratelimit.redis_server import free_port
-from sdcore.ratelimit.redis_store import RedisStore
+from sdcore.ratelimit.live.aio_store import AsyncRedisStore, async_redis_client
+from sdcore.ratelimit.live.faults import FaultProxy
+from sdcore.ratelimit.live.middleware import RateLimitMiddleware
+from sdcore.ratelimit.live.redis_server import free_port
+from sdcore.ratelimit.live.redis_store import RedisStore
 from tests.integration.test_middleware_asgi import NOW, RULES, echo_app, limit_headers
 
 pytestmark = pytest.mark.redis

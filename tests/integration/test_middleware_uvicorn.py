@@ -23,8 +23,8 @@ import pytest
 import uvicorn
 
 from examples.example_api import build_app
-from sdcore.ratelimit.middleware import RateLimitMiddleware
-from sdcore.ratelimit.redis_server import free_port
+from sdcore.ratelimit.live.middleware import RateLimitMiddleware
+from sdcore.ratelimit.live.redis_server import free_port
 from tests.integration.test_middleware_asgi import NOW, RULES, echo_app
 
 ROOT = Path(__file__).resolve().parents[2]

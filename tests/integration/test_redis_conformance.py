@@ -26,7 +26,7 @@ from sdcore.ratelimit import (
     TokenBucket,
     steps,
 )
-from sdcore.ratelimit.redis_store import RedisStore, delete_prefix
+from sdcore.ratelimit.live.redis_store import RedisStore, delete_prefix
 
 pytestmark = pytest.mark.redis
 

@@ -14,20 +14,13 @@ import time
 
 import pytest
 
-from sdcore.ratelimit.distributed import (
-    VARIANTS,
-    RedisUnavailable,
-    compare_fault_policies,
-    parse_redis_url,
-    probe_redis,
-    race_check,
-    round_trip_headlines,
-    run_fault_scenario,
-    run_races,
-    start_local_redis,
-)
-from sdcore.ratelimit.redis_server import free_port
-from sdcore.ratelimit.redis_store import measure_round_trip
+from lessons.distributed_rate_limiting import race_check, round_trip_headlines
+from sdcore.ratelimit.distributed import VARIANTS
+from sdcore.ratelimit.live.connection import RedisUnavailable, parse_redis_url, probe_redis, start_local_redis
+from sdcore.ratelimit.live.fault_runs import compare_fault_policies, run_fault_scenario
+from sdcore.ratelimit.live.race_runs import run_races
+from sdcore.ratelimit.live.redis_server import free_port
+from sdcore.ratelimit.live.redis_store import measure_round_trip
 
 pytestmark = pytest.mark.redis
 

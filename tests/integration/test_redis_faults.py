@@ -15,9 +15,9 @@ import pytest
 import redis
 
 from sdcore.ratelimit import FixedWindowCounter, TokenBucket
-from sdcore.ratelimit.faults import FAULT_MODES, FaultProxy
-from sdcore.ratelimit.redis_store import RedisStore, redis_client
-from sdcore.ratelimit.resilient import FailureCounter, ResilientDecision, ResilientLimiter
+from sdcore.ratelimit.live.faults import FAULT_MODES, FaultProxy
+from sdcore.ratelimit.live.redis_store import RedisStore, redis_client
+from sdcore.ratelimit.live.resilient import FailureCounter, ResilientDecision, ResilientLimiter
 
 pytestmark = pytest.mark.redis
 

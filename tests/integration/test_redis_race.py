@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from sdcore.ratelimit.race import (
+from sdcore.ratelimit.live.race import (
     RACE_VARIANTS,
     GetSetFixedWindow,
     RaceResult,

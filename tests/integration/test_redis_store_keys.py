@@ -21,7 +21,7 @@ from sdcore.ratelimit import (
     SlidingWindowLog,
     TokenBucket,
 )
-from sdcore.ratelimit.redis_store import (
+from sdcore.ratelimit.live.redis_store import (
     RedisStore,
     delete_prefix,
     measure_round_trip,

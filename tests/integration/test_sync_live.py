@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sdcore.ratelimit.sync import SYNC_OPTIONS, LiveSyncConfig, run_sync_live, simulate_sync
+from sdcore.ratelimit.live.sync import LiveSyncConfig, run_sync_live
+from sdcore.ratelimit.sync import SYNC_OPTIONS, simulate_sync
 
 M, LIMIT = 3, 10
 LIVE = LiveSyncConfig(

@@ -10,11 +10,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from sdcore.ratelimit.burst import ExampleApiServer
-from sdcore.ratelimit.distributed import PRESETS, VARIANTS
-from sdcore.ratelimit.redis_server import LocalRedisServer, free_port, redis_server_path
+from lessons.distributed_rate_limiting import PRESETS, per_window, sync_cost_rows
+from sdcore.ratelimit.distributed import VARIANTS
+from sdcore.ratelimit.live.burst import ExampleApiServer
+from sdcore.ratelimit.live.redis_server import LocalRedisServer, free_port, redis_server_path
 from sdcore.ratelimit.sync import SyncConfig, compare_sync
-from sdcore.ratelimit.sync_report import per_window, sync_cost_rows
 from tests.pages.conftest import metric, open_page
 
 PAGE = "pages/distributed_rate_limiting.py"

@@ -10,9 +10,10 @@ import re
 
 import pytest
 
+from lessons.distributed_rate_limiting import burst_summary
 from sdcore.charts.distributed import burst_figure
 from sdcore.charts.style import BAD, GOOD
-from sdcore.ratelimit.burst import BurstRow, ExampleApiServer, burst_summary, check_local_url, send_burst
+from sdcore.ratelimit.live.burst import BurstRow, ExampleApiServer, check_local_url, send_burst
 
 
 @pytest.mark.parametrize(

@@ -13,30 +13,21 @@ import time
 
 import pytest
 
+from lessons.distributed_rate_limiting import PRESETS, fault_headlines, race_check, race_headlines
 from sdcore.charts.distributed import fault_figure, race_figure
-from sdcore.ratelimit.distributed import (
+from sdcore.ratelimit.distributed import MEMORY_VARIANTS, VARIANTS, FaultDecision, FaultRun, RaceReport
+from sdcore.ratelimit.live.connection import (
     DEFAULT_REDIS_URL,
-    MEMORY_VARIANTS,
-    PRESETS,
-    VARIANTS,
-    FaultDecision,
-    FaultRun,
-    RaceReport,
     RedisAddress,
     RedisUnavailable,
-    fault_headlines,
     parse_redis_url,
     probe_redis,
-    race_check,
-    race_headlines,
-    race_seconds,
-    run_fault_scenario,
-    run_memory_race,
-    run_races,
 )
-from sdcore.ratelimit.race import RACE_VARIANTS
-from sdcore.ratelimit.redis_server import free_port
-from sdcore.ratelimit.resilient import FailureCounter
+from sdcore.ratelimit.live.fault_runs import run_fault_scenario
+from sdcore.ratelimit.live.race import RACE_VARIANTS
+from sdcore.ratelimit.live.race_runs import race_seconds, run_memory_race, run_races
+from sdcore.ratelimit.live.redis_server import free_port
+from sdcore.ratelimit.live.resilient import FailureCounter
 
 
 @pytest.mark.parametrize(

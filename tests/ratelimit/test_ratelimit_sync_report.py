@@ -12,9 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from sdcore.charts.distributed import sync_figure
-from sdcore.ratelimit.sync import SYNC_OPTIONS, SyncConfig, compare_sync, expected_admitted
-from sdcore.ratelimit.sync_report import (
+from lessons.distributed_rate_limiting import (
     live_demo_config,
     per_window,
     sync_check,
@@ -22,6 +20,8 @@ from sdcore.ratelimit.sync_report import (
     sync_cost_rows,
     sync_headlines,
 )
+from sdcore.charts.distributed import sync_figure
+from sdcore.ratelimit.sync import SYNC_OPTIONS, SyncConfig, compare_sync, expected_admitted
 
 CFG = SyncConfig(instances=4, clients=5, rate=50.0, limit=10, window=1.0, duration=20.0, sync_every=0.5)
 

@@ -21,36 +21,20 @@ import sys
 import tempfile
 import time
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from sdcore.ratelimit.redis_server import free_port
-from sdcore.ratelimit.resilient import POLICIES
+from sdcore.ratelimit.live.redis_server import free_port
+from sdcore.ratelimit.live.resilient import POLICIES
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]  # the project folder (examples/ lives there)
 EXAMPLE_APP = "examples.example_api:app"
 DEFAULT_API_URL = "http://127.0.0.1:8000/search"
 LOOPBACK_NAMES = ("localhost",)
-EXAMPLE_API_COMMANDS = (
-    "make run-api          # or: .venv/bin/uvicorn examples.example_api:app --port 8000\n"
-    "# then, in another terminal: 10 x 200, then 429\n"
-    "for i in $(seq 1 15); do curl -s -o /dev/null -w '%{http_code}\\n' localhost:8000/search; done"
-)
-SHARED_COUNTERS_COMMANDS = (
-    "redis-server --port 6379 &\n"
-    "REDIS_URL=redis://127.0.0.1:6379/0 POLICY=closed \\\n"
-    "  .venv/bin/uvicorn examples.example_api:app --port 8000 --workers 2"
-)
-START_API_HINT = (
-    "Start the example API from the project's folder with `make run-api` (or `.venv/bin/uvicorn "
-    "examples.example_api:app --port 8000`), or press “Start the example API for me”."
-)
-
-
 # --- where the burst may go ---------------------------------------------------------------------------
 
 
@@ -167,18 +151,6 @@ def _row(i: int, at_ms: float, latency_ms: float, r: httpx.Response, body: bytes
                     h.get("retry-after"), decided_by)  # fmt: skip
 
 
-def burst_summary(rows: Sequence[BurstRow]) -> str:
-    """The statuses in order, runs collapsed: ``200 × 10 → 429 × 5``."""
-    runs: list[list] = []
-    for r in rows:
-        s = r.status if r.status is not None else "no answer"
-        if runs and runs[-1][0] == s:
-            runs[-1][1] += 1
-        else:
-            runs.append([s, 1])
-    return " → ".join(f"{s} × {k}" for s, k in runs)
-
-
 # --- the example API as a child process -----------------------------------------------------------------
 
 
@@ -208,7 +180,7 @@ class ExampleApiServer:
         if policy not in POLICIES:
             raise ValueError(f"policy must be one of {', '.join(POLICIES)} (got {policy!r})")
         if redis_url is not None:
-            from sdcore.ratelimit.distributed import parse_redis_url
+            from sdcore.ratelimit.live.connection import parse_redis_url
 
             redis_url = parse_redis_url(redis_url).url
         if not (ROOT / "examples" / "example_api.py").is_file():

@@ -45,7 +45,6 @@ instance: the scripts derive the per-window key names, which Redis Cluster would
 from __future__ import annotations
 
 import math
-import statistics
 import time
 import uuid
 from collections.abc import Callable
@@ -57,6 +56,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError
 from redis.retry import Retry
 
+from sdcore.ratelimit.spread import Spread
 from sdcore.ratelimit.store import Store
 from sdcore.ratelimit.units import MICROS_PER_SECOND as MICRO
 
@@ -525,20 +525,6 @@ def redis_client(
         retry=Retry(NoBackoff(), 0),
         **options,
     )
-
-
-@dataclass(frozen=True)
-class Spread:
-    """Minimum, median and maximum of a live measurement repeated a few times."""
-
-    min: float
-    median: float
-    max: float
-
-    @classmethod
-    def of(cls, values) -> Spread:
-        values = list(values)
-        return cls(min(values), statistics.median(values), max(values))
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 A blocking ``redis.Redis`` call inside an event loop stalls every other request the server is handling
 for the length of the round trip (or of the timeout, when Redis is down). :class:`AsyncRedisStore` runs
-the same Lua scripts as :class:`~sdcore.ratelimit.redis_store.RedisStore`, with the same key layout,
+the same Lua scripts as :class:`~sdcore.ratelimit.live.redis_store.RedisStore`, with the same key layout,
 TTLs and result arithmetic, so its decisions are bit-identical to the blocking store's and to
 :class:`~sdcore.ratelimit.store.MemoryStore`'s, and a blocking and an asynchronous server that share a
 Redis and a prefix share the limit.
@@ -37,7 +37,7 @@ from redis.backoff import NoBackoff
 
 from sdcore.ratelimit.decision import Decision
 from sdcore.ratelimit.limiters import Limiter
-from sdcore.ratelimit.redis_store import RedisStore, _check_prefix, _glob_escape
+from sdcore.ratelimit.live.redis_store import RedisStore, _check_prefix, _glob_escape
 
 T = TypeVar("T")
 
@@ -194,7 +194,7 @@ def async_redis_client(
     **options,
 ) -> redis.asyncio.Redis:
     """A ``redis.asyncio.Redis`` for the request path, like
-    :func:`~sdcore.ratelimit.redis_store.redis_client`: explicit socket and connect timeouts and no
+    :func:`~sdcore.ratelimit.live.redis_store.redis_client`: explicit socket and connect timeouts and no
     automatic retries (which would turn an outage into a long stall). ``url`` (``redis://host:port/db``)
     replaces ``host``, ``port`` and ``db``."""
     timeout = _check_timeout("timeout", timeout)

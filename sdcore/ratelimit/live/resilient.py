@@ -13,7 +13,7 @@ failure is counted (:class:`FailureCounter`). Nothing has to be reset when Redis
 reconnects on the next command and decisions use Redis again (counted as a recovery).
 
 How long a degraded decision takes is the client's business: the Redis client must have explicit
-``socket_timeout`` and ``socket_connect_timeout`` (see :func:`~sdcore.ratelimit.redis_store.redis_client`),
+``socket_timeout`` and ``socket_connect_timeout`` (see :func:`~sdcore.ratelimit.live.redis_store.redis_client`),
 and the wrapper refuses a client without them, which could hang the request path for good.
 """
 
@@ -27,9 +27,9 @@ from types import MappingProxyType
 import redis
 
 from sdcore.ratelimit.decision import Decision
+from sdcore.ratelimit.distributed import POLICIES
 from sdcore.ratelimit.limiters import Limiter
 
-POLICIES = MappingProxyType({"open": "Fail open (admit)", "closed": "Fail closed (reject)"})
 STORE_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 

@@ -30,7 +30,8 @@ import time
 from collections.abc import Callable
 from numbers import Real
 
-FAULT_MODES = ("pass", "drop", "delay", "refuse")
+from sdcore.ratelimit.distributed import FAULT_MODES
+
 _POLL = 0.02  # seconds: how often the accept loop looks at the listening socket and the stop flag
 _CHUNK = 65536
 

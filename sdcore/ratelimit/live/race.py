@@ -18,7 +18,7 @@ while a server does other work; it makes the race window visible):
   check-then-act race on a sorted set.
 - ``watch_multi``: optimistic locking: WATCH the key, GET, decide, MULTI/SET/EXEC; EXEC fails if another
   client wrote the key since WATCH, and the client retries (retries counted). Never overshoots.
-- ``lua``: the :class:`~sdcore.ratelimit.redis_store.RedisStore` fixed window, read-decide-write in one
+- ``lua``: the :class:`~sdcore.ratelimit.live.redis_store.RedisStore` fixed window, read-decide-write in one
   script, which Redis runs without interleaving. Never overshoots; ``think_time`` does not apply (nothing
   can happen between the read and the write inside a script).
 - ``lua_log``: the RedisStore sliding log, likewise.
@@ -33,15 +33,15 @@ import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
 from numbers import Real
 from types import MappingProxyType
 from typing import ClassVar
 
 import redis
 
+from sdcore.ratelimit.distributed import VARIANTS, RaceResult, RaceRun
 from sdcore.ratelimit.limiters import FixedWindowCounter, SlidingWindowLog
-from sdcore.ratelimit.redis_store import RedisStore, Spread, delete_prefix
+from sdcore.ratelimit.live.redis_store import RedisStore, delete_prefix
 from sdcore.ratelimit.units import check_count, check_window, to_micros
 
 RACE_WINDOW = 3600.0  # seconds: every request of a race falls into one window
@@ -92,7 +92,8 @@ class RaceVariant(ABC):
 
 
 class GetSetFixedWindow(RaceVariant):
-    name, label, atomic = "get_set", "GET, decide, SET (lost updates)", False
+    name, atomic = "get_set", False
+    label = VARIANTS["get_set"].label
 
     def allow(self, key: str, now: float) -> bool:
         counter = self._counter_key(key, to_micros(now))
@@ -105,7 +106,8 @@ class GetSetFixedWindow(RaceVariant):
 
 
 class GetIncrFixedWindow(RaceVariant):
-    name, label, atomic = "get_incr", "GET, decide, INCR", False
+    name, atomic = "get_incr", False
+    label = VARIANTS["get_incr"].label
 
     def allow(self, key: str, now: float) -> bool:
         counter = self._counter_key(key, to_micros(now))
@@ -120,7 +122,8 @@ class GetIncrFixedWindow(RaceVariant):
 
 
 class SeparateCommandsLog(RaceVariant):
-    name, label, atomic = "log_separate", "Sliding log as separate commands", False
+    name, atomic = "log_separate", False
+    label = VARIANTS["log_separate"].label
 
     def allow(self, key: str, now: float) -> bool:
         now_us = to_micros(now)
@@ -136,7 +139,8 @@ class SeparateCommandsLog(RaceVariant):
 
 
 class WatchMultiFixedWindow(RaceVariant):
-    name, label, atomic = "watch_multi", "WATCH, GET, decide, MULTI/SET/EXEC (retry on conflict)", True
+    name, atomic = "watch_multi", True
+    label = VARIANTS["watch_multi"].label
 
     def allow(self, key: str, now: float) -> bool:
         counter = self._counter_key(key, to_micros(now))
@@ -159,7 +163,8 @@ class WatchMultiFixedWindow(RaceVariant):
 
 
 class LuaFixedWindow(RaceVariant):
-    name, label, atomic = "lua", "Lua script (RedisStore fixed window)", True
+    name, atomic = "lua", True
+    label = VARIANTS["lua"].label
 
     def __init__(
         self, client, limit, window=RACE_WINDOW, think_time=0.0, *, prefix="sds:race:", sleep=time.sleep
@@ -172,7 +177,8 @@ class LuaFixedWindow(RaceVariant):
 
 
 class LuaSlidingLog(RaceVariant):
-    name, label, atomic = "lua_log", "Lua script (RedisStore sliding log)", True
+    name, atomic = "lua_log", True
+    label = VARIANTS["lua_log"].label
 
     def __init__(
         self, client, limit, window=RACE_WINDOW, think_time=0.0, *, prefix="sds:race:", sleep=time.sleep
@@ -198,71 +204,6 @@ RACE_VARIANTS: MappingProxyType[str, type[RaceVariant]] = MappingProxyType(
         )
     }
 )
-
-
-@dataclass(frozen=True)
-class RaceRun:
-    """One run: how many requests were admitted of ``decisions``, in ``seconds`` of wall time."""
-
-    admitted: int
-    decisions: int
-    seconds: float
-    retries: int
-    limit: int
-
-    @property
-    def overshoot(self) -> int:
-        return self.admitted - self.limit
-
-    @property
-    def decisions_per_second(self) -> float:
-        return self.decisions / self.seconds if self.seconds > 0 else float("inf")
-
-
-@dataclass(frozen=True)
-class RaceResult:
-    """All runs of one variant; the spreads are over runs."""
-
-    variant: str
-    label: str
-    atomic: bool
-    clients: int
-    requests_per_client: int
-    limit: int
-    think_time: float
-    runs: tuple[RaceRun, ...]
-
-    @property
-    def overshoot(self) -> Spread:
-        return Spread.of(r.overshoot for r in self.runs)
-
-    @property
-    def decisions_per_second(self) -> Spread:
-        return Spread.of(r.decisions_per_second for r in self.runs)
-
-    @property
-    def retries(self) -> Spread:
-        return Spread.of(r.retries for r in self.runs)
-
-    def row(self) -> dict[str, object]:
-        """One flat row for a table or a CSV export."""
-        o, d, r = self.overshoot, self.decisions_per_second, self.retries
-        return {
-            "variant": self.variant,
-            "label": self.label,
-            "atomic": self.atomic,
-            "clients": self.clients,
-            "limit": self.limit,
-            "think_time_ms": self.think_time * 1000,
-            "runs": len(self.runs),
-            "overshoot_min": o.min,
-            "overshoot_median": o.median,
-            "overshoot_max": o.max,
-            "decisions_per_s_min": d.min,
-            "decisions_per_s_median": d.median,
-            "decisions_per_s_max": d.max,
-            "retries_median": r.median,
-        }
 
 
 def run_race(

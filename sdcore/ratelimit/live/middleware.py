@@ -1,6 +1,6 @@
 """The throttle rules in front of any ASGI application: a real rate-limiting middleware.
 
-    from sdcore.ratelimit.middleware import RateLimitMiddleware
+    from sdcore.ratelimit.live.middleware import RateLimitMiddleware
     app = RateLimitMiddleware(app, rules_yaml, store="memory")            # one process
     app = RateLimitMiddleware(app, rules_yaml, store="redis://127.0.0.1:6379/0", policy="closed")
 
@@ -47,9 +47,9 @@ from urllib.parse import parse_qs
 import redis
 import redis.asyncio
 
-from sdcore.ratelimit.aio_store import AsyncRedisStore, async_redis_client
 from sdcore.ratelimit.gateway import Gateway, GatewayDecision, Request
-from sdcore.ratelimit.resilient import POLICIES, STORE_ERRORS, FailureCounter, FailureReport
+from sdcore.ratelimit.live.aio_store import AsyncRedisStore, async_redis_client
+from sdcore.ratelimit.live.resilient import POLICIES, STORE_ERRORS, FailureCounter, FailureReport
 from sdcore.ratelimit.rules import RuleSet, parse_rules
 from sdcore.ratelimit.store import MemoryStore
 
