@@ -3,7 +3,7 @@ the fault run and the synchronization model, the measured-vs-expected sentences,
 
 >>> from sdcore.ratelimit.sync import SyncConfig, compare_sync
 >>> results = compare_sync(SyncConfig(instances=4, clients=2, rate=50.0, limit=10, duration=5.0))
->>> [round(per_window(r).mean(), 1) for r in results.values()][1:3]   # shared, sticky: the limit
+>>> [round(float(per_window(r).mean()), 1) for r in results.values()][1:3]   # shared, sticky: the limit
 [10.0, 10.0]
 """
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ratelimit_helpers import US, brute_max_in_window
+from tests.ratelimit.ratelimit_helpers import US, brute_max_in_window
 
 from sdcore.ratelimit import (
     LimiterSettings,

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ratelimit_helpers import (
+from tests.ratelimit.ratelimit_helpers import (
     RATES,
     SMALL,
     US,

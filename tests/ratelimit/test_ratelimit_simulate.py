@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ratelimit_helpers import US, any_limiter, decide_all, sorted_times, unsorted_times
+from tests.ratelimit.ratelimit_helpers import US, any_limiter, decide_all, sorted_times, unsorted_times
 
 from sdcore.ratelimit import (
     FixedWindowCounter,

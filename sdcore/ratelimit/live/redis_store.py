@@ -49,6 +49,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import resources
 from numbers import Real
 
 import redis
@@ -62,6 +63,13 @@ from sdcore.ratelimit.units import MICROS_PER_SECOND as MICRO
 
 MAX_TTL_MS = 366 * 24 * 3600 * 1000  # one year: a GC horizon, whatever the limiter's parameters
 
+
+def _script(name: str) -> str:
+    """A decision's Lua script, shipped as package data in ``lua/``: the shared header, then the body."""
+    lua = resources.files(__package__) / "lua"
+    return (lua / "_header.lua").read_text() + (lua / f"{name}.lua").read_text()
+
+
 # Every script gets ARGV[1] = now_us and, last, the TTL in milliseconds, computed in Python from the
 # parameters (the longest the state can matter, plus the margin). Number-to-string conversions are the
 # dearest part of a short script, so the scripts write times back as the strings they came as (ARGV[1],
@@ -69,9 +77,6 @@ MAX_TTL_MS = 366 * 24 * 3600 * 1000  # one year: a GC horizon, whatever the limi
 # with one string of space-separated integers ('%d' is exact below 2**53): redis-py's pure-Python parser
 # reads one bulk string faster than an array of integer replies (about 5 µs less client CPU per
 # decision on the development machine, more than the script spends formatting it).
-_LUA_HEADER = """
-local function s(x) return string.format('%.0f', x) end
-"""
 
 # Token bucket, KEYS[1] = tb:K, ARGV = now_us, capacity_ut, rate_uts, ttl. Sizes: tokens <= capacity_ut <=
 # 10**12, carry < 10**6, rate_uts <= 10**12, now <= 9 * 10**15, so dt * rate can reach 10**28. With
@@ -80,144 +85,25 @@ local function s(x) return string.format('%.0f', x) end
 # Each term is at most the sum, so when the sum is below 2**53 every term and partial sum is exact; when
 # it is not, it is far above capacity_ut (<= 10**12) and the bucket is full either way. (No cap on dt is
 # needed, unlike for the unsplit product the step's docstring mentions.)
-_TOKEN_BUCKET = (
-    _LUA_HEADER
-    + """
-local now_s, cap, rate = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local now = tonumber(now_s)
-local M = 1000000
-local st = redis.call('HMGET', KEYS[1], 'tokens', 'carry', 'last')
-local tokens, carry, last = cap, 0, now
-if st[1] then tokens, carry, last = tonumber(st[1]), tonumber(st[2]), tonumber(st[3]) end
-if now < last then now, now_s = last, st[3] end
-if tokens < cap then
-  local dt = now - last
-  local a = math.floor(dt / M)
-  local b = dt - a * M
-  local c = math.floor(rate / M)
-  local d = rate - c * M
-  local low = b * d + carry
-  tokens = tokens + a * c * M + a * d + b * c + math.floor(low / M)
-  carry = low % M
-  if tokens >= cap then tokens, carry = cap, 0 end
-end
-local allowed, retry = 0, 0
-if tokens >= M then
-  tokens = tokens - M
-  allowed = 1
-else
-  retry = -math.floor(-((M - tokens) * M - carry) / rate)
-end
-redis.call('HSET', KEYS[1], 'tokens', s(tokens), 'carry', s(carry), 'last', now_s)
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return string.format('%d %d %d', allowed, tokens, retry)
-"""
-)
+_TOKEN_BUCKET = _script("token_bucket")
 
 # Leaking bucket, KEYS[1] = lb:K, ARGV = now_us, queue_size, interval_us, ttl. The backlog
 # last_departure - now can reach queue_size * interval = 10**18, so it is kept as n * interval + r
 # (n <= queue_size, r < interval): admitted iff backlog <= (queue_size - 1) * interval, i.e. n < q - 1, or
 # n = q - 1 and r = 0. Returns {allowed, now, n, r, waiting, retry}: Python adds now + n * interval + r
 # into the departure.
-_LEAKING_BUCKET = (
-    _LUA_HEADER
-    + """
-local now_s, q, I = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local now = tonumber(now_s)
-local st = redis.call('HMGET', KEYS[1], 'last', 'n', 'r', 'interval')
-local allowed, n, r = 1, 0, 0
-if st[1] then
-  local last = tonumber(st[1])
-  n, r = tonumber(st[2]), tonumber(st[3])
-  local I0 = tonumber(st[4])
-  if I0 ~= I then  -- another interval on the same key: re-express the backlog (exact below 2**53)
-    local backlog = n * I0 + r
-    n = math.floor(backlog / I)
-    r = backlog - n * I
-  end
-  if now < last then now, now_s = last, st[1] end
-  local delta = now - last
-  local dn = math.floor(delta / I)
-  n = n - dn
-  r = r - (delta - dn * I)
-  if r < 0 then n, r = n - 1, r + I end
-  if n < q - 1 or (n == q - 1 and r == 0) then
-    n = n + 1  -- departs one interval after the previous one, or on arrival if the queue was idle
-    if n < 0 then n, r = 0, 0 end
-  else
-    allowed = 0
-  end
-end
-local waiting = n
-if r > 0 then waiting = n + 1 end
-local retry = 0
-if allowed == 0 then retry = (n - q + 1) * I + r end
-redis.call('HSET', KEYS[1], 'last', now_s, 'n', s(n), 'r', s(r), 'interval', ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return string.format('%d %d %d %d %d %d', allowed, now, n, r, waiting, retry)
-"""
-)
+_LEAKING_BUCKET = _script("leaking_bucket")
 
 # Fixed window, KEYS[1] = fw:K, ARGV = now_us, limit, window_us, ttl. (k + 1) * window <= 9e15 + 10**12.
 # One MGET reads the last time and the counter of now's window; only a clock behind the last request
 # in an earlier window needs a second read.
-_FIXED_WINDOW = (
-    _LUA_HEADER
-    + """
-local now_s, limit, W = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local now = tonumber(now_s)
-local k = math.floor(now / W)
-local counter = KEYS[1] .. ':' .. s(k)
-local v = redis.call('MGET', KEYS[1] .. ':last', counter)
-local count = tonumber(v[2]) or 0
-if v[1] and now < tonumber(v[1]) then
-  now, now_s = tonumber(v[1]), v[1]
-  if math.floor(now / W) ~= k then
-    k = math.floor(now / W)
-    counter = KEYS[1] .. ':' .. s(k)
-    count = tonumber(redis.call('GET', counter)) or 0
-  end
-end
-redis.call('SET', KEYS[1] .. ':last', now_s, 'PX', ARGV[4])
-if count < limit then
-  count = redis.call('INCR', counter)
-  redis.call('PEXPIRE', counter, ARGV[4])
-  return string.format('1 %d 0', count)
-end
-return string.format('0 %d %d', count, (k + 1) * W - now)
-"""
-)
+_FIXED_WINDOW = _script("fixed_window")
 
 # Sliding window log, KEYS[1] = log:K, ARGV = now_us, limit, window_us, log_rejected (0/1), ttl.
 # ZREMRANGEBYSCORE -inf (now - window) drops entries at or before now - window, as bisect_right does.
 # Member "<now>:<size before adding>" is unique: the requests at one (clamped) time come one after
 # another with nothing pruned between them, so each finds the log one entry longer.
-_SLIDING_LOG = (
-    _LUA_HEADER
-    + """
-local now_s, limit, W, log_rejected = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4] == '1'
-local now = tonumber(now_s)
-local z, lastkey = KEYS[1] .. ':z', KEYS[1] .. ':last'
-local last = redis.call('GET', lastkey)
-if last and now < tonumber(last) then now, now_s = tonumber(last), last end
-redis.call('ZREMRANGEBYSCORE', z, '-inf', s(now - W))
-local n = redis.call('ZCARD', z)
-local allowed = 0
-if n < limit then allowed = 1 end
-if allowed == 1 or log_rejected then
-  redis.call('ZADD', z, now_s, now_s .. ':' .. n)
-  n = n + 1
-end
-local retry = 0
-if allowed == 0 then
-  local oldest = redis.call('ZRANGE', z, n - limit, n - limit, 'WITHSCORES')
-  retry = tonumber(oldest[2]) + W - now
-end
-redis.call('SET', lastkey, now_s, 'PX', ARGV[5])
-redis.call('PEXPIRE', z, ARGV[5])
-return string.format('%d %d %d', allowed, n, retry)
-"""
-)
+_SLIDING_LOG = _script("sliding_log")
 
 # Sliding window counter, KEYS[1] = swc:K, ARGV = now_us, limit, window_us, ttl. The step compares
 # cur * W + prev * span < limit * W, products up to 10**6 * 10**12 where doubles are 128 apart: instead,
@@ -226,51 +112,7 @@ return string.format('%d %d %d', allowed, n, retry)
 # result past 2**53 is only ever compared with numbers <= W (span, or W itself in the retry), and
 # rounding cannot bring it down to them.
 # Returns {allowed, cur, prev, span, retry}: Python computes cur * W + prev * span (+ W if admitted).
-_SLIDING_WINDOW_COUNTER = (
-    _LUA_HEADER
-    + """
-local now_s, limit, W = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local now = tonumber(now_s)
-local function floor_div(a, b)  -- floor((a * W - 1) / b) for a, b >= 1
-  local qw = math.floor(W / b)
-  return a * qw + math.floor((a * (W - qw * b) - 1) / b)
-end
-local k = math.floor(now / W)
-local counter = KEYS[1] .. ':' .. s(k)
-local v = redis.call('MGET', KEYS[1] .. ':last', counter, KEYS[1] .. ':' .. s(k - 1))
-local cur, prev = tonumber(v[2]) or 0, tonumber(v[3]) or 0
-if v[1] and now < tonumber(v[1]) then
-  now, now_s = tonumber(v[1]), v[1]
-  if math.floor(now / W) ~= k then
-    k = math.floor(now / W)
-    counter = KEYS[1] .. ':' .. s(k)
-    local w = redis.call('MGET', counter, KEYS[1] .. ':' .. s(k - 1))
-    cur, prev = tonumber(w[1]) or 0, tonumber(w[2]) or 0
-  end
-end
-local span = (k + 1) * W - now
-local rem = limit - cur
-local allowed = 0
-if rem > 0 and (prev == 0 or span <= floor_div(rem, prev)) then allowed = 1 end
-redis.call('SET', KEYS[1] .. ':last', now_s, 'PX', ARGV[4])
-if allowed == 1 then
-  redis.call('INCR', counter)
-  redis.call('PEXPIRE', counter, ARGV[4])
-  return string.format('1 %d %d %d 0', cur, prev, span)
-end
-local retry = nil
-if cur < limit then  -- later in this window, once the previous window's share has shrunk enough
-  local elapsed = W - floor_div(limit - cur, prev)
-  if elapsed < W then retry = k * W + elapsed - now end
-end
-if not retry then  -- in the next window, where this window's count becomes the previous one
-  local elapsed = 0
-  if cur > 0 then elapsed = math.max(0, W - floor_div(limit, cur)) end
-  if elapsed < W then retry = (k + 1) * W + elapsed - now else retry = (k + 2) * W - now end
-end
-return string.format('0 %d %d %d %d', cur, prev, span, retry)
-"""
-)
+_SLIDING_WINDOW_COUNTER = _script("sliding_window_counter")
 
 
 # GCRA, KEYS[1] = gcra:K, ARGV = now_us, interval_us, tolerance // interval, tolerance % interval, ttl.
@@ -278,45 +120,7 @@ return string.format('0 %d %d %d %d', cur, prev, span, retry)
 # n * interval + r, and the tolerance comes split the same way (Python divides exactly), so conforming
 # iff (n, r) <= (tq, tr) in lexicographic order. Returns "allowed remaining retry now n r": Python adds
 # now + n * interval + r into tat.
-_GCRA = (
-    _LUA_HEADER
-    + """
-local now_s, I, tq, tr = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local now = tonumber(now_s)
-local st = redis.call('HMGET', KEYS[1], 'last', 'n', 'r', 'interval')
-local n, r = 0, 0
-if st[1] then
-  local last = tonumber(st[1])
-  n, r = tonumber(st[2]), tonumber(st[3])
-  local I0 = tonumber(st[4])
-  if I0 ~= I then  -- another interval on the same key: re-express tat - last (exact below 2**53)
-    local ahead = n * I0 + r
-    n = math.floor(ahead / I)
-    r = ahead - n * I
-  end
-  if now < last then now, now_s = last, st[1] end
-  local delta = now - last
-  local dn = math.floor(delta / I)
-  n = n - dn
-  r = r - (delta - dn * I)
-  if r < 0 then n, r = n - 1, r + I end
-  if n < 0 then n, r = 0, 0 end  -- tat = max(tat, now)
-end
-local allowed, remaining, retry = 0, 0, 0
-if n < tq or (n == tq and r <= tr) then
-  allowed = 1
-  n = n + 1
-  local below = 0
-  if r > tr then below = 1 end
-  remaining = math.max(0, tq - n - below + 1)  -- (tolerance - (tat - now)) // interval + 1
-else
-  retry = (n - tq) * I + r - tr
-end
-redis.call('HSET', KEYS[1], 'last', now_s, 'n', s(n), 'r', s(r), 'interval', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-return string.format('%d %d %d %d %d %d', allowed, remaining, retry, now, n, r)
-"""
-)
+_GCRA = _script("gcra")
 
 
 def _check_prefix(prefix: object) -> str:

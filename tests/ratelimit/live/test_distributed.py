@@ -122,13 +122,13 @@ def test_without_redis_the_redis_variants_are_skipped_and_named():
 
 def test_race_duration_estimate():
     """Only the variants that wait between read and write pay the think time; a real in-memory race takes
-    at least the estimate (threads really sleep) and not much longer on an idle machine."""
+    at least the estimate (threads really sleep). No upper bound: a loaded CI machine may take longer."""
     both = race_seconds(list(MEMORY_VARIANTS), requests_per_client=40, think_time=0.005, runs=2)
     assert both == pytest.approx(2 * 40 * 0.005)
     assert race_seconds(["memory_lock"], requests_per_client=40, think_time=0.005, runs=2) == 0
     start = time.perf_counter()
     run_races(list(MEMORY_VARIANTS), clients=4, requests_per_client=40, limit=5, think_time=0.005, runs=2)
-    assert both <= time.perf_counter() - start < both + 1.5
+    assert time.perf_counter() - start >= both
 
 
 def test_race_check_without_results():

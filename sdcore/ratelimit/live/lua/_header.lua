@@ -1,0 +1,1 @@
+local function s(x) return string.format('%.0f', x) end
