@@ -11,7 +11,7 @@ from sdcore.hashing.experiment import (
     SCHEME_LABELS,
     SCHEMES,
     Change,
-    Cluster,
+    NodeSet,
     PlacementSpec,
     compare_schemes,
     comparison_records,
@@ -48,13 +48,13 @@ def cached_hashes(hash_name: str, keys: int, seed: int, bits: int) -> np.ndarray
 
 
 @st.cache_data(max_entries=24, show_spinner="Placing the keys…")
-def cached_owners(spec: PlacementSpec, cluster: Cluster, keys: int, seed: int) -> np.ndarray:
+def cached_owners(spec: PlacementSpec, cluster: NodeSet, keys: int, seed: int) -> np.ndarray:
     h = cached_hashes(spec.hash_name, keys, seed, spec.hash_bits)
     return locate(spec, cluster, KeyHashes.precomputed(spec.hash_name, **{f"h{spec.hash_bits}": h}))
 
 
 @st.cache_data(max_entries=8, show_spinner="Comparing schemes…")
-def cached_comparison(spec: PlacementSpec, before: Cluster, after: Cluster, keys: int, seed: int):
+def cached_comparison(spec: PlacementSpec, before: NodeSet, after: NodeSet, keys: int, seed: int):
     return compare_schemes(spec, before, after, KeyHashes(make_keys(keys, seed), spec.hash_name))
 
 
@@ -86,7 +86,7 @@ P.reset_button()
 v = P.values()
 with boundary():
     spec = PlacementSpec(v["scheme"], v["vnodes"], v["hash"], v["load_factor"])
-    start = Cluster.uniform(v["nodes"], parse_weights(v["weights"], v["nodes"]))
+    start = NodeSet.uniform(v["nodes"], parse_weights(v["weights"], v["nodes"]))
     try:
         changes = decode_changes(v["changes"])
         clusters = replay(start, changes)
@@ -123,7 +123,7 @@ if u[0].button("Undo last change", disabled=not changes):
     P.set("changes", encode_changes(changes[:-1]))
     P.sync()
     st.rerun()
-u[2].caption("Cluster now: " + ", ".join(f"{n} (×{w:g})" if w != 1 else n for n, w in now.nodes)
+u[2].caption("NodeSet now: " + ", ".join(f"{n} (×{w:g})" if w != 1 else n for n, w in now.nodes)
              + (f" — after: {'; '.join(c.describe() for c in changes)}" if changes else " — no change yet"))
 
 last = changes[-1] if changes else None

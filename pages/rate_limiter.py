@@ -4,9 +4,9 @@ import hashlib
 
 import streamlit as st
 
+from lessons import rate_limiter as rl
 from sdcore.charts import ratelimit as charts
 from sdcore.ratelimit import ALGORITHMS, ROUNDING_NOTE, Trace, compare_limiters, parse_trace_csv, simulate
-from sdcore.ratelimit import experiment as rl
 from ui import explain, export, page
 from ui.errors import boundary
 from ui.params import PageParams, Param

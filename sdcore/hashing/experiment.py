@@ -2,8 +2,8 @@
 
 Everything here is plain data in and out, so a notebook gets the same numbers as the app:
 
->>> from sdcore.hashing.experiment import Cluster, Change, PlacementSpec, run_change
->>> before = Cluster.uniform(4)
+>>> from sdcore.hashing.experiment import NodeSet, Change, PlacementSpec, run_change
+>>> before = NodeSet.uniform(4)
 >>> report = run_change(PlacementSpec("ring", vnodes=100), before, Change("add", "S5"), keys=10_000)
 >>> round(report.minimum_fraction, 3)
 0.2
@@ -48,13 +48,13 @@ COMPARISON_KEYS = 200_000
 
 
 @dataclass(frozen=True)
-class Cluster:
+class NodeSet:
     """Physical nodes with weights, in the order they joined."""
 
     nodes: tuple[tuple[str, float], ...]
 
     @classmethod
-    def uniform(cls, count: int, weights: tuple[float, ...] = ()) -> Cluster:
+    def uniform(cls, count: int, weights: tuple[float, ...] = ()) -> NodeSet:
         """``S1 .. S<count>``, with the given weights (missing ones are 1)."""
         if not 1 <= count <= MAX_NODES:
             raise ValueError(f"the number of nodes must be between 1 and {MAX_NODES} (got {count})")
@@ -95,16 +95,16 @@ class Change:
         if self.action not in ("add", "remove"):
             raise ValueError(f"a change must be 'add' or 'remove' (got {self.action!r})")
 
-    def apply(self, cluster: Cluster) -> Cluster:
+    def apply(self, cluster: NodeSet) -> NodeSet:
         if self.action == "add":
             if len(cluster.nodes) >= MAX_NODES:
                 raise ValueError(f"the sandbox holds at most {MAX_NODES} nodes; remove one first")
             name = check_new_node(self.node, cluster.names)
-            return Cluster((*cluster.nodes, (name, check_weight(name, self.weight))))
+            return NodeSet((*cluster.nodes, (name, check_weight(name, self.weight))))
         check_known_node(self.node, cluster.names)
         if len(cluster.nodes) == 1:
             raise ValueError(f"{self.node!r} is the last node; a cluster needs at least one")
-        return Cluster(tuple(x for x in cluster.nodes if x[0] != self.node))
+        return NodeSet(tuple(x for x in cluster.nodes if x[0] != self.node))
 
     def describe(self) -> str:
         if self.action == "remove":
@@ -136,7 +136,7 @@ def encode_changes(changes: tuple[Change, ...]) -> str:
     return ";".join(c.encode() for c in changes)
 
 
-def replay(start: Cluster, changes: tuple[Change, ...]) -> list[Cluster]:
+def replay(start: NodeSet, changes: tuple[Change, ...]) -> list[NodeSet]:
     """The cluster after each change, starting with ``start`` (so ``len(changes) + 1`` clusters)."""
     states = [start]
     for c in changes:
@@ -158,7 +158,7 @@ class PlacementSpec:
             raise ValueError(f"scheme must be one of {', '.join(SCHEMES)} (got {self.scheme!r})")
         check_hash_name(self.hash_name)
 
-    def build(self, cluster: Cluster):
+    def build(self, cluster: NodeSet):
         """A placement object (HashRing, ModuloHash, ...) for the cluster."""
         if self.scheme in ("ring", "bounded"):
             lf = self.load_factor if self.scheme == "bounded" else None
@@ -177,12 +177,12 @@ class PlacementSpec:
         return PlacementSpec(scheme, self.vnodes, self.hash_name, self.load_factor)
 
 
-def locate(spec: PlacementSpec, cluster: Cluster, keys: KeyHashes) -> np.ndarray:
+def locate(spec: PlacementSpec, cluster: NodeSet, keys: KeyHashes) -> np.ndarray:
     """Owner index (into ``cluster.names``) of every key."""
     return spec.build(cluster).locate(keys)
 
 
-Locator = Callable[[PlacementSpec, Cluster], np.ndarray]
+Locator = Callable[[PlacementSpec, NodeSet], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -207,8 +207,8 @@ class ChangeReport:
     """Before and after one change (``change`` is None when nothing has changed yet)."""
 
     spec: PlacementSpec
-    before: Cluster
-    after: Cluster
+    before: NodeSet
+    after: NodeSet
     change: Change | None
     owners_before: np.ndarray
     owners_after: np.ndarray
@@ -224,11 +224,11 @@ class ChangeReport:
         return len(self.owners_after)
 
 
-def _weights_used(spec: PlacementSpec, cluster: Cluster) -> dict[str, float]:
+def _weights_used(spec: PlacementSpec, cluster: NodeSet) -> dict[str, float]:
     return cluster.weights if spec.scheme in WEIGHTED_SCHEMES else dict.fromkeys(cluster.names, 1.0)
 
 
-def theory_cv(spec: PlacementSpec, cluster: Cluster, keys: int) -> float | None:
+def theory_cv(spec: PlacementSpec, cluster: NodeSet, keys: int) -> float | None:
     """Expected CV of key counts for a plain ring (None where the ring theory does not apply)."""
     if spec.scheme != "ring":
         return None
@@ -238,7 +238,7 @@ def theory_cv(spec: PlacementSpec, cluster: Cluster, keys: int) -> float | None:
 
 def run_change(
     spec: PlacementSpec,
-    before: Cluster,
+    before: NodeSet,
     change: Change | None,
     *,
     keys: int = 100_000,
@@ -256,7 +256,7 @@ def run_change(
     if locator is None:
         hashed = KeyHashes(make_keys(keys, seed), spec.hash_name)
 
-        def locator(s: PlacementSpec, c: Cluster) -> np.ndarray:
+        def locator(s: PlacementSpec, c: NodeSet) -> np.ndarray:
             return locate(s, c, hashed)
 
     ob, oa = locator(spec, before), locator(spec, after)
@@ -283,7 +283,7 @@ def run_change(
 
 
 def compare_schemes(
-    spec: PlacementSpec, before: Cluster, after: Cluster, keys: KeyHashes
+    spec: PlacementSpec, before: NodeSet, after: NodeSet, keys: KeyHashes
 ) -> tuple[SchemeRow, ...]:
     """The same change under every scheme, on the same keys."""
     rows = []

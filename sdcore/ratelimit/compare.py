@@ -3,6 +3,7 @@ costs in latency and memory, and how far the sliding window counter strays from 
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -198,3 +199,82 @@ def compare_limiters(timestamps, keys=None, settings: LimiterSettings | None = N
             )
         )
     return Comparison(settings, MappingProxyType(results), tuple(rows))
+
+
+# --- one run summarized, the change against the previous run, one setting of an A/B ------------------
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a run admitted, per algorithm: ``(name, accepted, rejected, max_in_window)`` rows."""
+
+    key: Hashable
+    requests: int
+    rows: tuple[tuple[str, int, int, int], ...]
+
+    def share(self, name: str) -> float | None:
+        for n, accepted, _, _ in self.rows:
+            if n == name:
+                return accepted / self.requests if self.requests else 0.0
+        return None
+
+
+def summarize(key: Hashable, comparison: Comparison) -> RunSummary:
+    n = len(next(iter(comparison.results.values())))
+    return RunSummary(
+        key, n, tuple((r.name, r.accepted, r.rejected, r.max_in_window) for r in comparison.rows)
+    )
+
+
+def remember(
+    history: tuple[RunSummary, RunSummary | None] | None, current: RunSummary
+) -> tuple[RunSummary, RunSummary | None]:
+    """``(last, previous)`` after a run: a run with new parameters pushes the last one back; a rerun with
+    the same parameters (a time slider moved) keeps the previous one, so the deltas stay."""
+    if history is None:
+        return current, None
+    last, previous = history
+    return (current, previous) if last.key == current.key else (current, last)
+
+
+@dataclass(frozen=True)
+class Side:
+    """One setting of the A/B comparison, measured."""
+
+    label: str
+    accepted: int
+    rejected: int
+    max_in_window: int
+    window: float
+    quota: str  # what caps it: "limit 100", "capacity 500", "queue 100"
+    wait: float | None  # leaking bucket: mean seconds in the queue
+    retry_after: float | None  # the others: median Retry-After of rejected requests
+
+    @property
+    def share(self) -> float:
+        n = self.accepted + self.rejected
+        return self.accepted / n if n else 0.0
+
+
+QUOTA_NAMES = MappingProxyType({"token_bucket": "capacity", "leaking_bucket": "queue"})
+
+
+def side(result: SimulationResult, window: float) -> Side:
+    """Measure one limiter's run for the A/B columns; ``max_in_window`` uses ``window`` seconds."""
+    wait = retry = None
+    if result.departure is not None:
+        if result.accepted:
+            wait = float(np.mean(result.departure[result.allowed] - result.time_us[result.allowed] / 1e6))
+    elif result.rejected:
+        retry = float(np.median(result.retry_after[~result.allowed]))
+    quota = f"{QUOTA_NAMES.get(result.algorithm, 'limit')} {result.limit:,}"
+    return Side(
+        result.label,
+        result.accepted,
+        result.rejected,
+        max_admitted_per_client(result, window),
+        window,
+        quota,
+        wait,
+        retry,
+    )

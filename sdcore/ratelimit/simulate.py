@@ -519,3 +519,32 @@ def state_at(result: SimulationResult, t: float, key: str | None = None) -> Stat
     accepted = int(np.count_nonzero(r.allowed[: i + 1]))
     value = float(state_curve(r, [t])[0])
     return StateAt(float(t), r.state_label, value, accepted, i + 1 - accepted, i)
+
+
+def time_slice(
+    result: SimulationResult, start: float, end: float, keep_state: bool = True
+) -> SimulationResult:
+    """The requests in ``[start, end]`` for a zoomed chart. With ``keep_state`` (one client) also the last
+    request and the last admitted one before ``start``, so a state curve drawn from the slice is exact from
+    ``start`` on for the buckets; the window algorithms need the slice to begin a window or two earlier
+    (the page passes ``start - 2 W``)."""
+    t = result.time_us
+    a, b = round(start * 1e6), round(end * 1e6)
+    keep = (t >= a) & (t <= b)
+    if keep_state:
+        for mask in (t < a, (t < a) & result.allowed):
+            idx = np.flatnonzero(mask)
+            if len(idx):
+                keep[idx[-1]] = True
+    if keep.all():
+        return result
+
+    def pick(x):
+        if x is None:
+            return None
+        y = x[keep]
+        y.flags.writeable = False
+        return y
+
+    names = ("timestamps", "keys", "time_us", "allowed", "remaining", "retry_after", "departure", "state")
+    return replace(result, **{n: pick(getattr(result, n)) for n in names})

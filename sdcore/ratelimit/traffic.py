@@ -13,7 +13,9 @@ from __future__ import annotations
 import csv
 import io
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from types import MappingProxyType
 
 import numpy as np
 
@@ -350,3 +352,103 @@ def parse_trace_csv(data: bytes, max_bytes: int = MAX_CSV_BYTES, max_rows: int =
         notices=tuple(notices),
         reordered=out_of_order > 0,
     )
+
+
+# --- a generated trace from a few numbers (what a page's widgets set) ----------------------------------
+
+MAX_PAGE_REQUESTS = 1_000_000
+BURST_ON_S, BURST_OFF_S = 1.0, 4.0  # bursty traffic: peak for 1 s, then the base rate for 4 s
+SHAPES: tuple[str, ...] = ("steady", "poisson", "bursty", "boundary", "ramp", "clients")
+
+# The traffic parameters each shape reads; the others are reset so that equal traces share a cache entry.
+SHAPE_USES: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        "steady": frozenset({"rate", "duration"}),
+        "poisson": frozenset({"rate", "duration", "seed"}),
+        "bursty": frozenset({"rate", "peak", "duration", "seed"}),
+        "boundary": frozenset({"limit", "window"}),
+        "ramp": frozenset({"rate", "peak", "duration", "seed"}),
+        "clients": frozenset({"rate", "peak", "duration", "clients", "seed"}),
+    }
+)
+
+@dataclass(frozen=True)
+class TrafficConfig:
+    """A generated trace, from the page's few numbers (hashable: the page caches the trace on it).
+
+    ``rate`` is the base rate in requests per second (per client for ``clients``); ``peak`` multiplies it:
+    the burst rate (bursty), the final rate (ramp) or the abusive client's rate (clients). The boundary
+    burst puts ``limit`` requests just before and ``limit`` just after the edge of a ``window``.
+    """
+
+    shape: str = "poisson"
+    rate: float = 80.0
+    peak: float = 5.0
+    duration: float = 60.0
+    clients: int = 20
+    seed: int = 0
+    limit: int = 100
+    window: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.shape not in SHAPES:
+            raise ValueError(f"the traffic shape must be one of {', '.join(SHAPES)} (got {self.shape!r})")
+
+    def normalized(self) -> TrafficConfig:
+        """The same traffic with the parameters its shape ignores reset to their defaults."""
+        uses = SHAPE_USES[self.shape]
+        return replace(self, **{f.name: f.default for f in fields(self) if f.name not in uses | {"shape"}})
+
+    def expected_requests(self) -> float:
+        """About how many requests the trace will hold (before it is drawn)."""
+        r, d = self.rate, self.duration
+        if self.shape == "boundary":
+            return 2.0 * self.limit
+        if self.shape == "bursty":
+            return r * (self.peak * BURST_ON_S + BURST_OFF_S) / (BURST_ON_S + BURST_OFF_S) * d
+        if self.shape == "ramp":
+            return r * (1 + self.peak) / 2 * d
+        if self.shape == "clients":
+            return r * (self.clients + self.peak) * d
+        return r * d
+
+    def build(self) -> Trace:
+        """Draw the trace; a ValueError if it would exceed the page's cap or a parameter is out of range."""
+        if self.peak < 1:
+            raise ValueError(f"peak must be at least 1 (x the base rate), got {self.peak!r}")
+        n = self.expected_requests()
+        if not math.isfinite(n) or n > MAX_PAGE_REQUESTS:
+            raise ValueError(
+                f"this traffic would send about {n:,.0f} requests; the page simulates at most "
+                f"{MAX_PAGE_REQUESTS:,} (rate x duration): lower the rate or the duration"
+            )
+        r, d, g = self.rate, self.duration, self.seed
+        if self.shape == "steady":
+            return steady(r, d)
+        if self.shape == "poisson":
+            return poisson(r, d, rng=g)
+        if self.shape == "bursty":
+            return bursty(r * self.peak, r, BURST_ON_S, BURST_OFF_S, d, rng=g)
+        if self.shape == "boundary":
+            return boundary_burst(self.limit, self.window)
+        if self.shape == "ramp":
+            return ramp(r, r * self.peak, d, rng=g)
+        return many_clients(self.clients, r, r * self.peak, d, rng=g)
+
+
+def _client_counts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(code of each request's client, client names in order of first appearance, requests per client):
+    a hash table, not a sort, so a million requests take a few tens of milliseconds."""
+    import pandas as pd
+
+    codes, names = pd.factorize(keys)
+    return codes, np.asarray(names, dtype=object), np.bincount(codes, minlength=len(names))
+
+
+def clients_by_volume(trace: Trace) -> list[str]:
+    """The clients, busiest first (ties in order of first appearance)."""
+    if trace.keys is None:
+        return ["default"]
+    _, names, counts = _client_counts(trace.keys)
+    order = np.argsort(-counts, kind="stable")
+    return [str(n) for n in names[order]]

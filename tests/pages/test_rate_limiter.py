@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from lessons.rate_limiter import PRESETS, next_cursor, state_number
 from sdcore.ratelimit import (
     FixedWindowCounter,
     LeakingBucket,
@@ -19,7 +20,6 @@ from sdcore.ratelimit import (
     simulate,
     state_at,
 )
-from sdcore.ratelimit.experiment import PRESETS, next_cursor, state_number
 from tests.pages.conftest import metric, open_page
 
 PAGE = "pages/rate_limiter.py"

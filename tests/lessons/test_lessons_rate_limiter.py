@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.ratelimit.ratelimit_helpers import US, brute_max_in_window
 
+from lessons import rate_limiter as rl
 from sdcore.ratelimit import (
     ALGORITHMS,
     FixedWindowCounter,
@@ -26,7 +26,7 @@ from sdcore.ratelimit import (
     state_curve,
     steady,
 )
-from sdcore.ratelimit import experiment as rl
+from tests.ratelimit.ratelimit_helpers import US, brute_max_in_window
 
 
 def run(trace, **kw):

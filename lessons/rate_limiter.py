@@ -1,9 +1,10 @@
-"""The rate-limiter page's model: traffic from a few numbers, the presets, and the sentences it shows.
+"""The rate-limiter page's words: algorithm labels, the presets, the headline metrics, the time cursor's steps, the
+comparison table and the sentences around it (measured against the bounds).
 
 Kept here rather than in the page so that each piece has a unit test; the page only wires widgets to these
 functions and to :mod:`sdcore.ratelimit`. Nothing here imports streamlit, plotly or (at import time) pandas.
 
->>> from sdcore.ratelimit.experiment import TrafficConfig, limiter_settings
+>>> from lessons.rate_limiter import TrafficConfig, limiter_settings
 >>> trace = TrafficConfig("boundary", limit=10, window=1.0).build()
 >>> len(trace)
 20
@@ -15,23 +16,44 @@ functions and to :mod:`sdcore.ratelimit`. Nothing here imports streamlit, plotly
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sdcore.ratelimit.compare import Comparison, LimiterSettings, max_admitted_per_client
+from sdcore.ratelimit.compare import (  # noqa: F401  (the page's run, re-exported)
+    Comparison,
+    LimiterSettings,
+    RunSummary,
+    Side,
+    max_admitted_per_client,
+    remember,
+    side,
+    summarize,
+)
 from sdcore.ratelimit.limiters import ALGORITHMS, counter_estimate
-from sdcore.ratelimit.simulate import SimulationResult, state_at
-from sdcore.ratelimit.traffic import Trace, boundary_burst, bursty, many_clients, poisson, ramp, steady
+from sdcore.ratelimit.simulate import (
+    SimulationResult,
+    state_at,
+    time_slice,  # noqa: F401
+)
+from sdcore.ratelimit.traffic import (  # noqa: F401  (the engine's traffic config, re-exported for the page)
+    BURST_OFF_S,
+    BURST_ON_S,
+    MAX_PAGE_REQUESTS,
+    SHAPE_USES,
+    SHAPES,
+    Trace,
+    TrafficConfig,
+    _client_counts,
+    clients_by_volume,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
 
-MAX_PAGE_REQUESTS = 1_000_000
-BURST_ON_S, BURST_OFF_S = 1.0, 4.0  # bursty traffic: peak for 1 s, then the base rate for 4 s
 PLAY_STEPS = 40  # unzoomed, the play toggle crosses the trace in this many steps
 ZOOMS: tuple[int, ...] = (0, 100, 20, 5)  # the charts' span in windows around the cursor; 0: whole trace
 NEAR_LIMIT_BAND = 0.1  # "near the limit": the estimate within 10% of it
@@ -39,7 +61,6 @@ CLOUDFLARE_REQUESTS = 400_000_000
 CLOUDFLARE_SOURCES = 270_000
 CLOUDFLARE_DIFFER = 0.00003  # 0.003% of requests wrongly allowed or rate limited
 
-SHAPES: tuple[str, ...] = ("steady", "poisson", "bursty", "boundary", "ramp", "clients")
 SHAPE_LABELS: Mapping[str, str] = MappingProxyType(
     {
         "steady": "Steady (evenly spaced)",
@@ -48,17 +69,6 @@ SHAPE_LABELS: Mapping[str, str] = MappingProxyType(
         "boundary": "Burst across the window edge",
         "ramp": "Slow ramp",
         "clients": "Many clients, one abusive",
-    }
-)
-# The traffic parameters each shape reads; the others are reset so that equal traces share a cache entry.
-SHAPE_USES: Mapping[str, frozenset[str]] = MappingProxyType(
-    {
-        "steady": frozenset({"rate", "duration"}),
-        "poisson": frozenset({"rate", "duration", "seed"}),
-        "bursty": frozenset({"rate", "peak", "duration", "seed"}),
-        "boundary": frozenset({"limit", "window"}),
-        "ramp": frozenset({"rate", "peak", "duration", "seed"}),
-        "clients": frozenset({"rate", "peak", "duration", "clients", "seed"}),
     }
 )
 ALL = "all"
@@ -92,70 +102,6 @@ def shown_algorithms(choice: str) -> tuple[str, ...]:
     if choice not in ALGORITHMS:
         raise ValueError(f"algorithm must be one of {', '.join(ALGORITHM_CHOICES)} (got {choice!r})")
     return (choice,)
-
-
-@dataclass(frozen=True)
-class TrafficConfig:
-    """A generated trace, from the page's few numbers (hashable: the page caches the trace on it).
-
-    ``rate`` is the base rate in requests per second (per client for ``clients``); ``peak`` multiplies it:
-    the burst rate (bursty), the final rate (ramp) or the abusive client's rate (clients). The boundary
-    burst puts ``limit`` requests just before and ``limit`` just after the edge of a ``window``.
-    """
-
-    shape: str = "poisson"
-    rate: float = 80.0
-    peak: float = 5.0
-    duration: float = 60.0
-    clients: int = 20
-    seed: int = 0
-    limit: int = 100
-    window: float = 1.0
-
-    def __post_init__(self) -> None:
-        if self.shape not in SHAPES:
-            raise ValueError(f"the traffic shape must be one of {', '.join(SHAPES)} (got {self.shape!r})")
-
-    def normalized(self) -> TrafficConfig:
-        """The same traffic with the parameters its shape ignores reset to their defaults."""
-        uses = SHAPE_USES[self.shape]
-        return replace(self, **{f.name: f.default for f in fields(self) if f.name not in uses | {"shape"}})
-
-    def expected_requests(self) -> float:
-        """About how many requests the trace will hold (before it is drawn)."""
-        r, d = self.rate, self.duration
-        if self.shape == "boundary":
-            return 2.0 * self.limit
-        if self.shape == "bursty":
-            return r * (self.peak * BURST_ON_S + BURST_OFF_S) / (BURST_ON_S + BURST_OFF_S) * d
-        if self.shape == "ramp":
-            return r * (1 + self.peak) / 2 * d
-        if self.shape == "clients":
-            return r * (self.clients + self.peak) * d
-        return r * d
-
-    def build(self) -> Trace:
-        """Draw the trace; a ValueError if it would exceed the page's cap or a parameter is out of range."""
-        if self.peak < 1:
-            raise ValueError(f"peak must be at least 1 (x the base rate), got {self.peak!r}")
-        n = self.expected_requests()
-        if not math.isfinite(n) or n > MAX_PAGE_REQUESTS:
-            raise ValueError(
-                f"this traffic would send about {n:,.0f} requests; the page simulates at most "
-                f"{MAX_PAGE_REQUESTS:,} (rate x duration): lower the rate or the duration"
-            )
-        r, d, g = self.rate, self.duration, self.seed
-        if self.shape == "steady":
-            return steady(r, d)
-        if self.shape == "poisson":
-            return poisson(r, d, rng=g)
-        if self.shape == "bursty":
-            return bursty(r * self.peak, r, BURST_ON_S, BURST_OFF_S, d, rng=g)
-        if self.shape == "boundary":
-            return boundary_burst(self.limit, self.window)
-        if self.shape == "ramp":
-            return ramp(r, r * self.peak, d, rng=g)
-        return many_clients(self.clients, r, r * self.peak, d, rng=g)
 
 
 def limiter_settings(
@@ -348,39 +294,6 @@ PRESETS: Mapping[str, Preset] = MappingProxyType(
 
 
 @dataclass(frozen=True)
-class RunSummary:
-    """What a run admitted, per algorithm: ``(name, accepted, rejected, max_in_window)`` rows."""
-
-    key: Hashable
-    requests: int
-    rows: tuple[tuple[str, int, int, int], ...]
-
-    def share(self, name: str) -> float | None:
-        for n, accepted, _, _ in self.rows:
-            if n == name:
-                return accepted / self.requests if self.requests else 0.0
-        return None
-
-
-def summarize(key: Hashable, comparison: Comparison) -> RunSummary:
-    n = len(next(iter(comparison.results.values())))
-    return RunSummary(
-        key, n, tuple((r.name, r.accepted, r.rejected, r.max_in_window) for r in comparison.rows)
-    )
-
-
-def remember(
-    history: tuple[RunSummary, RunSummary | None] | None, current: RunSummary
-) -> tuple[RunSummary, RunSummary | None]:
-    """``(last, previous)`` after a run: a run with new parameters pushes the last one back; a rerun with
-    the same parameters (a time slider moved) keeps the previous one, so the deltas stay."""
-    if history is None:
-        return current, None
-    last, previous = history
-    return (current, previous) if last.key == current.key else (current, last)
-
-
-@dataclass(frozen=True)
 class Headline:
     label: str
     value: str
@@ -421,24 +334,6 @@ def headlines(comparison: Comparison, names: Sequence[str], previous: RunSummary
     return out
 
 
-def _client_counts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(code of each request's client, client names in order of first appearance, requests per client):
-    a hash table, not a sort, so a million requests take a few tens of milliseconds."""
-    import pandas as pd
-
-    codes, names = pd.factorize(keys)
-    return codes, np.asarray(names, dtype=object), np.bincount(codes, minlength=len(names))
-
-
-def clients_by_volume(trace: Trace) -> list[str]:
-    """The clients, busiest first (ties in order of first appearance)."""
-    if trace.keys is None:
-        return ["default"]
-    _, names, counts = _client_counts(trace.keys)
-    order = np.argsort(-counts, kind="stable")
-    return [str(n) for n in names[order]]
-
-
 def clients_sentence(comparison: Comparison, names: Sequence[str]) -> str | None:
     """For a trace with several clients: how the busiest client fared against everybody else."""
     first = comparison.results[names[0]]
@@ -459,49 +354,6 @@ def clients_sentence(comparison: Comparison, names: Sequence[str]) -> str | None
         f"clients: "
         + "; ".join(parts)
         + ". Each client has its own limit, so only the heavy sender is slowed."
-    )
-
-
-@dataclass(frozen=True)
-class Side:
-    """One setting of the A/B comparison, measured."""
-
-    label: str
-    accepted: int
-    rejected: int
-    max_in_window: int
-    window: float
-    quota: str  # what caps it: "limit 100", "capacity 500", "queue 100"
-    wait: float | None  # leaking bucket: mean seconds in the queue
-    retry_after: float | None  # the others: median Retry-After of rejected requests
-
-    @property
-    def share(self) -> float:
-        n = self.accepted + self.rejected
-        return self.accepted / n if n else 0.0
-
-
-QUOTA_NAMES = MappingProxyType({"token_bucket": "capacity", "leaking_bucket": "queue"})
-
-
-def side(result: SimulationResult, window: float) -> Side:
-    """Measure one limiter's run for the A/B columns; ``max_in_window`` uses ``window`` seconds."""
-    wait = retry = None
-    if result.departure is not None:
-        if result.accepted:
-            wait = float(np.mean(result.departure[result.allowed] - result.time_us[result.allowed] / 1e6))
-    elif result.rejected:
-        retry = float(np.median(result.retry_after[~result.allowed]))
-    quota = f"{QUOTA_NAMES.get(result.algorithm, 'limit')} {result.limit:,}"
-    return Side(
-        result.label,
-        result.accepted,
-        result.rejected,
-        max_admitted_per_client(result, window),
-        window,
-        quota,
-        wait,
-        retry,
     )
 
 
@@ -593,35 +445,6 @@ def chart_range(name: str, start: float, end: float, window: float) -> tuple[flo
     if name != "fixed_window":
         return start, end
     return math.floor(start / window) * window, math.ceil(end / window) * window
-
-
-def time_slice(
-    result: SimulationResult, start: float, end: float, keep_state: bool = True
-) -> SimulationResult:
-    """The requests in ``[start, end]`` for a zoomed chart. With ``keep_state`` (one client) also the last
-    request and the last admitted one before ``start``, so a state curve drawn from the slice is exact from
-    ``start`` on for the buckets; the window algorithms need the slice to begin a window or two earlier
-    (the page passes ``start - 2 W``)."""
-    t = result.time_us
-    a, b = round(start * 1e6), round(end * 1e6)
-    keep = (t >= a) & (t <= b)
-    if keep_state:
-        for mask in (t < a, (t < a) & result.allowed):
-            idx = np.flatnonzero(mask)
-            if len(idx):
-                keep[idx[-1]] = True
-    if keep.all():
-        return result
-
-    def pick(x):
-        if x is None:
-            return None
-        y = x[keep]
-        y.flags.writeable = False
-        return y
-
-    names = ("timestamps", "keys", "time_us", "allowed", "remaining", "retry_after", "departure", "state")
-    return replace(result, **{n: pick(getattr(result, n)) for n in names})
 
 
 def next_cursor(t: float, lo: float, hi: float, span: float = 0.0) -> float:
