@@ -3,9 +3,9 @@
 import pandas as pd
 import streamlit as st
 
+from lessons import kv_cluster as sc
 from sdcore.charts import kv_cluster as charts
 from sdcore.charts.hashing import node_colours
-from sdcore.kvstore import scenario as sc
 from sdcore.kvstore.placement import replica_placement
 from ui import explain, export, page
 from ui.errors import boundary

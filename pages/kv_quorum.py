@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from lessons import kv_quorum as kv
 from sdcore.charts import kvstore as charts
 from sdcore.charts.hashing import node_colours
 from sdcore.kvstore import MAX_SIMULATED_REPLICAS as MAX_N
@@ -14,7 +15,6 @@ from sdcore.kvstore import (
     simulate_staleness,
     t_for_probability,
 )
-from sdcore.kvstore import experiment as kv
 from sdcore.kvstore.placement import demo_placement
 from ui import explain, export, page
 from ui.errors import boundary

@@ -1,27 +1,8 @@
-"""Scenarios for the cluster page: a timeline of client requests and faults, its text form, and its run.
+"""A cluster scenario: settings, a timeline (:mod:`sdcore.kvstore.timeline`), and its run in virtual time."""
 
-A timeline is text a person edits, one step per line (``#`` starts a comment)::
-
-    0     put cart {milk}               # p1: the first put (labels p1, p2, … and g1, g2, … by order)
-    +10   get cart                      # g1: 10 ms after the line before it finished
-    +0    put cart +eggs ctx g1 via C   # add eggs to what g1 read, with g1's vector clock, coordinator C
-    100   partition A,B | C,D,E         # nodes not named join no side: "partition A" cuts A off
-    150   crash B
-    200   recover B
-    220   heal
-    300   get cart via A as final       # name a request yourself with "as"
-
-The time is absolute (ms) or ``+d``: d ms after the line before it finished (a request finishes when its
-client has the answer or gave up; a fault when it happens). Lines run in the order written; a line whose
-absolute time has already passed runs at once, with a note. Values: a word (``milk``), a set (``{milk,eggs}``,
-``{}``), or ``+item`` / ``-item``: the value the ``ctx`` get returned (reconciled) with the item added or
-removed — the shopping cart of the Dynamo paper. A line with a mistake is skipped and reported with its
-line number; the rest still runs.
-"""
 
 from __future__ import annotations
 
-import re
 import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,14 +22,21 @@ from sdcore.kvstore.cluster import (
     TraceEvent,
     Version,
     format_value,
-    union_merge,
 )
 from sdcore.kvstore.latency import LATENCY_PRESETS, Exponential, LegLatencies
+from sdcore.kvstore.timeline import (  # noqa: F401  (re-exported: a scenario is read from its timeline)
+    ACTIONS,
+    MAX_LINES,
+    MAX_TIME_MS,
+    NODE_NAMES,
+    Step,
+    Timeline,
+    TimelineError,
+    parse_timeline,
+    resolve_value,
+)
 
 MIN_NODES, MAX_NODES = 3, 9
-NODE_NAMES: tuple[str, ...] = tuple("ABCDEFGHI")
-MAX_LINES = 60
-MAX_TIME_MS = 1_000_000.0
 TIMEOUT_CHOICES: tuple[int, ...] = (20, 50, 100, 200, 500, 1000)
 HINT_CHOICES: tuple[str, ...] = ("dynamo", "cassandra", "cassandra-any")
 HINT_LABELS = types.MappingProxyType({
@@ -62,15 +50,6 @@ RECONCILE_LABELS = types.MappingProxyType({
 })
 LATENCY_CHOICES: tuple[str, ...] = ("lan", *LATENCY_PRESETS)
 _LAN = LegLatencies.same(Exponential(rate=0.1))
-ACTIONS: tuple[str, ...] = ("put", "get", "crash", "recover", "partition", "heal")
-_TIME = re.compile(r"^(\+)?(\d+(?:\.\d+)?)$")
-_NAME = re.compile(r"^[A-Za-z0-9_:.\-]+$")
-
-
-def latency_label(choice: str) -> str:
-    if choice == "lan":
-        return "Exponential, 10 ms mean per message"
-    return LATENCY_PRESETS[choice].name
 
 
 def node_names(count: int) -> tuple[str, ...]:
@@ -118,153 +97,6 @@ class ClusterSettings:
 
 # -- the timeline ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Step:
-    """One line of a timeline. ``at_ms`` is absolute, or after the previous line when ``relative``."""
-
-    line: int
-    at_ms: float
-    relative: bool
-    action: str
-    key: str = ""
-    value: str = ""
-    via: str = ""
-    ctx: str = ""
-    label: str = ""
-    nodes: tuple[str, ...] = ()
-    groups: tuple[tuple[str, ...], ...] = ()
-
-
-@dataclass(frozen=True)
-class TimelineError:
-    line: int
-    text: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"Line {self.line}: {self.message} (“{self.text.strip()}”)"
-
-
-@dataclass(frozen=True)
-class Timeline:
-    steps: tuple[Step, ...]
-    errors: tuple[TimelineError, ...]
-
-
-def parse_timeline(text: str) -> Timeline:
-    """Every well-formed line as a ``Step``; every other line as a ``TimelineError`` with its number."""
-    if not isinstance(text, str):
-        raise ValueError(f"a timeline is text, one step per line (got {type(text).__name__})")
-    steps: list[Step] = []
-    errors: list[TimelineError] = []
-    counts = {"put": 0, "get": 0}
-    labels: dict[str, str] = {}  # label -> kind
-    for number, raw in enumerate(text.splitlines(), start=1):
-        body = raw.split("#", 1)[0].strip()
-        if not body:
-            continue
-        if len(steps) >= MAX_LINES:
-            errors.append(TimelineError(number, raw, f"a timeline holds at most {MAX_LINES} steps; the rest is ignored"))
-            break
-        try:
-            step = _parse_line(number, body, counts, labels)
-        except ValueError as e:
-            errors.append(TimelineError(number, raw, str(e)))
-            continue
-        steps.append(step)
-    return Timeline(tuple(steps), tuple(errors))
-
-
-def _parse_line(number: int, body: str, counts: dict[str, int], labels: dict[str, str]) -> Step:
-    tokens = body.split()
-    m = _TIME.match(tokens[0])
-    if not m:
-        raise ValueError(f"start with a time in ms, such as 120 or +10 (got {tokens[0]!r})")
-    at = float(m.group(2))
-    if at > MAX_TIME_MS:
-        raise ValueError(f"times go up to {MAX_TIME_MS:,.0f} ms (got {at:g})")
-    if len(tokens) < 2:
-        raise ValueError(f"say what happens after the time: one of {', '.join(ACTIONS)}")
-    action, args = tokens[1].lower(), tokens[2:]
-    base = {"line": number, "at_ms": at, "relative": bool(m.group(1)), "action": action}
-    if action in ("crash", "recover"):
-        if len(args) != 1:
-            raise ValueError(f"{action} takes one node, e.g. '{action} B'")
-        return Step(**base, nodes=(_node(args[0]),))
-    if action == "heal":
-        if args:
-            raise ValueError("heal takes nothing after it")
-        return Step(**base)
-    if action == "partition":
-        groups = tuple(tuple(_node(x) for x in side.split(",") if x.strip()) for side in " ".join(args).split("|"))
-        if not groups or not all(groups):
-            raise ValueError("name the nodes on each side: 'partition A,B | C,D' (unnamed nodes form one more side)")
-        named = [x for g in groups for x in g]
-        if len(set(named)) != len(named):
-            raise ValueError("a node is on two sides of the partition")
-        return Step(**base, groups=groups, nodes=tuple(named))
-    if action not in ("put", "get"):
-        raise ValueError(f"unknown action {tokens[1]!r}; use one of {', '.join(ACTIONS)}")
-    need = 2 if action == "put" else 1
-    if len(args) < need or args[need - 1] in ("via", "ctx", "as"):
-        raise ValueError("put takes a key and a value: 'put cart {milk}'" if action == "put"
-                         else "get takes a key: 'get cart'")
-    key, value, options = args[0], args[1] if action == "put" else "", args[need:]
-    if not _NAME.match(key):
-        raise ValueError(f"a key is letters, digits and _:.- (got {key!r})")
-    opts: dict[str, str] = {}
-    if len(options) % 2:
-        raise ValueError(f"options come in pairs: via NODE, ctx GET, as LABEL (got {' '.join(options)!r})")
-    for name, arg in zip(options[::2], options[1::2], strict=True):
-        if name not in ("via", "ctx", "as") or (name == "ctx" and action == "get"):
-            allowed = "via, ctx or as" if action == "put" else "via or as"
-            raise ValueError(f"unknown option {name!r}; a {action} takes {allowed}")
-        if name in opts:
-            raise ValueError(f"{name} is given twice")
-        opts[name] = arg
-    _check_value(value, opts.get("ctx", ""))
-    ctx = opts.get("ctx", "")
-    if ctx and labels.get(ctx) != "get":
-        raise ValueError(f"ctx {ctx!r} must name a get on an earlier line (such as g1)")
-    counts[action] += 1
-    label = opts.get("as") or f"{action[0]}{counts[action]}"
-    if not _NAME.match(label):
-        raise ValueError(f"a label is letters, digits and _:.- (got {label!r})")
-    if label in labels:
-        raise ValueError(f"the label {label!r} is used twice")
-    labels[label] = action
-    return Step(**base, key=key, value=value, via=_node(opts["via"]) if "via" in opts else "", ctx=ctx, label=label)
-
-
-def _node(name: str) -> str:
-    name = name.strip()
-    if name.upper() not in NODE_NAMES:
-        raise ValueError(f"nodes are named A to I (got {name!r})")
-    return name.upper()
-
-
-def _check_value(value: str, ctx: str) -> None:
-    if value.startswith(("+", "-")):
-        if len(value) < 2:
-            raise ValueError(f"say which item {value!r} adds or removes, e.g. +eggs")
-        if not ctx:
-            raise ValueError(f"{value!r} changes the value a get read: add 'ctx g1' naming that get")
-    elif value.startswith("{") != value.endswith("}"):
-        raise ValueError(f"a set is written {{milk,eggs}} without spaces (got {value!r})")
-
-
-def resolve_value(value: str, base: object = None) -> object:
-    """A timeline value: ``{a,b}`` is a frozenset, ``+x``/``-x`` change ``base`` (a set or a single value)."""
-    if value.startswith("+"):
-        return union_merge([base]) | {value[1:]}
-    if value.startswith("-"):
-        return union_merge([base]) - {value[1:]}
-    if value.startswith("{"):
-        return frozenset(x.strip() for x in value[1:-1].split(",") if x.strip())
-    return value
-
-
-# -- presets --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
 class Scenario:
     """A named situation: what to watch for, its settings and its timeline."""
 
@@ -278,47 +110,6 @@ class Scenario:
                 "timeline": self.timeline}
 
 
-PRESETS = types.MappingProxyType({
-    "Dynamo default, healthy": Scenario(
-        "Five healthy nodes, N=3, R=2, W=2. Each put carries the vector clock of the get before it, so every "
-        "version descends from the last: one version per get, never stale.",
-        "0 put cart {milk}\n+10 get cart\n+0 put cart +eggs ctx g1\n+10 get cart\n+0 put cart -milk ctx g2\n"
-        "+10 get cart\n",
-    ),
-    "Replica crash during a write": Scenario(
-        "W=3, R=1. Replica A crashes while p2's write is on its way to it: the write waits for a third ack "
-        "that never comes and the client sees a timeout — yet B and C keep the write, and a read sees it. "
-        "A comes back without it; a read through A is answered from A's old copy, then read repair fixes A.",
-        "0 put cart {milk}\n100 put cart {milk,eggs}\n113 crash A   # p2's write to A is still on the wire\n"
-        "300 get cart\n400 recover A\n450 get cart via A\n+20 get cart via A\n",
-        ClusterSettings(r=1, w=3),
-    ),
-    "Network partition, writes on both sides": Scenario(
-        "A partition splits A,B from C,D,E. Both sides take a write based on the same read: B adds eggs, C "
-        "removes milk (with hints on D and E for the cut-off owners). After the heal the hints are handed "
-        "off and a read returns two siblings whose vector clocks are concurrent. The union merge keeps every "
-        "add — and the deleted milk comes back.",
-        "0 put cart {milk}\n+10 get cart\n100 partition A,B | C,D,E\n110 put cart +eggs ctx g1 via B\n"
-        "110 put cart -milk ctx g1 via C\n250 heal\n320 get cart\n+0 put cart +tea ctx g2\n+10 get cart\n",
-        ClusterSettings(reconcile="union"),
-    ),
-    "Stale read with R=1": Scenario(
-        "N=3, R=1, W=1: a put returns after one ack and a get after one answer, so W + R = 2 ≤ N. A read "
-        "sent straight after a write, through a replica the write has not reached yet, returns the old value.",
-        "0 put cart v1\n+1 get cart via C\n+1 get cart via A\n+10 put cart v2 ctx g2\n+1 get cart via C\n"
-        "+1 get cart via A\n+100 get cart via A\n",
-        ClusterSettings(r=1, w=1),
-    ),
-    "Hinted handoff after a node returns": Scenario(
-        "C, an owner of the cart, is down when the put arrives: the sloppy quorum writes to E instead, with a "
-        "hint naming C. When C recovers, E hands the write off and drops the hint; C then answers reads "
-        "with the write it never saw.",
-        "0 crash C\n10 put cart {milk}\n+10 get cart\n200 recover C\n300 crash B\n310 get cart via C\n",
-    ),
-})
-
-
-# -- the run --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class OpRecord:
     """A client request of the timeline and how it ended."""
@@ -561,34 +352,6 @@ def _apply_fault(cluster: Cluster, step: Step, faults: list[FaultSpan]) -> None:
         close(lambda f: f.kind == "partition")
 
 
-def sibling_rows(versions: tuple[Version, ...], nodes: tuple[str, ...]) -> list[dict[str, object]]:
-    """Siblings side by side: value, the put that wrote it, and one column per node's clock counter."""
-    return [{"value": format_value(v.value), "written by": v.writer, "at (ms)": round(v.timestamp_ms, 1),
-             **{x: v.clock[x] for x in nodes}} for v in versions]
-
-
-def clock_comparisons(versions: tuple[Version, ...]) -> list[str]:
-    """Each pair of siblings and how their clocks compare (siblings are always concurrent)."""
-    return [f"{a.writer} {a.clock} vs {b.writer} {b.clock}: {a.clock.compare(b.clock).value}"
-            for i, a in enumerate(versions) for b in versions[i + 1:]]
-
-
-def contents_rows(state: ClusterState, key: str, owners: tuple[str, ...]) -> list[dict[str, object]]:
-    """What every node holds for ``key`` at a moment: its replica, hints it keeps for others, up or down."""
-    rows = []
-    for x in sorted(state.stores):
-        held = [f"{' | '.join(v.describe() for v in vs)} (hint for {o})"
-                for (k, o), vs in state.hints[x].items() if k == key]
-        stored = state.stores[x].get(key, ())
-        if x not in owners and not held and not stored:
-            continue
-        role = "owner" if x in owners else "stand-in"
-        rows.append({"node": x, "role": f"{role} (down)" if x in state.down else role,
-                     "replica": " | ".join(v.describe() for v in stored) or "—", "hints held": "; ".join(held)})
-    return rows
-
-
-
 def clamp_quorums(nodes: int, n: int, r: int, w: int) -> tuple[int, int, int, list[str]]:
     """N brought within the node count, R and W within N, with a sentence for each value that changed."""
     notices = []
@@ -599,73 +362,3 @@ def clamp_quorums(nodes: int, n: int, r: int, w: int) -> tuple[int, int, int, li
         if value > n:
             notices.append(f"{name} = {value} is more than N = {n}, so {name} is now {n}.")
     return n, max(1, min(r, n)), max(1, min(w, n)), notices
-
-
-def step_caption(run: ScenarioRun, cursor: int) -> str:
-    """One line for the event under the cursor."""
-    e = run.events[cursor]
-    return f"**Event {cursor + 1} of {len(run.events)}** · {e.time_ms:.1f} ms · {e.detail}"
-
-
-def explanation(run: ScenarioRun) -> str:
-    """Why the run behaved as it did, with the measured numbers next to what the rules promise."""
-    s, k = run.settings, run.summary()
-    gets = [o for o in run.gets if o.result and o.result.ok]
-    w = "1 (ANY)" if s.hint_rule == "cassandra-any" else s.w
-    strong = s.hint_rule != "cassandra-any" and s.r + s.w > s.n
-    parts = [
-        f"**Quorums.** W + R = {w} + {s.r} {'>' if strong else '≤'} N = {s.n}: "
-        + ("every read quorum overlaps every write quorum, so while no node fails a get sees the last "
-           "acknowledged put." if strong else "a read quorum can miss every replica the write reached: stale "
-           "reads are possible even with no failure.")
-        + f" Measured here: {k['stale_gets']} of {len(gets)} answered gets stale.",
-        "**Versions.** The coordinator stamps each write with the client's context plus one on its own counter. "
-        "A version whose clock descends from another replaces it; clocks that are concurrent mean neither "
-        f"writer saw the other, so both are kept as siblings (here at most {k['max_siblings']} at once), and "
-        f"the client reconciles them: {RECONCILE_LABELS[s.reconcile].lower()}.",
-        f"**Failures.** {k['lost_messages']} messages were lost to crashes or the partition; {k['timeouts']} "
-        f"requests timed out after {s.timeout_ms} ms (a failed write is not undone: replicas that took it keep "
-        f"it). {'Sloppy quorum' if s.sloppy_quorum else 'Strict quorum (no stand-ins)'}: {k['hints_stored']} "
-        f"hinted writes, {k['hints_delivered']} handed off; read repair updated {k['repaired']} stale replicas.",
-        "**Model.** Failure detection is perfect and instant (Dynamo uses gossip); a message to a crashed node, "
-        "or across a partition, is lost, not delayed; the client reaches every node; a crash keeps the data on "
-        "disk. Staleness is judged against writes acknowledged before the read began.",
-    ]
-    return "\n\n".join(parts)
-
-
-TRY_THIS: tuple[str, ...] = (
-    "'Stale read with R=1': predict which gets are stale, then raise R to 3 (or W to 3). Why does W + R > N "
-    "make every read see the last acknowledged write?",
-    "'Network partition, writes on both sides': switch the reconciliation to last write wins. Which item is "
-    "lost now? Then switch sloppy quorum off: which side can still write?",
-    "'Hinted handoff after a node returns': pick Cassandra's rule, then W = 3. Why does the put fail now, and "
-    "what does consistency level ANY change?",
-    "Interview: does a sloppy quorum keep the W + R > N guarantee? What does a failed write with W = 3 leave "
-    "behind, and who cleans it up (read repair, hinted handoff, anti-entropy)?",
-)
-
-
-TIMELINE_HELP = (
-    "One step per line: a time in ms (absolute, or +d after the line before it finished), then "
-    "`put KEY VALUE`, `get KEY`, `crash B`, `recover B`, `partition A,B | C,D`, `heal`. Options: `via NODE` "
-    "(coordinator), `ctx g1` (the context of get g1), `as NAME`. Values: a word, a set `{milk,eggs}`, or "
-    "`+eggs` / `-milk` with `ctx` (the cart that get read, changed). Requests are named p1, p2… and g1, g2…; "
-    "`#` starts a comment."
-)
-
-
-def repair_rows(run: ScenarioRun, label: str) -> list[dict[str, object]]:
-    """Read repair of one get: what each target answered, whether it was sent the merged versions, and what
-    it holds once the repair messages have arrived."""
-    rec = run.op(label)
-    if rec.repair is None:
-        return []
-    sent = [m for m in run.messages if m.kind == "repair" and m.op == label]
-    state = run.state_at(max((m.outcome_seq for m in sent), default=rec.repair.seq))
-    owners = run.owners(rec.key)
-    return [{"node": x, "role": "owner" if x in owners else "stand-in",
-             "answered": " | ".join(v.describe() for v in vs) or "not found",
-             "read repair": "sent" if x in rec.repair.repaired else "—",
-             "holds after": " | ".join(v.describe() for v in state.stores[x].get(rec.key, ())) or "—"}
-            for x, vs in rec.repair.responses]

@@ -5,7 +5,8 @@ import re
 
 import pytest
 
-from sdcore.kvstore.scenario import PRESETS, run_scenario
+from lessons.kv_cluster import PRESETS
+from sdcore.kvstore.scenario import run_scenario
 from tests.browser.conftest import shot
 
 pytestmark = pytest.mark.browser

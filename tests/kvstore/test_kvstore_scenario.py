@@ -6,21 +6,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lessons.kv_cluster import PRESETS, clock_comparisons, explanation, repair_rows, sibling_rows
 from sdcore.charts.hashing import node_colours
 from sdcore.charts.kv_cluster import TimeAxis, cluster_ring_figure, sequence_figure
 from sdcore.kvstore.cluster import covers
 from sdcore.kvstore.placement import replica_placement
 from sdcore.kvstore.scenario import (
-    PRESETS,
     ClusterSettings,
     clamp_quorums,
-    clock_comparisons,
-    explanation,
     parse_timeline,
-    repair_rows,
     resolve_value,
     run_scenario,
-    sibling_rows,
 )
 
 

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from sdcore.kvstore.scenario import PRESETS, ClusterSettings, run_scenario
+from lessons.kv_cluster import PRESETS
+from sdcore.kvstore.scenario import ClusterSettings, run_scenario
 from tests.pages.conftest import metric, open_page
 
 PAGE = "pages/kv_cluster.py"

@@ -9,8 +9,8 @@ import math
 import numpy as np
 import pytest
 
+from lessons import kv_quorum as kv
 from sdcore.kvstore import LegLatencies, simulate_staleness, t_for_probability
-from sdcore.kvstore import experiment as kv
 from tests.pages.conftest import metric, open_page
 
 PAGE = "pages/kv_quorum.py"

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from lessons import kv_quorum as kv
 from sdcore.kvstore import (
     LATENCY_PRESETS,
     Exponential,
@@ -17,7 +18,6 @@ from sdcore.kvstore import (
     staleness_probability,
     t_for_probability,
 )
-from sdcore.kvstore import experiment as kv
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""The quorum page's model: its presets, the latency model a student picks, and the sentences it shows.
+"""The quorum page's words: its presets, the latency model a student picks, and the sentences it shows.
 
 Kept here rather than in the page so that each piece has a unit test: the page only wires widgets to these
 functions and to ``sdcore.kvstore``. Nothing here imports streamlit, plotly or pandas at import time.
