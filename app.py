@@ -16,11 +16,15 @@ SECTIONS = {
     "Traffic control": [
         st.Page("pages/rate_limiter.py", title="Rate limiter", icon=":material/speed:"),
         st.Page("pages/api_gateway.py", title="API gateway: throttle rules", icon=":material/router:"),
-        st.Page("pages/distributed_rate_limiting.py", title="Distributed rate limiting", icon=":material/hub:"),
+        st.Page(
+            "pages/distributed_rate_limiting.py", title="Distributed rate limiting", icon=":material/hub:"
+        ),
     ],
     "Data": [
         st.Page("pages/kv_quorum.py", title="Key-value store: quorums", icon=":material/database:"),
-        st.Page("pages/kv_cluster.py", title="Key-value store: a cluster you can break", icon=":material/dns:"),
+        st.Page(
+            "pages/kv_cluster.py", title="Key-value store: a cluster you can break", icon=":material/dns:"
+        ),
         ("pages/kv_health.py", "Key-value store: healthy replicas", ":material/monitor_heart:"),
         ("pages/kv_storage.py", "Key-value store: one node's storage", ":material/storage:"),
         ("pages/sharding.py", "Sharding", ":material/grid_view:"),
@@ -34,8 +38,11 @@ SECTIONS = {
 }
 # A page still being built is listed once its script exists.
 SECTIONS = {
-    section: [p if isinstance(p, st.Page) else st.Page(p[0], title=p[1], icon=p[2]) for p in pages
-              if isinstance(p, st.Page) or (HERE / p[0]).exists()]
+    section: [
+        p if isinstance(p, st.Page) else st.Page(p[0], title=p[1], icon=p[2])
+        for p in pages
+        if isinstance(p, st.Page) or (HERE / p[0]).exists()
+    ]
     for section, pages in SECTIONS.items()
 }
 SECTIONS = {section: pages for section, pages in SECTIONS.items() if pages}

@@ -56,7 +56,9 @@ class Param:
             items = list(dict.fromkeys(x for x in raw.split(",") if x))  # repeats count once
             unknown = [x for x in items if x not in self.options]
             if unknown:
-                raise ValueError(f"names unknown choices {', '.join(unknown)} (choose from {', '.join(self.options)})")
+                raise ValueError(
+                    f"names unknown choices {', '.join(unknown)} (choose from {', '.join(self.options)})"
+                )
             return items
         if self.options is not None:
             for o in self.options:

@@ -312,7 +312,6 @@ START_API_HINT = (
 )
 
 
-
 def burst_summary(rows: Sequence[BurstRow]) -> str:
     """The statuses in order, runs collapsed: ``200 × 10 → 429 × 5``."""
     runs: list[list] = []
@@ -323,5 +322,3 @@ def burst_summary(rows: Sequence[BurstRow]) -> str:
         else:
             runs.append([s, 1])
     return " → ".join(f"{s} × {k}" for s, k in runs)
-
-

@@ -30,44 +30,46 @@ def latency_label(choice: str) -> str:
     return LATENCY_PRESETS[choice].name
 
 
-PRESETS = types.MappingProxyType({
-    "Dynamo default, healthy": Scenario(
-        "Five healthy nodes, N=3, R=2, W=2. Each put carries the vector clock of the get before it, so every "
-        "version descends from the last: one version per get, never stale.",
-        "0 put cart {milk}\n+10 get cart\n+0 put cart +eggs ctx g1\n+10 get cart\n+0 put cart -milk ctx g2\n"
-        "+10 get cart\n",
-    ),
-    "Replica crash during a write": Scenario(
-        "W=3, R=1. Replica A crashes while p2's write is on its way to it: the write waits for a third ack "
-        "that never comes and the client sees a timeout — yet B and C keep the write, and a read sees it. "
-        "A comes back without it; a read through A is answered from A's old copy, then read repair fixes A.",
-        "0 put cart {milk}\n100 put cart {milk,eggs}\n113 crash A   # p2's write to A is still on the wire\n"
-        "300 get cart\n400 recover A\n450 get cart via A\n+20 get cart via A\n",
-        ClusterSettings(r=1, w=3),
-    ),
-    "Network partition, writes on both sides": Scenario(
-        "A partition splits A,B from C,D,E. Both sides take a write based on the same read: B adds eggs, C "
-        "removes milk (with hints on D and E for the cut-off owners). After the heal the hints are handed "
-        "off and a read returns two siblings whose vector clocks are concurrent. The union merge keeps every "
-        "add — and the deleted milk comes back.",
-        "0 put cart {milk}\n+10 get cart\n100 partition A,B | C,D,E\n110 put cart +eggs ctx g1 via B\n"
-        "110 put cart -milk ctx g1 via C\n250 heal\n320 get cart\n+0 put cart +tea ctx g2\n+10 get cart\n",
-        ClusterSettings(reconcile="union"),
-    ),
-    "Stale read with R=1": Scenario(
-        "N=3, R=1, W=1: a put returns after one ack and a get after one answer, so W + R = 2 ≤ N. A read "
-        "sent straight after a write, through a replica the write has not reached yet, returns the old value.",
-        "0 put cart v1\n+1 get cart via C\n+1 get cart via A\n+10 put cart v2 ctx g2\n+1 get cart via C\n"
-        "+1 get cart via A\n+100 get cart via A\n",
-        ClusterSettings(r=1, w=1),
-    ),
-    "Hinted handoff after a node returns": Scenario(
-        "C, an owner of the cart, is down when the put arrives: the sloppy quorum writes to E instead, with a "
-        "hint naming C. When C recovers, E hands the write off and drops the hint; C then answers reads "
-        "with the write it never saw.",
-        "0 crash C\n10 put cart {milk}\n+10 get cart\n200 recover C\n300 crash B\n310 get cart via C\n",
-    ),
-})
+PRESETS = types.MappingProxyType(
+    {
+        "Dynamo default, healthy": Scenario(
+            "Five healthy nodes, N=3, R=2, W=2. Each put carries the vector clock of the get before it, so every "
+            "version descends from the last: one version per get, never stale.",
+            "0 put cart {milk}\n+10 get cart\n+0 put cart +eggs ctx g1\n+10 get cart\n+0 put cart -milk ctx g2\n"
+            "+10 get cart\n",
+        ),
+        "Replica crash during a write": Scenario(
+            "W=3, R=1. Replica A crashes while p2's write is on its way to it: the write waits for a third ack "
+            "that never comes and the client sees a timeout — yet B and C keep the write, and a read sees it. "
+            "A comes back without it; a read through A is answered from A's old copy, then read repair fixes A.",
+            "0 put cart {milk}\n100 put cart {milk,eggs}\n113 crash A   # p2's write to A is still on the wire\n"
+            "300 get cart\n400 recover A\n450 get cart via A\n+20 get cart via A\n",
+            ClusterSettings(r=1, w=3),
+        ),
+        "Network partition, writes on both sides": Scenario(
+            "A partition splits A,B from C,D,E. Both sides take a write based on the same read: B adds eggs, C "
+            "removes milk (with hints on D and E for the cut-off owners). After the heal the hints are handed "
+            "off and a read returns two siblings whose vector clocks are concurrent. The union merge keeps every "
+            "add — and the deleted milk comes back.",
+            "0 put cart {milk}\n+10 get cart\n100 partition A,B | C,D,E\n110 put cart +eggs ctx g1 via B\n"
+            "110 put cart -milk ctx g1 via C\n250 heal\n320 get cart\n+0 put cart +tea ctx g2\n+10 get cart\n",
+            ClusterSettings(reconcile="union"),
+        ),
+        "Stale read with R=1": Scenario(
+            "N=3, R=1, W=1: a put returns after one ack and a get after one answer, so W + R = 2 ≤ N. A read "
+            "sent straight after a write, through a replica the write has not reached yet, returns the old value.",
+            "0 put cart v1\n+1 get cart via C\n+1 get cart via A\n+10 put cart v2 ctx g2\n+1 get cart via C\n"
+            "+1 get cart via A\n+100 get cart via A\n",
+            ClusterSettings(r=1, w=1),
+        ),
+        "Hinted handoff after a node returns": Scenario(
+            "C, an owner of the cart, is down when the put arrives: the sloppy quorum writes to E instead, with a "
+            "hint naming C. When C recovers, E hands the write off and drops the hint; C then answers reads "
+            "with the write it never saw.",
+            "0 crash C\n10 put cart {milk}\n+10 get cart\n200 recover C\n300 crash B\n310 get cart via C\n",
+        ),
+    }
+)
 
 
 # -- the run --------------------------------------------------------------------------------------------
@@ -75,28 +77,47 @@ PRESETS = types.MappingProxyType({
 
 def sibling_rows(versions: tuple[Version, ...], nodes: tuple[str, ...]) -> list[dict[str, object]]:
     """Siblings side by side: value, the put that wrote it, and one column per node's clock counter."""
-    return [{"value": format_value(v.value), "written by": v.writer, "at (ms)": round(v.timestamp_ms, 1),
-             **{x: v.clock[x] for x in nodes}} for v in versions]
+    return [
+        {
+            "value": format_value(v.value),
+            "written by": v.writer,
+            "at (ms)": round(v.timestamp_ms, 1),
+            **{x: v.clock[x] for x in nodes},
+        }
+        for v in versions
+    ]
 
 
 def clock_comparisons(versions: tuple[Version, ...]) -> list[str]:
     """Each pair of siblings and how their clocks compare (siblings are always concurrent)."""
-    return [f"{a.writer} {a.clock} vs {b.writer} {b.clock}: {a.clock.compare(b.clock).value}"
-            for i, a in enumerate(versions) for b in versions[i + 1:]]
+    return [
+        f"{a.writer} {a.clock} vs {b.writer} {b.clock}: {a.clock.compare(b.clock).value}"
+        for i, a in enumerate(versions)
+        for b in versions[i + 1 :]
+    ]
 
 
 def contents_rows(state: ClusterState, key: str, owners: tuple[str, ...]) -> list[dict[str, object]]:
     """What every node holds for ``key`` at a moment: its replica, hints it keeps for others, up or down."""
     rows = []
     for x in sorted(state.stores):
-        held = [f"{' | '.join(v.describe() for v in vs)} (hint for {o})"
-                for (k, o), vs in state.hints[x].items() if k == key]
+        held = [
+            f"{' | '.join(v.describe() for v in vs)} (hint for {o})"
+            for (k, o), vs in state.hints[x].items()
+            if k == key
+        ]
         stored = state.stores[x].get(key, ())
         if x not in owners and not held and not stored:
             continue
         role = "owner" if x in owners else "stand-in"
-        rows.append({"node": x, "role": f"{role} (down)" if x in state.down else role,
-                     "replica": " | ".join(v.describe() for v in stored) or "—", "hints held": "; ".join(held)})
+        rows.append(
+            {
+                "node": x,
+                "role": f"{role} (down)" if x in state.down else role,
+                "replica": " | ".join(v.describe() for v in stored) or "—",
+                "hints held": "; ".join(held),
+            }
+        )
     return rows
 
 
@@ -114,9 +135,13 @@ def explanation(run: ScenarioRun) -> str:
     strong = s.hint_rule != "cassandra-any" and s.r + s.w > s.n
     parts = [
         f"**Quorums.** W + R = {w} + {s.r} {'>' if strong else '≤'} N = {s.n}: "
-        + ("every read quorum overlaps every write quorum, so while no node fails a get sees the last "
-           "acknowledged put." if strong else "a read quorum can miss every replica the write reached: stale "
-           "reads are possible even with no failure.")
+        + (
+            "every read quorum overlaps every write quorum, so while no node fails a get sees the last "
+            "acknowledged put."
+            if strong
+            else "a read quorum can miss every replica the write reached: stale "
+            "reads are possible even with no failure."
+        )
         + f" Measured here: {k['stale_gets']} of {len(gets)} answered gets stale.",
         "**Versions.** The coordinator stamps each write with the client's context plus one on its own counter. "
         "A version whose clock descends from another replaces it; clocks that are concurrent mean neither "
@@ -163,8 +188,13 @@ def repair_rows(run: ScenarioRun, label: str) -> list[dict[str, object]]:
     sent = [m for m in run.messages if m.kind == "repair" and m.op == label]
     state = run.state_at(max((m.outcome_seq for m in sent), default=rec.repair.seq))
     owners = run.owners(rec.key)
-    return [{"node": x, "role": "owner" if x in owners else "stand-in",
-             "answered": " | ".join(v.describe() for v in vs) or "not found",
-             "read repair": "sent" if x in rec.repair.repaired else "—",
-             "holds after": " | ".join(v.describe() for v in state.stores[x].get(rec.key, ())) or "—"}
-            for x, vs in rec.repair.responses]
+    return [
+        {
+            "node": x,
+            "role": "owner" if x in owners else "stand-in",
+            "answered": " | ".join(v.describe() for v in vs) or "not found",
+            "read repair": "sent" if x in rec.repair.repaired else "—",
+            "holds after": " | ".join(v.describe() for v in state.stores[x].get(rec.key, ())) or "—",
+        }
+        for x, vs in rec.repair.responses
+    ]

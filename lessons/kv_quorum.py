@@ -48,27 +48,38 @@ PRESETS = types.MappingProxyType(
         "Dynamo default (3,2,2)": _preset(
             "Three replicas, writes wait for 2 acks, reads for 2 answers: 2 + 2 > 3, so every read sees the "
             "last write. The setting the Dynamo paper reports as common.",
-            n=3, r=2, w=2,
+            n=3,
+            r=2,
+            w=2,
         ),
         "Fast reads (R=1, W=N)": _preset(
             "Every write waits for all 3 replicas, so any single replica can answer a read: cheap reads, "
             "slow writes that fail when one replica is down.",
-            n=3, r=1, w=3,
+            n=3,
+            r=1,
+            w=3,
         ),
         "Fast writes (W=1)": _preset(
             "A write returns after one ack; reads must ask all 3 replicas to stay consistent: fast writes, "
             "slow reads.",
-            n=3, r=3, w=1,
+            n=3,
+            r=3,
+            w=1,
         ),
         "Eventual (3,1,1) on LinkedIn disks": _preset(
             "One ack, one answer, slow spinning-disk writes (LinkedIn's published latencies): how stale are "
             "reads, and for how long after a write commits?",
-            n=3, r=1, w=1, latency="linkedin-disk",
+            n=3,
+            r=1,
+            w=1,
+            latency="linkedin-disk",
         ),
         "Five replicas": _preset(
             "Five replicas with R = W = 2: the same quorums that were strong with 3 replicas no longer "
             "overlap. How often does a read miss the write?",
-            n=5, r=2, w=2,
+            n=5,
+            r=2,
+            w=2,
         ),
     }
 )
@@ -81,7 +92,9 @@ def latency_label(choice: str) -> str:
     return LATENCY_PRESETS[choice].name
 
 
-def latency_model(choice: str, rates: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0)) -> LegLatencies:
+def latency_model(
+    choice: str, rates: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0)
+) -> LegLatencies:
     """The four WARS legs for a latency choice; ``rates`` (W, A, R, S per ms) only for "exponential"."""
     if choice == EXPONENTIAL:
         if len(rates) != 4:
@@ -116,9 +129,7 @@ def _replicas(k: int) -> str:
 def verdict(n: int, r: int, w: int) -> Verdict:
     """Strong or not, and why, in words."""
     n, r, w = replica_counts(n, r, w)
-    sides = (
-        f"The {_replicas(w)} that acknowledged the write and the {r} that answer{'s' if r == 1 else ''} the read"
-    )
+    sides = f"The {_replicas(w)} that acknowledged the write and the {r} that answer{'s' if r == 1 else ''} the read"
     if r + w > n:
         return Verdict(
             True,
@@ -217,7 +228,9 @@ def consistency_sentence(result: StalenessResult, t_ms: float) -> str:
     """The headline sentence: guaranteed when R + W > N, else a 99%-confidence "at least X%" at ``t_ms``."""
     when = f"**{t_ms:g} ms** after it commits"
     if result.strong:
-        return f"**Guaranteed**: every read returns the last write, even 0 ms after it commits ({result.label})."
+        return (
+            f"**Guaranteed**: every read returns the last write, even 0 ms after it commits ({result.label})."
+        )
     p = float(result.probability_at(t_ms))
     bound = math.floor(1000 * lower_bound(round(p * result.trials), result.trials)) / 10
     return (
@@ -232,7 +245,7 @@ def stale_at_commit(n: int, r: int, w: int, result: StalenessResult) -> tuple[fl
 
 
 def explanation(result: StalenessResult) -> str:
-    """"Why it behaves this way" for one result: the pigeonhole overlap, the closed form with its numbers, and
+    """ "Why it behaves this way" for one result: the pigeonhole overlap, the closed form with its numbers, and
     the WARS measurement beside it (the measured-vs-expected check)."""
     n, r, w = result.n, result.r, result.w
     closed, measured = stale_at_commit(n, r, w, result)
@@ -250,8 +263,11 @@ def explanation(result: StalenessResult) -> str:
         f"message leg (W write, A ack, R read request, S response) takes a random time. The closed form says "
         f"{closed:.1%} stale; simulating {result.trials:,} writes and reads measures **{measured:.2%}** stale at "
         "t = 0. "
-        + ("Both are zero: every read set meets every write set." if result.strong else
-           "The simulation can only be lower (up to sampling noise): the read asks replicas independently of "
-           "which ones acknowledged, and by the time it arrives the write has often reached more than those W. "
-           f"99.9% of reads are consistent {t_for_probability(result, 0.999):.3g} ms after commit.")
+        + (
+            "Both are zero: every read set meets every write set."
+            if result.strong
+            else "The simulation can only be lower (up to sampling noise): the read asks replicas independently of "
+            "which ones acknowledged, and by the time it arrives the write has often reached more than those W. "
+            f"99.9% of reads are consistent {t_for_probability(result, 0.999):.3g} ms after commit."
+        )
     )

@@ -27,7 +27,9 @@ def _through_app() -> None:
         from streamlit.runtime.pages_manager import PagesManager
     except ImportError:  # a future Streamlit without the legacy mode has nothing to switch off
         return
-    if getattr(PagesManager, "uses_pages_directory", False) and not st.session_state.get("_routed_through_app"):
+    if getattr(PagesManager, "uses_pages_directory", False) and not st.session_state.get(
+        "_routed_through_app"
+    ):
         st.session_state["_routed_through_app"] = True
         PagesManager.uses_pages_directory = False
         st.rerun()

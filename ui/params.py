@@ -46,7 +46,9 @@ class Param:
             items = [x for x in raw.split(",") if x]
             unknown = [x for x in items if x not in self.options]
             if unknown:
-                raise ValueError(f"names unknown choices {', '.join(unknown)} (choose from {', '.join(self.options)})")
+                raise ValueError(
+                    f"names unknown choices {', '.join(unknown)} (choose from {', '.join(self.options)})"
+                )
             return items
         if self.options is not None:
             for o in self.options:
@@ -143,7 +145,9 @@ class PageParams:
         notices = []
         base = query.get("preset", self.default_preset)
         if base not in self.presets:
-            notices.append(f"The link names an unknown preset {base!r}; showing {self.default_preset!r} instead.")
+            notices.append(
+                f"The link names an unknown preset {base!r}; showing {self.default_preset!r} instead."
+            )
             base = self.default_preset
         values = self.preset_values(base)
         for name, raw in query.items():

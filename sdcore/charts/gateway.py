@@ -21,7 +21,9 @@ def outcome_figure(rows: Sequence[dict], title: str | None = None) -> go.Figure:
     for status in (200, 429, 403):
         fig.add_trace(
             go.Bar(
-                x=who, y=[r[str(status)] for r in rows], name=STATUS_NAMES[status],
+                x=who,
+                y=[r[str(status)] for r in rows],
+                name=STATUS_NAMES[status],
                 marker_color=STATUS_COLOURS[status],
                 hovertemplate="%{x}: %{y:,} " + STATUS_NAMES[status] + "<extra></extra>",
             )
@@ -33,7 +35,9 @@ def outcome_figure(rows: Sequence[dict], title: str | None = None) -> go.Figure:
 def timeline_figure(timeline: dict, order: Sequence[str] | None = None) -> go.Figure:
     """One row per client: requests per time bin, stacked by status, on a shared time axis."""
     clients = list(order or timeline)
-    fig = make_subplots(rows=len(clients), cols=1, shared_xaxes=True, subplot_titles=clients, vertical_spacing=0.06)
+    fig = make_subplots(
+        rows=len(clients), cols=1, shared_xaxes=True, subplot_titles=clients, vertical_spacing=0.06
+    )
     in_legend: set[int] = set()
     for i, c in enumerate(clients, start=1):
         edges = timeline[c]["edges"]
@@ -45,11 +49,17 @@ def timeline_figure(timeline: dict, order: Sequence[str] | None = None) -> go.Fi
                 continue
             fig.add_trace(
                 go.Bar(
-                    x=mids, y=counts / width, width=width, name=STATUS_NAMES[status], marker_color=STATUS_COLOURS[status],
+                    x=mids,
+                    y=counts / width,
+                    width=width,
+                    name=STATUS_NAMES[status],
+                    marker_color=STATUS_COLOURS[status],
                     showlegend=status not in in_legend,
-                    legendgroup=str(status), hovertemplate="t=%{x:.1f} s: %{y:.1f} req/s<extra>" + c + "</extra>",
+                    legendgroup=str(status),
+                    hovertemplate="t=%{x:.1f} s: %{y:.1f} req/s<extra>" + c + "</extra>",
                 ),
-                row=i, col=1,
+                row=i,
+                col=1,
             )
             in_legend.add(status)
         fig.update_yaxes(title_text="req/s", row=i, col=1)
@@ -66,14 +76,20 @@ def state_cost_figure(costs: Sequence, labels: dict[str, str] | None = None) -> 
         pts = sorted((c.limit, c.python_bytes, c.numbers) for c in costs if c.algorithm == a)
         fig.add_trace(
             go.Scatter(
-                x=[p[0] for p in pts], y=[p[1] for p in pts], customdata=[p[2] for p in pts],
-                mode="lines+markers", name=(labels or {}).get(a, a), line={"color": colour(i), "width": 3},
+                x=[p[0] for p in pts],
+                y=[p[1] for p in pts],
+                customdata=[p[2] for p in pts],
+                mode="lines+markers",
+                name=(labels or {}).get(a, a),
+                line={"color": colour(i), "width": 3},
                 hovertemplate="limit %{x:,}: %{y:,} bytes (%{customdata:,} numbers)<extra></extra>",
             )
         )
     decades = [10**k for k in range(0, 10)]
     fig.update_xaxes(type="log", title="limit (requests per day)", tickvals=decades, tickformat="~s")
-    fig.update_yaxes(type="log", title="memory per client (bytes, measured)", tickvals=decades, tickformat="~s")
+    fig.update_yaxes(
+        type="log", title="memory per client (bytes, measured)", tickvals=decades, tickformat="~s"
+    )
     return apply_style(fig, height=380)
 
 

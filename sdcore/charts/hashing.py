@@ -159,7 +159,12 @@ def load_bar_figure(
             x=list(after.nodes),
             y=list(after.ideal),
             mode="markers",
-            marker={"symbol": "line-ew-open", "size": 40, "color": "black", "line": {"width": 3, "color": "black"}},
+            marker={
+                "symbol": "line-ew-open",
+                "size": 40,
+                "color": "black",
+                "line": {"width": 3, "color": "black"},
+            },
             name="fair share",
             hovertemplate="%{x} fair share: %{y:,.0f}<extra></extra>",
         )
@@ -196,8 +201,14 @@ def spread_figure(curve: SpreadCurve, current_vnodes: int | None = None) -> go.F
         # On a log axis a shape takes the data value but an annotation takes its log10 (a plotly quirk).
         fig.add_vline(x=current_vnodes, line={"color": BAD, "dash": "dot"})
         fig.add_annotation(
-            x=float(np.log10(current_vnodes)), y=1, yref="paper", text=f"you: {current_vnodes}", showarrow=False,
-            xanchor="left", yanchor="top", font={"color": BAD},
+            x=float(np.log10(current_vnodes)),
+            y=1,
+            yref="paper",
+            text=f"you: {current_vnodes}",
+            showarrow=False,
+            xanchor="left",
+            yanchor="top",
+            font={"color": BAD},
         )
     fig.update_xaxes(type="log", title="virtual nodes per server (log scale)")
     fig.update_yaxes(title="coefficient of variation of load", rangemode="tozero")

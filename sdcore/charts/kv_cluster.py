@@ -26,15 +26,17 @@ from sdcore.kvstore.cluster import CATEGORIES, CLIENT, Message
 from sdcore.kvstore.placement import KeyReplicas
 from sdcore.kvstore.scenario import ScenarioRun
 
-CATEGORY_COLOURS = MappingProxyType({
-    "request": PALETTE[0],  # blue
-    "ack": GOOD,  # bluish green
-    "response": PALETTE[4],  # sky blue
-    "timeout": BAD,  # vermillion
-    "hint": PALETTE[1],  # orange
-    "handoff": PALETTE[3],  # reddish purple
-    "read repair": PALETTE[7],  # black
-})
+CATEGORY_COLOURS = MappingProxyType(
+    {
+        "request": PALETTE[0],  # blue
+        "ack": GOOD,  # bluish green
+        "response": PALETTE[4],  # sky blue
+        "timeout": BAD,  # vermillion
+        "hint": PALETTE[1],  # orange
+        "handoff": PALETTE[3],  # reddish purple
+        "read repair": PALETTE[7],  # black
+    }
+)
 LOST = "lost message"
 DOWN_FILL = "rgba(127,127,127,0.28)"
 PARTITION_FILL = "rgba(213,94,0,0.08)"
@@ -81,17 +83,32 @@ def sequence_figure(run: ScenarioRun, cursor: int | None = None, *, height: int 
     end = max(ax.span, 1.0)
     fig = go.Figure()
     for i in range(len(lanes)):
-        fig.add_shape(type="line", x0=i, x1=i, y0=0, y1=end, line={"color": "#BBBBBB", "width": 1}, layer="below")
+        fig.add_shape(
+            type="line", x0=i, x1=i, y0=0, y1=end, line={"color": "#BBBBBB", "width": 1}, layer="below"
+        )
     for a, b in ax.cuts:
-        fig.add_annotation(x=len(lanes) - 0.3, y=(ax(a) + ax(b)) / 2, text=f"≈ {b - a:.0f} ms", showarrow=False,
-                           xanchor="right", font={"size": 11, "color": NEUTRAL})
+        fig.add_annotation(
+            x=len(lanes) - 0.3,
+            y=(ax(a) + ax(b)) / 2,
+            text=f"≈ {b - a:.0f} ms",
+            showarrow=False,
+            xanchor="right",
+            font={"size": 11, "color": NEUTRAL},
+        )
     issued: dict[float, list[str]] = {}
     for e in run.events[: last + 1]:
         if e.kind == "issue":
             issued.setdefault(e.time_ms, []).append(e.op)
     for t, labels in issued.items():
-        fig.add_annotation(x=0, y=ax(t), text=" ".join(labels), showarrow=False, xanchor="right", xshift=-6,
-                           font={"size": 13, "color": PALETTE[0]})
+        fig.add_annotation(
+            x=0,
+            y=ax(t),
+            text=" ".join(labels),
+            showarrow=False,
+            xanchor="right",
+            xshift=-6,
+            font={"size": 13, "color": PALETTE[0]},
+        )
     for f in run.faults:
         if f.start_seq > last:
             continue
@@ -99,16 +116,45 @@ def sequence_figure(run: ScenarioRun, cursor: int | None = None, *, height: int 
         y1 = max(ax(now if f.end_seq is None or f.end_seq > last else f.end_ms), y0 + 2)
         if f.kind == "crash":
             i = x_of[f.nodes[0]]
-            fig.add_shape(type="rect", x0=i - 0.14, x1=i + 0.14, y0=y0, y1=y1, fillcolor=DOWN_FILL,
-                          line={"width": 0}, layer="below")
-            fig.add_annotation(x=i, y=y0, text=f"{f.nodes[0]} down ✖", showarrow=False, xanchor="right",
-                               xshift=-16, font={"size": 12, "color": BAD})
+            fig.add_shape(
+                type="rect",
+                x0=i - 0.14,
+                x1=i + 0.14,
+                y0=y0,
+                y1=y1,
+                fillcolor=DOWN_FILL,
+                line={"width": 0},
+                layer="below",
+            )
+            fig.add_annotation(
+                x=i,
+                y=y0,
+                text=f"{f.nodes[0]} down ✖",
+                showarrow=False,
+                xanchor="right",
+                xshift=-16,
+                font={"size": 12, "color": BAD},
+            )
         else:
-            fig.add_shape(type="rect", x0=0.5, x1=len(lanes) - 0.5, y0=y0, y1=y1, fillcolor=PARTITION_FILL,
-                          line={"width": 0}, layer="below")
-            fig.add_annotation(x=0.55, y=y0, xanchor="left", showarrow=False, yshift=-9,
-                               text="partition " + " | ".join(",".join(g) for g in f.groups),
-                               font={"size": 12, "color": BAD})
+            fig.add_shape(
+                type="rect",
+                x0=0.5,
+                x1=len(lanes) - 0.5,
+                y0=y0,
+                y1=y1,
+                fillcolor=PARTITION_FILL,
+                line={"width": 0},
+                layer="below",
+            )
+            fig.add_annotation(
+                x=0.55,
+                y=y0,
+                xanchor="left",
+                showarrow=False,
+                yshift=-9,
+                text="partition " + " | ".join(",".join(g) for g in f.groups),
+                font={"size": 12, "color": BAD},
+            )
     segments: dict[str, tuple[list, list, list, list]] = {c: ([], [], [], []) for c in (*CATEGORIES, LOST)}
     for m in run.messages:
         if m.sent_seq > last:
@@ -136,35 +182,80 @@ def sequence_figure(run: ScenarioRun, cursor: int | None = None, *, height: int 
             continue
         lost = category == LOST
         colour = BAD if lost else CATEGORY_COLOURS[category]
-        fig.add_trace(go.Scatter(
-            x=xs, y=ys, mode="lines+markers", name=category, hovertext=texts, hoverinfo="text",
-            line={"color": NEUTRAL if lost else colour, "width": 2, "dash": "dash" if lost else "solid"},
-            marker={"symbol": "x" if lost else "arrow", "angleref": "up" if lost else "previous",
-                    "size": [z * 1.3 if lost else z for z in sizes], "color": colour, "line": {"width": 0}},
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines+markers",
+                name=category,
+                hovertext=texts,
+                hoverinfo="text",
+                line={"color": NEUTRAL if lost else colour, "width": 2, "dash": "dash" if lost else "solid"},
+                marker={
+                    "symbol": "x" if lost else "arrow",
+                    "angleref": "up" if lost else "previous",
+                    "size": [z * 1.3 if lost else z for z in sizes],
+                    "color": colour,
+                    "line": {"width": 0},
+                },
+            )
+        )
     timeouts = [e for e in run.events[: last + 1] if e.kind == "timeout"]
     if timeouts:
-        fig.add_trace(go.Scatter(
-            x=[x_of.get(e.node, 0) for e in timeouts], y=[ax(e.time_ms) for e in timeouts], mode="markers",
-            name="timeout", marker={"symbol": "hourglass", "size": 16, "color": CATEGORY_COLOURS["timeout"]},
-            hovertext=[e.detail for e in timeouts], hoverinfo="text",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=[x_of.get(e.node, 0) for e in timeouts],
+                y=[ax(e.time_ms) for e in timeouts],
+                mode="markers",
+                name="timeout",
+                marker={"symbol": "hourglass", "size": 16, "color": CATEGORY_COLOURS["timeout"]},
+                hovertext=[e.detail for e in timeouts],
+                hoverinfo="text",
+            )
+        )
     if cursor is not None and last >= 0:
         fig.add_hline(y=ax(now), line={"color": HIGHLIGHT, "width": 2, "dash": "dot"})
-        fig.add_annotation(x=len(lanes) - 0.3, y=ax(now), xanchor="right", yanchor="bottom", showarrow=False,
-                           text=f"event {last + 1} · {now:.1f} ms", font={"size": 13, "color": HIGHLIGHT})
+        fig.add_annotation(
+            x=len(lanes) - 0.3,
+            y=ax(now),
+            xanchor="right",
+            yanchor="bottom",
+            showarrow=False,
+            text=f"event {last + 1} · {now:.1f} ms",
+            font={"size": 13, "color": HIGHLIGHT},
+        )
     apply_style(fig, height=height or int(min(1800, max(560, 140 + 4.0 * end))))
     tickvals, ticktext = ax.ticks()
-    fig.update_xaxes(tickvals=list(range(len(lanes))), ticktext=list(lanes), side="top", tickfont={"size": 17},
-                     range=[-0.5, len(lanes) - 0.3], showgrid=False, zeroline=False)
-    fig.update_yaxes(title="time (ms; quiet stretches cut, ≈)", range=[end + 3, -3], zeroline=False,
-                     tickvals=tickvals, ticktext=ticktext)
-    fig.update_layout(legend={"orientation": "h", "y": -0.01, "yanchor": "top", "x": 0}, margin={"t": 50, "b": 30})
+    fig.update_xaxes(
+        tickvals=list(range(len(lanes))),
+        ticktext=list(lanes),
+        side="top",
+        tickfont={"size": 17},
+        range=[-0.5, len(lanes) - 0.3],
+        showgrid=False,
+        zeroline=False,
+    )
+    fig.update_yaxes(
+        title="time (ms; quiet stretches cut, ≈)",
+        range=[end + 3, -3],
+        zeroline=False,
+        tickvals=tickvals,
+        ticktext=ticktext,
+    )
+    fig.update_layout(
+        legend={"orientation": "h", "y": -0.01, "yanchor": "top", "x": 0}, margin={"t": 50, "b": 30}
+    )
     return fig
 
 
-def cluster_ring_figure(points: RingPoints, placements: Sequence[KeyReplicas], colours: Mapping[str, str],
-                        down: frozenset[str] = frozenset(), *, height: int = 520) -> go.Figure:
+def cluster_ring_figure(
+    points: RingPoints,
+    placements: Sequence[KeyReplicas],
+    colours: Mapping[str, str],
+    down: frozenset[str] = frozenset(),
+    *,
+    height: int = 520,
+) -> go.Figure:
     """The ring with each key's preference list (``preference_ring_figure``); crashed nodes greyed."""
     shown = {x: ("#D9D9D9" if x in down else c) for x, c in colours.items()}
     fig = preference_ring_figure(points, placements, shown, height=height)

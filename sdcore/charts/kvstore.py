@@ -418,8 +418,11 @@ def preference_ring_figure(
                     theta=[angle, angle],
                     mode="lines+markers",
                     line={"color": colours.get(node, NEUTRAL), "width": 3, "dash": dash},
-                    marker={"size": [0, 20], "color": colours.get(node, NEUTRAL),
-                            "line": {"color": "black", "width": 2}},
+                    marker={
+                        "size": [0, 20],
+                        "color": colours.get(node, NEUTRAL),
+                        "line": {"color": "black", "width": 2},
+                    },
                     legendgroup=p.key,
                     showlegend=False,
                     hovertemplate=f"{p.key}: {role} on {node}<extra></extra>",
@@ -447,7 +450,12 @@ def preference_ring_figure(
                 r=np.ones(len(skipped_theta)),
                 theta=skipped_theta,
                 mode="markers",
-                marker={"size": 13, "color": NEUTRAL, "symbol": "x-thin", "line": {"width": 3, "color": NEUTRAL}},
+                marker={
+                    "size": 13,
+                    "color": NEUTRAL,
+                    "symbol": "x-thin",
+                    "line": {"width": 3, "color": NEUTRAL},
+                },
                 name="skipped: node already holds a copy",
                 text=skipped_text,
                 hovertemplate="%{text}: skipped, this node already holds a copy<extra></extra>",
@@ -461,5 +469,7 @@ def preference_ring_figure(
     )
     apply_style(fig, title=title, height=height)
     # Legend below: a legend beside a polar chart squeezes the ring into a small square.
-    fig.update_layout(legend={"orientation": "h", "y": -0.02, "x": 0, "yanchor": "top"}, margin={"l": 20, "r": 20})
+    fig.update_layout(
+        legend={"orientation": "h", "y": -0.02, "x": 0, "yanchor": "top"}, margin={"l": 20, "r": 20}
+    )
     return fig

@@ -417,7 +417,11 @@ def explanation(report: ChangeReport) -> str:
     parts.append(
         "With k points per server the shares have a coefficient of variation of about √((n−1)/(kn+1)) (the arcs "
         f"are Beta-distributed); counting {report.key_count:,} keys adds sampling noise of about √((n−1)/K)"
-        + (f": {report.theory_cv:.3f} expected here, {report.loads.cv:.3f} measured." if report.theory_cv else ".")
+        + (
+            f": {report.theory_cv:.3f} expected here, {report.loads.cv:.3f} measured."
+            if report.theory_cv
+            else "."
+        )
     )
     parts.append(
         f"Modulo hashing changes n in `hash mod n`, so a key stays only if both moduli agree: about 1/{n} of "

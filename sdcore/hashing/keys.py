@@ -20,7 +20,9 @@ class KeyHashes:
         self._count = len(keys)
 
     @classmethod
-    def precomputed(cls, hash_name: str, *, h32: np.ndarray | None = None, h64: np.ndarray | None = None) -> KeyHashes:
+    def precomputed(
+        cls, hash_name: str, *, h32: np.ndarray | None = None, h64: np.ndarray | None = None
+    ) -> KeyHashes:
         """Hashes computed (and cached) elsewhere; asking for a width that was not given is an error."""
         given = h32 if h32 is not None else h64
         if given is None:

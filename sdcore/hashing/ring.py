@@ -68,7 +68,9 @@ class RingPoints:
         if cached is None:
             cells = np.arange(1 << (32 - _TABLE_SHIFT), dtype=np.uint64) << np.uint64(_TABLE_SHIFT)
             table = np.searchsorted(self.positions, cells.astype(np.uint32), side="left")
-            crowded = len(self.positions) and np.diff(np.append(table, len(self.positions))).max() > _MAX_PER_CELL
+            crowded = (
+                len(self.positions) and np.diff(np.append(table, len(self.positions))).max() > _MAX_PER_CELL
+            )
             padded = np.append(self.positions, np.uint32(0xFFFFFFFF))  # sentinel: nothing is past it
             cached = (None, None) if crowded else (table, padded)
             object.__setattr__(self, "_lookup", cached)  # frozen dataclass: a private, derived cache

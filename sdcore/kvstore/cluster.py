@@ -74,18 +74,48 @@ MAX_EVENTS = 1_000_000  # a guard against a runaway loop, far above any scenario
 
 # Message kinds, the WARS leg each rides, and the colour category the sequence diagram gives it.
 MESSAGE_KINDS: tuple[str, ...] = (
-    "put", "get", "write", "hinted_write", "ack", "read", "response", "reply", "repair", "handoff", "handoff_ack",
+    "put",
+    "get",
+    "write",
+    "hinted_write",
+    "ack",
+    "read",
+    "response",
+    "reply",
+    "repair",
+    "handoff",
+    "handoff_ack",
 )
 CATEGORIES: tuple[str, ...] = ("request", "ack", "response", "timeout", "hint", "handoff", "read repair")
-KIND_CATEGORY = MappingProxyType({
-    "put": "request", "get": "request", "write": "request", "read": "request", "hinted_write": "hint",
-    "ack": "ack", "handoff_ack": "ack", "response": "response", "reply": "response", "repair": "read repair",
-    "handoff": "handoff",
-})
-_LEG = MappingProxyType({
-    "put": "w", "write": "w", "hinted_write": "w", "repair": "w", "handoff": "w", "ack": "a", "handoff_ack": "a",
-    "get": "r", "read": "r", "response": "s",
-})
+KIND_CATEGORY = MappingProxyType(
+    {
+        "put": "request",
+        "get": "request",
+        "write": "request",
+        "read": "request",
+        "hinted_write": "hint",
+        "ack": "ack",
+        "handoff_ack": "ack",
+        "response": "response",
+        "reply": "response",
+        "repair": "read repair",
+        "handoff": "handoff",
+    }
+)
+_LEG = MappingProxyType(
+    {
+        "put": "w",
+        "write": "w",
+        "hinted_write": "w",
+        "repair": "w",
+        "handoff": "w",
+        "ack": "a",
+        "handoff_ack": "a",
+        "get": "r",
+        "read": "r",
+        "response": "s",
+    }
+)
 _BUFFER = 64
 
 
@@ -138,7 +168,9 @@ def union_merge(values: Sequence[Any]) -> frozenset:
     return frozenset(items)
 
 
-def reconcile(versions: Sequence[Version], how: str | Callable[[Sequence[Any]], Any] = "lww") -> tuple[Any, str]:
+def reconcile(
+    versions: Sequence[Version], how: str | Callable[[Sequence[Any]], Any] = "lww"
+) -> tuple[Any, str]:
     """The value a client makes of siblings, and how: ``"lww"`` keeps the latest timestamp (ties by the
     put's label), ``"union"`` merges carts, a callable merges the values its own way."""
     if not versions:
@@ -315,7 +347,9 @@ def _check_nodes(nodes: Sequence[str] | HashRing, vnodes: int) -> HashRing:
         ring = nodes
     else:
         if isinstance(nodes, str) or not isinstance(nodes, Iterable):
-            raise ValueError(f"nodes must be a list of node names such as ['A', 'B', 'C'] (got nodes={nodes!r})")
+            raise ValueError(
+                f"nodes must be a list of node names such as ['A', 'B', 'C'] (got nodes={nodes!r})"
+            )
         names = list(nodes)
         for name in names:
             if not isinstance(name, str) or not name.strip() or name == CLIENT:
@@ -371,12 +405,18 @@ class Cluster:
             raise ValueError(f"seed must be 0 or more (got seed={seed})")
         for name, value in (("timeout_ms", timeout_ms), ("handoff_delay_ms", handoff_delay_ms)):
             if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (0 < value < math.inf):
-                raise ValueError(f"{name} must be a finite number of milliseconds above 0 (got {name}={value!r})")
+                raise ValueError(
+                    f"{name} must be a finite number of milliseconds above 0 (got {name}={value!r})"
+                )
         self.timeout_ms, self.handoff_delay_ms = float(timeout_ms), float(handoff_delay_ms)
         if hint_rule not in HINT_RULES:
-            raise ValueError(f"hint_rule must be one of {', '.join(HINT_RULES)} (got hint_rule={hint_rule!r})")
+            raise ValueError(
+                f"hint_rule must be one of {', '.join(HINT_RULES)} (got hint_rule={hint_rule!r})"
+            )
         if not callable(reconcile) and reconcile not in RECONCILERS:
-            raise ValueError(f"reconcile must be one of {', '.join(RECONCILERS)} or a function (got {reconcile!r})")
+            raise ValueError(
+                f"reconcile must be one of {', '.join(RECONCILERS)} or a function (got {reconcile!r})"
+            )
         self.sloppy_quorum, self.hint_rule, self.reconcile = bool(sloppy_quorum), hint_rule, reconcile
         self._rng = np.random.default_rng(seed)
         self._draws: dict[str, list[float]] = {leg: [] for leg in "wars"}
@@ -459,8 +499,14 @@ class Cluster:
         return tuple((label, clock) for k, clock, label, _ in self._acked if key is None or k == key)
 
     # -- client requests --------------------------------------------------------------------------------
-    def put(self, key: str, value: Any, context: VectorClock | GetResult | None = None,
-            coordinator: str | None = None, label: str | None = None) -> Operation:
+    def put(
+        self,
+        key: str,
+        value: Any,
+        context: VectorClock | GetResult | None = None,
+        coordinator: str | None = None,
+        label: str | None = None,
+    ) -> Operation:
         """Start a write of ``value`` at ``now``. Pass the ``context`` (vector clock) of the get this write
         is based on; without one the write is concurrent with every version its coordinator has not made."""
         if isinstance(context, GetResult):
@@ -483,10 +529,18 @@ class Cluster:
             raise ValueError(f"operation label {label!r} is already used")
         if coordinator is None:
             coordinator = next((x for x in self.extended_preference_list(key) if self._up[x]), None)
-        what = f"put {key}={format_value(value)}" + (f" ctx {context}" if context else "") if kind == "put" \
+        what = (
+            f"put {key}={format_value(value)}" + (f" ctx {context}" if context else "")
+            if kind == "put"
             else f"get {key}"
-        seq = self._emit("issue", CLIENT, label, f"client sends {label}: {what}" + (
-            f" to coordinator {coordinator}" if coordinator else ": every node is down"))
+        )
+        seq = self._emit(
+            "issue",
+            CLIENT,
+            label,
+            f"client sends {label}: {what}"
+            + (f" to coordinator {coordinator}" if coordinator else ": every node is down"),
+        )
         op = Operation(label, kind, key, self._now, seq, coordinator, value, context)
         self._ops.append(op)
         if coordinator is None:
@@ -589,12 +643,30 @@ class Cluster:
             buffer.extend(reversed(getattr(self.latency, leg).sample(self._rng, _BUFFER).tolist()))
         return buffer.pop()
 
-    def _send(self, kind: str, src: str, dst: str, op: Operation | None, summary: str, payload: Any,
-              key: str | None = None) -> None:
+    def _send(
+        self,
+        kind: str,
+        src: str,
+        dst: str,
+        op: Operation | None,
+        summary: str,
+        payload: Any,
+        key: str | None = None,
+    ) -> None:
         leg = ("a" if op.kind == "put" else "s") if kind == "reply" else _LEG[kind]
         delay = 0.0 if src == dst else self._draw(leg)
-        m = Message(len(self._messages), kind, src, dst, self._now, self._now + delay, op.label if op else "",
-                    key if key is not None else op.key, summary, self._cause)
+        m = Message(
+            len(self._messages),
+            kind,
+            src,
+            dst,
+            self._now,
+            self._now + delay,
+            op.label if op else "",
+            key if key is not None else op.key,
+            summary,
+            self._cause,
+        )
         self._messages.append(m)
         self._payload[m.id] = (op, payload)
         self._push(m.deliver_ms, "deliver", m.id)
@@ -665,7 +737,9 @@ class Cluster:
         counted = len(st.targets) - (0 if self._hints_count else len(st.hints))
         if counted < self.w:
             kind = "" if self._hints_count else " un-hinted"
-            return self._refuse(op, st, c, f"only {counted}{kind} of the {self.n} replicas reachable, W={self.w}")
+            return self._refuse(
+                op, st, c, f"only {counted}{kind} of the {self.n} replicas reachable, W={self.w}"
+            )
         base = op.context or VectorClock()
         count = max(base[c], self._counter.get((c, op.key), 0)) + 1
         self._counter[(c, op.key)] = count
@@ -676,7 +750,10 @@ class Cluster:
             kind, note = ("hinted_write", f", hint for {owner}") if owner else ("write", "")
             self._send(kind, c, x, op, f"write {text}{note}", (st.version, owner))
         hinted = f"; {', '.join(f'{s} stands in for {o}' for s, o in st.hints.items())}" if st.hints else ""
-        return "delivered", f"{c} coordinates {op.label}: version {st.version.clock} to {', '.join(st.targets)}{hinted}"
+        return (
+            "delivered",
+            f"{c} coordinates {op.label}: version {st.version.clock} to {', '.join(st.targets)}{hinted}",
+        )
 
     @property
     def _hints_count(self) -> bool:
@@ -719,7 +796,9 @@ class Cluster:
             return "ignored: the coordinator crashed", f"{c} has forgotten {op.label}"
         st.targets, st.hints = self._targets(c, op.key)
         if len(st.targets) < self.r:
-            return self._refuse(op, st, c, f"only {len(st.targets)} of the {self.n} replicas reachable, R={self.r}")
+            return self._refuse(
+                op, st, c, f"only {len(st.targets)} of the {self.n} replicas reachable, R={self.r}"
+            )
         for x in st.targets:
             self._send("read", c, x, op, f"read {op.key}", None)
         return "delivered", f"{c} coordinates {op.label}: reads from {', '.join(st.targets)}"
@@ -750,11 +829,16 @@ class Cluster:
         st.repaired = True
         merged = latest_versions(v for vs in st.responses.values() for v in vs)
         owners = self.preference_list(op.key)
-        stale = tuple(x for x, vs in st.responses.items()
-                      if x in owners and not all(covers(vs, v.clock) for v in merged))
+        stale = tuple(
+            x
+            for x, vs in st.responses.items()
+            if x in owners and not all(covers(vs, v.clock) for v in merged)
+        )
         for x in stale:
             self._send("repair", c, x, op, f"repair {op.key} → {_describe(merged)}", merged)
-        op.repair = ReadRepair(op.label, op.key, self._now, self._cause, tuple(st.responses.items()), merged, stale)
+        op.repair = ReadRepair(
+            op.label, op.key, self._now, self._cause, tuple(st.responses.items()), merged, stale
+        )
         return f"read repair of {', '.join(stale)}" if stale else "no replica is stale, nothing to repair"
 
     def _on_repair(self, m: Message, op: Operation, merged) -> tuple[str, str]:
@@ -806,8 +890,10 @@ class Cluster:
             self._finish(op, False, f"timed out after {self.timeout_ms:g} ms ({why})")
         if op.kind == "get" and st.answered and not st.repaired and not st.lost and self._up[c]:
             seq = self._emit("repair", c, op.label, "")
-            self._trace[seq] = replace(self._trace[seq], detail=f"{c} stops waiting for {op.label}'s late "
-                                       f"responses: {self._read_repair(op, st, c)}")
+            self._trace[seq] = replace(
+                self._trace[seq],
+                detail=f"{c} stops waiting for {op.label}'s late responses: {self._read_repair(op, st, c)}",
+            )
 
     def _schedule_scan(self, node: str) -> None:
         if node not in self._scan_pending:
@@ -824,36 +910,79 @@ class Cluster:
         self._scan_pending.discard(node)
         if not self._up[node]:
             return
-        ready = [(k, o) for (k, o) in self._hints[node]
-                 if self.reachable(node, o) and (node, k, o) not in self._handoffs_in_flight]
+        ready = [
+            (k, o)
+            for (k, o) in self._hints[node]
+            if self.reachable(node, o) and (node, k, o) not in self._handoffs_in_flight
+        ]
         if not ready:
             return
-        self._emit("handoff", node, "", f"{node} hands off hints to " + ", ".join(sorted({o for _, o in ready})))
+        self._emit(
+            "handoff", node, "", f"{node} hands off hints to " + ", ".join(sorted({o for _, o in ready}))
+        )
         for key, owner in ready:
             versions = self._hints[node][(key, owner)]
             self._handoffs_in_flight.add((node, key, owner))
-            self._send("handoff", node, owner, None, f"handoff {key}={_describe(versions)} for {owner}",
-                       versions, key=key)
+            self._send(
+                "handoff",
+                node,
+                owner,
+                None,
+                f"handoff {key}={_describe(versions)} for {owner}",
+                versions,
+                key=key,
+            )
 
-    def _finish(self, op: Operation, ok: bool, error: str, versions: tuple[Version, ...] | None = None) -> None:
+    def _finish(
+        self, op: Operation, ok: bool, error: str, versions: tuple[Version, ...] | None = None
+    ) -> None:
         st = self._coord.get(id(op)) or _Coordination()
         op.finished_seq = self._cause
         if op.kind == "put":
             clock = st.version.clock if st.version else None
-            op.result = PutResult(op.label, op.key, op.value, ok, error, op.coordinator, clock, st.targets,
-                                  tuple(st.hints.items()), tuple(st.acks), op.started_ms, self._now)
+            op.result = PutResult(
+                op.label,
+                op.key,
+                op.value,
+                ok,
+                error,
+                op.coordinator,
+                clock,
+                st.targets,
+                tuple(st.hints.items()),
+                tuple(st.acks),
+                op.started_ms,
+                self._now,
+            )
             if ok:
                 self._acked.append((op.key, clock, op.label, self._cause))
         else:
             versions = versions or ()
             value, how = reconcile(versions, self.reconcile) if ok else (None, "")
-            missed = tuple(label for k, clock, label, seq in self._acked
-                           if ok and k == op.key and seq < op.issue_seq and not covers(versions, clock))
+            missed = tuple(
+                label
+                for k, clock, label, seq in self._acked
+                if ok and k == op.key and seq < op.issue_seq and not covers(versions, clock)
+            )
             context = VectorClock()
             for v in versions:
                 context = context.merge(v.clock)
-            op.result = GetResult(op.label, op.key, ok, error, op.coordinator, versions, context, value, how,
-                                  tuple(st.responses.items()), bool(missed), missed, op.started_ms, self._now)
+            op.result = GetResult(
+                op.label,
+                op.key,
+                ok,
+                error,
+                op.coordinator,
+                versions,
+                context,
+                value,
+                how,
+                tuple(st.responses.items()),
+                bool(missed),
+                missed,
+                op.started_ms,
+                self._now,
+            )
         self._finished.append(op)
 
 

@@ -37,7 +37,9 @@ def replica_placement(ring: HashRing, keys: Sequence[str], n: int) -> tuple[KeyR
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
         raise ValueError(f"N must be a whole number of at least 1 (got N={n!r})")
     if n > len(ring.nodes):
-        raise ValueError(f"N must be at most the number of nodes (got N={n}, but the ring has {len(ring.nodes)})")
+        raise ValueError(
+            f"N must be at most the number of nodes (got N={n}, but the ring has {len(ring.nodes)})"
+        )
     pts = ring.ring_points()
     size = len(pts)
     placements = []

@@ -1,6 +1,5 @@
 """A cluster scenario: settings, a timeline (:mod:`sdcore.kvstore.timeline`), and its run in virtual time."""
 
-
 from __future__ import annotations
 
 import types
@@ -39,15 +38,19 @@ from sdcore.kvstore.timeline import (  # noqa: F401  (re-exported: a scenario is
 MIN_NODES, MAX_NODES = 3, 9
 TIMEOUT_CHOICES: tuple[int, ...] = (20, 50, 100, 200, 500, 1000)
 HINT_CHOICES: tuple[str, ...] = ("dynamo", "cassandra", "cassandra-any")
-HINT_LABELS = types.MappingProxyType({
-    "dynamo": "Dynamo: hinted writes count toward W",
-    "cassandra": "Cassandra: hinted writes do not count",
-    "cassandra-any": "Cassandra, consistency level ANY: any one write counts",
-})
-RECONCILE_LABELS = types.MappingProxyType({
-    "lww": "Last write wins (latest timestamp)",
-    "union": "Merge: union of the carts",
-})
+HINT_LABELS = types.MappingProxyType(
+    {
+        "dynamo": "Dynamo: hinted writes count toward W",
+        "cassandra": "Cassandra: hinted writes do not count",
+        "cassandra-any": "Cassandra, consistency level ANY: any one write counts",
+    }
+)
+RECONCILE_LABELS = types.MappingProxyType(
+    {
+        "lww": "Last write wins (latest timestamp)",
+        "union": "Merge: union of the carts",
+    }
+)
 LATENCY_CHOICES: tuple[str, ...] = ("lan", *LATENCY_PRESETS)
 _LAN = LegLatencies.same(Exponential(rate=0.1))
 
@@ -77,11 +80,15 @@ class ClusterSettings:
     def __post_init__(self) -> None:
         node_names(self.nodes)
         if self.latency not in LATENCY_CHOICES:
-            raise ValueError(f"latency must be one of {', '.join(LATENCY_CHOICES)} (got latency={self.latency!r})")
+            raise ValueError(
+                f"latency must be one of {', '.join(LATENCY_CHOICES)} (got latency={self.latency!r})"
+            )
         if self.hint_rule not in HINT_CHOICES:
             raise ValueError(f"hint_rule must be one of {', '.join(HINT_CHOICES)} (got {self.hint_rule!r})")
         if self.reconcile not in RECONCILE_LABELS:
-            raise ValueError(f"reconcile must be one of {', '.join(RECONCILE_LABELS)} (got {self.reconcile!r})")
+            raise ValueError(
+                f"reconcile must be one of {', '.join(RECONCILE_LABELS)} (got {self.reconcile!r})"
+            )
         self.build()  # N, R, W, seed and timeout are checked by the cluster itself
 
     def ring(self) -> HashRing:
@@ -90,9 +97,18 @@ class ClusterSettings:
 
     def build(self) -> Cluster:
         latency = _LAN if self.latency == "lan" else self.latency
-        return Cluster(node_names(self.nodes), self.n, self.r, ANY if self.hint_rule == "cassandra-any" else self.w,
-                       latency, self.seed, timeout_ms=self.timeout_ms, sloppy_quorum=self.sloppy_quorum,
-                       hint_rule="dynamo" if self.hint_rule == "dynamo" else "cassandra", reconcile=self.reconcile)
+        return Cluster(
+            node_names(self.nodes),
+            self.n,
+            self.r,
+            ANY if self.hint_rule == "cassandra-any" else self.w,
+            latency,
+            self.seed,
+            timeout_ms=self.timeout_ms,
+            sloppy_quorum=self.sloppy_quorum,
+            hint_rule="dynamo" if self.hint_rule == "dynamo" else "cassandra",
+            reconcile=self.reconcile,
+        )
 
 
 # -- the timeline ---------------------------------------------------------------------------------------
@@ -106,8 +122,10 @@ class Scenario:
 
     def params(self) -> dict[str, object]:
         """The page's parameters for this scenario (settings fields plus the timeline text)."""
-        return {**{f: getattr(self.settings, f) for f in ClusterSettings.__dataclass_fields__},
-                "timeline": self.timeline}
+        return {
+            **{f: getattr(self.settings, f) for f in ClusterSettings.__dataclass_fields__},
+            "timeline": self.timeline,
+        }
 
 
 @dataclass(frozen=True)
@@ -208,8 +226,14 @@ class ScenarioRun:
         for c in self.changes:
             ident = (c.node, c.key, c.owner)
             if c.kind == "hint" and (ident not in rows or rows[ident]["delivered at (ms)"] is not None):
-                rows[ident] = {"stand-in": c.node, "key": c.key, "intended owner": c.owner,
-                               "stored at (ms)": round(c.time_ms, 1), "delivered at (ms)": None, "versions": ""}
+                rows[ident] = {
+                    "stand-in": c.node,
+                    "key": c.key,
+                    "intended owner": c.owner,
+                    "stored at (ms)": round(c.time_ms, 1),
+                    "delivered at (ms)": None,
+                    "versions": "",
+                }
             if c.kind == "hint":
                 rows[ident]["versions"] = " | ".join(v.describe() for v in c.versions)
             elif c.kind == "hint delivered" and ident in rows:
@@ -224,7 +248,9 @@ class ScenarioRun:
             "requests": len(self.operations),
             "failed": sum(not o.result.ok for o in done),
             "stale_gets": sum(o.kind == "get" and o.result.ok and o.result.stale for o in done),
-            "max_siblings": max((len(o.result.versions) for o in done if o.kind == "get" and o.result.ok), default=0),
+            "max_siblings": max(
+                (len(o.result.versions) for o in done if o.kind == "get" and o.result.ok), default=0
+            ),
             "hints_stored": len(hints),
             "hints_delivered": sum(h["delivered at (ms)"] is not None for h in hints),
             "repaired": sum(len(o.repair.repaired) for o in self.operations if o.repair),
@@ -237,17 +263,22 @@ class ScenarioRun:
         rows = []
         for o in self.gets:
             r = o.result
-            rows.append({
-                "get": o.label, "line": o.line, "key": o.key, "coordinator": o.coordinator or "—",
-                "start (ms)": round(o.started_ms, 1),
-                "outcome": ("ok" if r.ok else f"failed: {r.error}") if r else "no answer",
-                "versions returned": " | ".join(v.describe() for v in r.versions) if r and r.ok else "",
-                "siblings": len(r.versions) if r and r.ok else 0,
-                "reconciled": f"{format_value(r.value)} ({r.reconciled})" if r and r.ok else "",
-                "stale": bool(r and r.ok and r.stale),
-                "missed": ", ".join(r.missed) if r else "",
-                "read repair": ", ".join(o.repair.repaired) if o.repair else "",
-            })
+            rows.append(
+                {
+                    "get": o.label,
+                    "line": o.line,
+                    "key": o.key,
+                    "coordinator": o.coordinator or "—",
+                    "start (ms)": round(o.started_ms, 1),
+                    "outcome": ("ok" if r.ok else f"failed: {r.error}") if r else "no answer",
+                    "versions returned": " | ".join(v.describe() for v in r.versions) if r and r.ok else "",
+                    "siblings": len(r.versions) if r and r.ok else 0,
+                    "reconciled": f"{format_value(r.value)} ({r.reconciled})" if r and r.ok else "",
+                    "stale": bool(r and r.ok and r.stale),
+                    "missed": ", ".join(r.missed) if r else "",
+                    "read repair": ", ".join(o.repair.repaired) if o.repair else "",
+                }
+            )
         return rows
 
     def trace_rows(self) -> list[dict[str, object]]:
@@ -255,12 +286,22 @@ class ScenarioRun:
         rows = []
         for e in self.events:
             m = self.messages[e.message] if e.message is not None else None
-            rows.append({
-                "seq": e.seq, "time_ms": round(e.time_ms, 3), "event": e.kind, "node": e.node, "op": e.op,
-                "message": m.kind if m else "", "from": m.src if m else "", "to": m.dst if m else "",
-                "sent_ms": round(m.sent_ms, 3) if m else None, "outcome": m.outcome if m else "",
-                "summary": m.summary if m else "", "detail": e.detail,
-            })
+            rows.append(
+                {
+                    "seq": e.seq,
+                    "time_ms": round(e.time_ms, 3),
+                    "event": e.kind,
+                    "node": e.node,
+                    "op": e.op,
+                    "message": m.kind if m else "",
+                    "from": m.src if m else "",
+                    "to": m.dst if m else "",
+                    "sent_ms": round(m.sent_ms, 3) if m else None,
+                    "outcome": m.outcome if m else "",
+                    "summary": m.summary if m else "",
+                    "detail": e.detail,
+                }
+            )
         return rows
 
 
@@ -281,8 +322,14 @@ def run_scenario(scenario: Scenario | Timeline | str, settings: ClusterSettings 
     for step in timeline.steps:
         missing = [x for x in (*step.nodes, *([step.via] if step.via else [])) if x not in cluster.nodes]
         if missing:
-            errors.append(TimelineError(step.line, step.action, f"node {missing[0]} is not in this cluster of "
-                                        f"{len(cluster.nodes)} ({cluster.nodes[0]}–{cluster.nodes[-1]})"))
+            errors.append(
+                TimelineError(
+                    step.line,
+                    step.action,
+                    f"node {missing[0]} is not in this cluster of "
+                    f"{len(cluster.nodes)} ({cluster.nodes[0]}–{cluster.nodes[-1]})",
+                )
+            )
             continue
         if step.relative:
             if isinstance(previous, Operation):
@@ -308,9 +355,13 @@ def run_scenario(scenario: Scenario | Timeline | str, settings: ClusterSettings 
                     if source is not None and source.ok:
                         context, base = source.context, source.value
                     else:
-                        notes.append(f"Line {step.line}: {step.ctx} had no answer when {step.label} started, "
-                                     "so the put carries no context.")
-                op = cluster.put(step.key, resolve_value(step.value, base), context, step.via or None, step.label)
+                        notes.append(
+                            f"Line {step.line}: {step.ctx} had no answer when {step.label} started, "
+                            "so the put carries no context."
+                        )
+                op = cluster.put(
+                    step.key, resolve_value(step.value, base), context, step.via or None, step.label
+                )
             by_label[step.label] = op
             records.append((step, op))
             previous = op
@@ -318,20 +369,41 @@ def run_scenario(scenario: Scenario | Timeline | str, settings: ClusterSettings 
             _apply_fault(cluster, step, faults)
     cluster.advance()
     operations = tuple(
-        OpRecord(s.line, op.label, op.kind, op.key, op.coordinator, op.started_ms, op.issue_seq, op.finished_seq,
-                 op.result, op.repair) for s, op in records)
-    return ScenarioRun(settings, cluster.nodes, tuple(sorted(errors, key=lambda e: e.line)), tuple(notes),
-                       cluster.trace, cluster.messages, cluster.changes, operations,
-                       tuple(faults),
-                       tuple((k, cluster.preference_list(k)) for k in keys))
+        OpRecord(
+            s.line,
+            op.label,
+            op.kind,
+            op.key,
+            op.coordinator,
+            op.started_ms,
+            op.issue_seq,
+            op.finished_seq,
+            op.result,
+            op.repair,
+        )
+        for s, op in records
+    )
+    return ScenarioRun(
+        settings,
+        cluster.nodes,
+        tuple(sorted(errors, key=lambda e: e.line)),
+        tuple(notes),
+        cluster.trace,
+        cluster.messages,
+        cluster.changes,
+        operations,
+        tuple(faults),
+        tuple((k, cluster.preference_list(k)) for k in keys),
+    )
 
 
 def _apply_fault(cluster: Cluster, step: Step, faults: list[FaultSpan]) -> None:
     def close(match: Callable[[FaultSpan], bool]) -> None:
         for i, f in enumerate(faults):
             if f.end_seq is None and match(f):
-                faults[i] = FaultSpan(f.kind, f.nodes, f.groups, f.start_ms, f.start_seq, cluster.now,
-                                      len(cluster.trace) - 1)
+                faults[i] = FaultSpan(
+                    f.kind, f.nodes, f.groups, f.start_ms, f.start_seq, cluster.now, len(cluster.trace) - 1
+                )
 
     if step.action == "crash":
         if cluster.is_up(step.nodes[0]):
@@ -345,8 +417,15 @@ def _apply_fault(cluster: Cluster, step: Step, faults: list[FaultSpan]) -> None:
         cluster.partition(*step.groups)
         close(lambda f: f.kind == "partition")
         rest = tuple(x for x in cluster.nodes if x not in step.nodes)
-        faults.append(FaultSpan("partition", (), tuple(step.groups) + ((rest,) if rest else ()), cluster.now,
-                                len(cluster.trace) - 1))
+        faults.append(
+            FaultSpan(
+                "partition",
+                (),
+                tuple(step.groups) + ((rest,) if rest else ()),
+                cluster.now,
+                len(cluster.trace) - 1,
+            )
+        )
     else:
         cluster.heal()
         close(lambda f: f.kind == "partition")

@@ -80,7 +80,9 @@ def parse_timeline(text: str) -> Timeline:
         if not body:
             continue
         if len(steps) >= MAX_LINES:
-            errors.append(TimelineError(number, raw, f"a timeline holds at most {MAX_LINES} steps; the rest is ignored"))
+            errors.append(
+                TimelineError(number, raw, f"a timeline holds at most {MAX_LINES} steps; the rest is ignored")
+            )
             break
         try:
             step = _parse_line(number, body, counts, labels)
@@ -112,9 +114,13 @@ def _parse_line(number: int, body: str, counts: dict[str, int], labels: dict[str
             raise ValueError("heal takes nothing after it")
         return Step(**base)
     if action == "partition":
-        groups = tuple(tuple(_node(x) for x in side.split(",") if x.strip()) for side in " ".join(args).split("|"))
+        groups = tuple(
+            tuple(_node(x) for x in side.split(",") if x.strip()) for side in " ".join(args).split("|")
+        )
         if not groups or not all(groups):
-            raise ValueError("name the nodes on each side: 'partition A,B | C,D' (unnamed nodes form one more side)")
+            raise ValueError(
+                "name the nodes on each side: 'partition A,B | C,D' (unnamed nodes form one more side)"
+            )
         named = [x for g in groups for x in g]
         if len(set(named)) != len(named):
             raise ValueError("a node is on two sides of the partition")
@@ -123,8 +129,11 @@ def _parse_line(number: int, body: str, counts: dict[str, int], labels: dict[str
         raise ValueError(f"unknown action {tokens[1]!r}; use one of {', '.join(ACTIONS)}")
     need = 2 if action == "put" else 1
     if len(args) < need or args[need - 1] in ("via", "ctx", "as"):
-        raise ValueError("put takes a key and a value: 'put cart {milk}'" if action == "put"
-                         else "get takes a key: 'get cart'")
+        raise ValueError(
+            "put takes a key and a value: 'put cart {milk}'"
+            if action == "put"
+            else "get takes a key: 'get cart'"
+        )
     key, value, options = args[0], args[1] if action == "put" else "", args[need:]
     if not _NAME.match(key):
         raise ValueError(f"a key is letters, digits and _:.- (got {key!r})")
@@ -149,7 +158,9 @@ def _parse_line(number: int, body: str, counts: dict[str, int], labels: dict[str
     if label in labels:
         raise ValueError(f"the label {label!r} is used twice")
     labels[label] = action
-    return Step(**base, key=key, value=value, via=_node(opts["via"]) if "via" in opts else "", ctx=ctx, label=label)
+    return Step(
+        **base, key=key, value=value, via=_node(opts["via"]) if "via" in opts else "", ctx=ctx, label=label
+    )
 
 
 def _node(name: str) -> str:

@@ -142,7 +142,6 @@ class RaceReport:
         return rows
 
 
-
 @dataclass(frozen=True)
 class FaultDecision:
     """One decision of a fault run. ``would_allow``: what the same limiter decided on a store that never
@@ -233,5 +232,3 @@ class FaultRun:
         return [{"policy": self.policy, "index": d.index, "now_s": d.now, "phase": d.phase, "allowed": d.allowed,
                  "degraded": d.degraded, "would_allow": d.would_allow, "latency_ms": d.latency_ms,
                  "error": d.error or ""} for d in self.decisions]  # fmt: skip
-
-

@@ -120,13 +120,19 @@ class Gateway:
         if not matches:
             return GatewayDecision(True, 200, "no matching rule")
         checks = tuple(
-            RuleCheck(rule, bucket, self._limiters[self._index[id(rule)]].allow(request.time, self._key(rule, bucket)))
+            RuleCheck(
+                rule,
+                bucket,
+                self._limiters[self._index[id(rule)]].allow(request.time, self._key(rule, bucket)),
+            )
             for rule, bucket in matches
         )
         rejected = [c for c in checks if not c.decision.allowed]
         if not rejected:
             return GatewayDecision(True, 200, f"within {len(checks)} rule{'s' * (len(checks) > 1)}", checks)
-        retry = self._honest_retry(request.time, matches, max(c.decision.retry_after or 0.0 for c in rejected))
+        retry = self._honest_retry(
+            request.time, matches, max(c.decision.retry_after or 0.0 for c in rejected)
+        )
         first = max(rejected, key=lambda c: c.decision.retry_after or 0.0)
         return GatewayDecision(False, 429, first.rule.name, checks, retry)
 
@@ -175,7 +181,9 @@ PROFILES: Mapping[str, ClientProfile] = MappingProxyType(
         "users": ClientProfile("users", 12, 0.5, ("/feed", "/search", "/login"), "198.51.100.{i}", "user{i}"),
         "crawler": ClientProfile("crawler", 1, 12.0, ("/search",), "192.0.2.50"),
         "abuser": ClientProfile("abuser", 1, 40.0, ("/login",), "192.0.2.66", "victim{i}"),
-        "partner": ClientProfile("partner", 1, 25.0, ("/search", "/feed"), "203.0.113.200", None, "partner-key"),
+        "partner": ClientProfile(
+            "partner", 1, 25.0, ("/search", "/feed"), "203.0.113.200", None, "partner-key"
+        ),
         "attacker": ClientProfile("attacker", 1, 8.0, ("/login",), "198.18.0.9"),
     }
 )
@@ -208,7 +216,9 @@ def gateway_traffic(profiles: Sequence[str], duration: float, seed: int = 0) -> 
                 out.append(Request(round(t, 6), attrs, p.name))
     out.sort(key=lambda r: r.time)
     if len(out) > 200_000:
-        raise ValueError(f"{len(out):,} requests is more than the gateway view handles (200,000); shorten the run")
+        raise ValueError(
+            f"{len(out):,} requests is more than the gateway view handles (200,000); shorten the run"
+        )
     return out
 
 
@@ -231,7 +241,10 @@ class GatewayRun:
             if not d.allowed:
                 k = (r.client, d.decided_by)
                 counts[k] = counts.get(k, 0) + 1
-        return [{"client": c, "decided by": rule, "requests turned away": n} for (c, rule), n in sorted(counts.items())]
+        return [
+            {"client": c, "decided by": rule, "requests turned away": n}
+            for (c, rule), n in sorted(counts.items())
+        ]
 
 
 def _tally(run: GatewayRun, group) -> list[dict]:
@@ -324,7 +337,9 @@ GATEWAY_PRESETS: Mapping[str, GatewayPreset] = MappingProxyType(
         "API gateway with per-endpoint rules": GatewayPreset(
             "Per address, per user on /login, and a tighter cap on the expensive /search: every matching "
             "rule applies, so the abuser hammering /login is contained while users browse freely.",
-            "domain: api_gateway\n" + _BASE_LISTS + """descriptors:
+            "domain: api_gateway\n"
+            + _BASE_LISTS
+            + """descriptors:
   - key: remote_address                # everyone: 10 requests a second per address
     rate_limit: {unit: second, requests_per_unit: 10, algorithm: token_bucket}
   - key: endpoint
@@ -350,7 +365,9 @@ GATEWAY_PRESETS: Mapping[str, GatewayPreset] = MappingProxyType(
         "Partner on the allow-list": GatewayPreset(
             "The partner sends 25 requests a second, far above the public limit; its API key is on the "
             "allow-list, so it is never limited while the same limit stops the crawler.",
-            "domain: api_gateway\n" + _BASE_LISTS + """descriptors:
+            "domain: api_gateway\n"
+            + _BASE_LISTS
+            + """descriptors:
   - key: remote_address
     rate_limit: {unit: second, requests_per_unit: 8, algorithm: token_bucket}
 """,
@@ -359,7 +376,9 @@ GATEWAY_PRESETS: Mapping[str, GatewayPreset] = MappingProxyType(
         "Deny-listed attacker": GatewayPreset(
             "An address range on the deny-list gets 403 on every request, before any counter is touched; "
             "the abuser, not on the list, is only slowed to the per-address limit.",
-            "domain: api_gateway\n" + _BASE_LISTS + """descriptors:
+            "domain: api_gateway\n"
+            + _BASE_LISTS
+            + """descriptors:
   - key: remote_address
     rate_limit: {unit: second, requests_per_unit: 5, algorithm: fixed_window}
 """,

@@ -279,8 +279,12 @@ class GCRA(Limiter):
         return f"GCRA ({self.quota} per {_fmt(self.period)} s, burst {self.burst})"
 
     def allow(self, now: float, key: str = "default") -> Decision:
-        allowed, remaining, retry_us, _ = self.store.gcra(key, to_micros(now), self._interval_us, self._tolerance_us)
-        return Decision(bool(allowed), self.burst, remaining, None if allowed else retry_us / MICROS_PER_SECOND)
+        allowed, remaining, retry_us, _ = self.store.gcra(
+            key, to_micros(now), self._interval_us, self._tolerance_us
+        )
+        return Decision(
+            bool(allowed), self.burst, remaining, None if allowed else retry_us / MICROS_PER_SECOND
+        )
 
 
 LIMIT_ALGORITHMS: tuple[str, ...] = (

@@ -176,7 +176,9 @@ class _Parser:
         except ValueError:
             n = None
         if n is None:
-            self.bad(node, f"{field} must be a whole number (got {raw if raw is not None else _kind(node)!r})")
+            self.bad(
+                node, f"{field} must be a whole number (got {raw if raw is not None else _kind(node)!r})"
+            )
             return None
         if not 1 <= n <= MAX_COUNT:
             why = "; a limit of 0 would block everyone (use the deny_list for that)" if n == 0 else ""
@@ -195,12 +197,19 @@ class _Parser:
         if unit is not None and unit not in UNITS:
             self.bad(fields["unit"], f"unit must be one of {', '.join(UNITS)} (got {unit!r})")
             unit = None
-        n = self.whole(fields["requests_per_unit"], "requests_per_unit") if "requests_per_unit" in fields else None
+        n = (
+            self.whole(fields["requests_per_unit"], "requests_per_unit")
+            if "requests_per_unit" in fields
+            else None
+        )
         algorithm = "fixed_window"
         if "algorithm" in fields:
             algorithm = self.text(fields["algorithm"], "algorithm") or algorithm
             if algorithm not in RULE_ALGORITHMS:
-                self.bad(fields["algorithm"], f"algorithm must be one of {', '.join(RULE_ALGORITHMS)} (got {algorithm!r})")
+                self.bad(
+                    fields["algorithm"],
+                    f"algorithm must be one of {', '.join(RULE_ALGORITHMS)} (got {algorithm!r})",
+                )
                 return None
         if unit is None or n is None:
             return None
@@ -216,7 +225,9 @@ class _Parser:
             if fields is None:
                 continue
             if "key" not in fields:
-                self.bad(item, "a descriptor needs a 'key' (such as remote_address, user_id, api_key, endpoint)")
+                self.bad(
+                    item, "a descriptor needs a 'key' (such as remote_address, user_id, api_key, endpoint)"
+                )
                 continue
             key = self.text(fields["key"], "key")
             value = self.text(fields["value"], "value") if "value" in fields else None
@@ -231,7 +242,10 @@ class _Parser:
                 if limit is not None:
                     rules.append(Rule(chain, limit, item.start_mark.line + 1))
             elif "descriptors" not in fields:
-                self.bad(item, f"descriptor {key!r} has neither a rate_limit nor nested descriptors, so it does nothing")
+                self.bad(
+                    item,
+                    f"descriptor {key!r} has neither a rate_limit nor nested descriptors, so it does nothing",
+                )
             if "descriptors" in fields:
                 self.descriptors(fields["descriptors"], chain, rules)
 
@@ -245,9 +259,12 @@ class _Parser:
             if fields is None:
                 continue
             if len(fields) != 1:
-                self.bad(item, f"each {which} entry names exactly one attribute, e.g. '- remote_address: 203.0.113.7'")
+                self.bad(
+                    item,
+                    f"each {which} entry names exactly one attribute, e.g. '- remote_address: 203.0.113.7'",
+                )
                 continue
-            (key, vnode), = fields.items()
+            ((key, vnode),) = fields.items()
             value = self.text(vnode, key)
             if value is None:
                 continue
@@ -274,12 +291,16 @@ def _kind(node: yaml.Node | None) -> str:
 def parse_rules(text: str) -> RuleSet:
     """Parse a YAML or JSON rules text; raise :class:`RulesError` (a ValueError) naming every problem."""
     if len(text) > MAX_RULES_TEXT:
-        raise RulesError([(0, f"the rules text is {len(text):,} characters; the limit is {MAX_RULES_TEXT:,}")])
+        raise RulesError(
+            [(0, f"the rules text is {len(text):,} characters; the limit is {MAX_RULES_TEXT:,}")]
+        )
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
-        raise RulesError([(mark.line + 1 if mark else 0, f"not valid YAML or JSON: {e.problem or e}")]) from None
+        raise RulesError(
+            [(mark.line + 1 if mark else 0, f"not valid YAML or JSON: {e.problem or e}")]
+        ) from None
     except yaml.YAMLError as e:
         raise RulesError([(0, f"not valid YAML or JSON: {e}")]) from None
     p = _Parser()

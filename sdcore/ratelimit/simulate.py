@@ -344,7 +344,9 @@ def _gcra(t: np.ndarray, interval_us: int, tolerance_us: int):
 
 def _kernel(limiter: Limiter):
     if not isinstance(limiter, Limiter):
-        raise ValueError(f"limiter must be one of the limiters of sdcore.ratelimit (TokenBucket, LeakingBucket, FixedWindowCounter, SlidingWindowLog, SlidingWindowCounter or GCRA) (got {limiter!r})")
+        raise ValueError(
+            f"limiter must be one of the limiters of sdcore.ratelimit (TokenBucket, LeakingBucket, FixedWindowCounter, SlidingWindowLog, SlidingWindowCounter or GCRA) (got {limiter!r})"
+        )
     p = limiter.params
     if isinstance(limiter, TokenBucket):
         return _token_bucket, (p["capacity_ut"], p["rate_uts"])
@@ -359,7 +361,9 @@ def _kernel(limiter: Limiter):
         return _sliding_window_counter, (p["limit"], p["window_us"])
     if isinstance(limiter, GCRA):
         return _gcra, (p["interval_us"], p["tolerance_us"])
-    raise ValueError(f"limiter must be one of the limiters of sdcore.ratelimit (TokenBucket, LeakingBucket, FixedWindowCounter, SlidingWindowLog, SlidingWindowCounter or GCRA) (got {limiter!r})")
+    raise ValueError(
+        f"limiter must be one of the limiters of sdcore.ratelimit (TokenBucket, LeakingBucket, FixedWindowCounter, SlidingWindowLog, SlidingWindowCounter or GCRA) (got {limiter!r})"
+    )
 
 
 def check_timestamps(timestamps) -> np.ndarray:

@@ -31,9 +31,9 @@ class StateCost:
     limit: int
     numbers: int  # integers stored for the client
     python_bytes: int  # deep size of the stored Python objects
-    packed_bytes: int  # 8 bytes per number: what a compact store (or a Redis hash/zset payload) needs at least
-
-
+    packed_bytes: (
+        int  # 8 bytes per number: what a compact store (or a Redis hash/zset payload) needs at least
+    )
 
 
 def _deep_size(obj) -> int:

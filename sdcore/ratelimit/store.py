@@ -48,7 +48,6 @@ class Store(ABC):
         """-> ``(allowed, estimate_after * window_us, retry_us)``; see
         :func:`steps.sliding_window_counter_step`."""
 
-
     def gcra(self, key: str, now_us: int, interval_us: int, tolerance_us: int) -> tuple[int, int, int, int]:
         """-> ``(allowed, remaining, retry_us, tat_us)``; see :func:`steps.gcra_step`."""
         raise NotImplementedError(f"{type(self).__name__} does not implement GCRA yet")

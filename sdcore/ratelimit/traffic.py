@@ -372,6 +372,7 @@ SHAPE_USES: Mapping[str, frozenset[str]] = MappingProxyType(
     }
 )
 
+
 @dataclass(frozen=True)
 class TrafficConfig:
     """A generated trace, from the page's few numbers (hashable: the page caches the trace on it).

@@ -80,7 +80,9 @@ def static_asset_sizes(count: int, median_bytes: float, sigma: float, seed: int)
     return np.maximum(1.0, np.round(rng.lognormal(np.log(median), s, count)))
 
 
-def cdn_hit_ratios(sizes_bytes: np.ndarray, exponent: float, cache_bytes: float, policy: str = "density") -> CdnHitRatios:
+def cdn_hit_ratios(
+    sizes_bytes: np.ndarray, exponent: float, cache_bytes: float, policy: str = "density"
+) -> CdnHitRatios:
     """Request and byte hit ratios of an edge cache over objects listed hottest first (Zipf ``exponent``).
 
     ``policy="hottest"`` keeps the most popular objects that fit, in popularity order (an object too large for

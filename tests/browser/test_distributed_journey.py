@@ -31,15 +31,19 @@ def redis_url():
 
 @pytest.mark.redis
 def test_race_and_fault_on_a_real_redis(app_url, page, redis_url):
-    page.goto(f"{app_url}/distributed_rate_limiting?redis_url={redis_url}&clients=4&requests=10&runs=2"
-              "&decisions=30&timeout_ms=500")
+    page.goto(
+        f"{app_url}/distributed_rate_limiting?redis_url={redis_url}&clients=4&requests=10&runs=2"
+        "&decisions=30&timeout_ms=500"
+    )
     main = page.locator('[data-testid="stMain"]')
     main.get_by_text("Connected to Redis").wait_for(timeout=60_000)
     assert metric_value(page, "PING round trip").endswith("µs")
     charts = page.locator('[data-testid="stPlotlyChart"]')
     charts.first.wait_for(state="attached", timeout=60_000)
     # Let the first run finish drawing before counting ("Connected" appears while the page still runs).
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000
+    )
     assert charts.count() == 1  # nothing live ran yet: only the synchronization model's chart
 
     page.get_by_role("button", name="Run the race").click()

@@ -13,7 +13,9 @@ def test_gateway_rules_validation_and_inspector(app_url, page):
     main = page.locator('[data-testid="stMain"]')
     assert "abuser" in main.inner_text() and "users: 100% served" in main.inner_text().replace("**", "")
     area = page.locator("textarea").first
-    area.fill("domain: api\ndescriptors:\n  - key: remote_address\n    rate_limit: {unit: fortnight, requests_per_unit: 5}\n")
+    area.fill(
+        "domain: api\ndescriptors:\n  - key: remote_address\n    rate_limit: {unit: fortnight, requests_per_unit: 5}\n"
+    )
     area.press("Control+Enter")
     page.get_by_text("line 4: unit must be one of").wait_for(timeout=30_000)
     assert "last rules that were valid" in main.inner_text()

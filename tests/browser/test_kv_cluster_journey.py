@@ -29,7 +29,8 @@ def event_number(page) -> tuple[int, int]:
 
 def wait_for_event(page, number: int) -> None:
     page.locator('[data-testid="stMain"]').get_by_text(re.compile(rf"^Event {number} of ")).first.wait_for(
-        timeout=30_000)
+        timeout=30_000
+    )
 
 
 def test_partition_preset_step_through_and_see_siblings(app_url, page):
@@ -44,7 +45,9 @@ def test_partition_preset_step_through_and_see_siblings(app_url, page):
 
     page.locator('[data-testid="stSelectbox"]').first.click()
     page.get_by_role("option", name=PARTITION).click()
-    page.locator('[data-testid="stMetric"]', has_text="Hints delivered").get_by_text("2 of 2").wait_for(timeout=30_000)
+    page.locator('[data-testid="stMetric"]', has_text="Hints delivered").get_by_text("2 of 2").wait_for(
+        timeout=30_000
+    )
     assert metric_value(page, "Most siblings in a get") == "2"
     page.wait_for_function("() => window.location.search.includes('preset=Network')", timeout=10_000)
     wait_for_event(page, total)

@@ -35,11 +35,15 @@ def test_replay_and_refusals():
 
 def test_explanation_quotes_this_runs_numbers():
     """The why-text states the expected share and the measured one, for an add and for a remove."""
-    add = run_change(PlacementSpec("ring"), NodeSet.uniform(4), Change("add", "S5"), keys=5_000, compare=False)
+    add = run_change(
+        PlacementSpec("ring"), NodeSet.uniform(4), Change("add", "S5"), keys=5_000, compare=False
+    )
     text = explanation(add)
     assert "expected to move 20.0%" in text and f"moved {add.movement.fraction:.1%}" in text
     assert "the new server's fair share" in text
-    rem = run_change(PlacementSpec("ring"), NodeSet.uniform(5), Change("remove", "S3"), keys=5_000, compare=False)
+    rem = run_change(
+        PlacementSpec("ring"), NodeSet.uniform(5), Change("remove", "S3"), keys=5_000, compare=False
+    )
     assert "S3's fair share" in explanation(rem) and "expected to move 20.0%" in explanation(rem)
     bounded = run_change(PlacementSpec("bounded"), NodeSet.uniform(4), None, keys=1_000, compare=False)
     assert "minimal-movement guarantee no longer holds" in explanation(bounded)
@@ -48,6 +52,12 @@ def test_explanation_quotes_this_runs_numbers():
 def test_comparison_records_carry_every_scheme():
     report = run_change(PlacementSpec("ring"), NodeSet.uniform(4), Change("add", "S5"), keys=5_000)
     rows = comparison_records(report.comparison)
-    assert [r["scheme"] for r in rows][:3] == ["Hash ring (virtual nodes)", "Ring with bounded loads", "Modulo (hash mod n)"]
+    assert [r["scheme"] for r in rows][:3] == [
+        "Hash ring (virtual nodes)",
+        "Ring with bounded loads",
+        "Modulo (hash mod n)",
+    ]
     modulo = rows[2]
-    assert modulo["keys moved"] > 0.7 and modulo["moved beyond minimum"] == pytest.approx(modulo["keys moved"] - 0.2)
+    assert modulo["keys moved"] > 0.7 and modulo["moved beyond minimum"] == pytest.approx(
+        modulo["keys moved"] - 0.2
+    )

@@ -100,7 +100,10 @@ def test_both_policies_side_by_side(address):
     opened, closed = compare_fault_policies(address, "refuse", decisions=30, timeout=0.5,
                                             progress=lambda f, t: progress.append(f))  # fmt: skip
     assert (opened.policy, closed.policy) == ("open", "closed")
-    assert opened.summary()["admitted during the fault"] == 10 and closed.summary()["rejected during the fault"] == 10
+    assert (
+        opened.summary()["admitted during the fault"] == 10
+        and closed.summary()["rejected during the fault"] == 10
+    )
     assert opened.summary()["admitted that a working limiter would reject"] > 0
     assert closed.summary()["rejected that a working limiter would admit"] > 0
     assert progress == sorted(progress) and progress[-1] == 1.0

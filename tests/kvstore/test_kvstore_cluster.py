@@ -52,9 +52,14 @@ def strong_settings(draw):
 
 
 operations = st.lists(
-    st.tuples(st.floats(0, 40), st.sampled_from(("put", "get")), st.sampled_from(KEYS),
-              st.one_of(st.none(), st.sampled_from(NODES))),
-    min_size=1, max_size=25,
+    st.tuples(
+        st.floats(0, 40),
+        st.sampled_from(("put", "get")),
+        st.sampled_from(KEYS),
+        st.one_of(st.none(), st.sampled_from(NODES)),
+    ),
+    min_size=1,
+    max_size=25,
 )
 
 
@@ -83,8 +88,12 @@ def test_strict_quorum_reads_see_the_latest_acknowledged_put(config, ops, seed, 
 
 
 @settings(max_examples=40)
-@given(strong_settings(), st.lists(st.sampled_from(("put", "get")), min_size=2, max_size=12),
-       st.integers(0, 2**16), st.sampled_from(LATENCIES))
+@given(
+    strong_settings(),
+    st.lists(st.sampled_from(("put", "get")), min_size=2, max_size=12),
+    st.integers(0, 2**16),
+    st.sampled_from(LATENCIES),
+)
 def test_read_modify_write_returns_exactly_the_latest_value(config, kinds, seed, lat):
     """One client, one request at a time, each put carrying the context of the get before it: every get
     returns exactly one version, the value of the last put."""
@@ -137,8 +146,11 @@ def partition_and_write(seed: int, left: tuple[str, ...], adds: tuple[str, str])
 
 
 @settings(max_examples=30)
-@given(st.integers(0, 2**16), st.sampled_from([("A", "B"), ("C", "D"), ("B", "E"), ("A", "C", "E")]),
-       st.sampled_from([("eggs", "tea"), ("jam", "jam"), ("x", "y")]))
+@given(
+    st.integers(0, 2**16),
+    st.sampled_from([("A", "B"), ("C", "D"), ("B", "E"), ("A", "C", "E")]),
+    st.sampled_from([("eggs", "tea"), ("jam", "jam"), ("x", "y")]),
+)
 def test_concurrent_puts_across_a_partition_are_siblings_and_a_merge_keeps_every_add(seed, left, adds):
     """Both sides acknowledge their write (sloppy quorum). After the heal a read returns two siblings whose
     clocks compare as concurrent, and the union merge holds the original item and both adds."""
@@ -160,6 +172,7 @@ def test_union_merge_brings_a_deleted_item_back_and_lww_picks_the_latest():
     assert union_merge([frozenset({"eggs", "milk"}), frozenset()]) == {"eggs", "milk"}
     assert union_merge(["a", frozenset({"b"}), None]) == {"a", "b"}
     from sdcore.kvstore.cluster import Version
+
     older = Version("x", VectorClock({"A": 1}), 5.0, "p1")
     newer = Version("y", VectorClock({"B": 1}), 9.0, "p2")
     assert reconcile([older, newer], "lww")[0] == "y"
@@ -205,7 +218,9 @@ def test_hinted_write_counts_toward_w_only_under_dynamos_rule():
         outcomes[(hint_rule, w)] = p.result
     assert outcomes[("dynamo", 3)].ok and len(outcomes[("dynamo", 3)].hinted) == 1
     assert not outcomes[("cassandra", 3)].ok
-    assert outcomes[("cassandra", 3)].error == "unavailable: only 2 un-hinted of the 3 replicas reachable, W=3"
+    assert (
+        outcomes[("cassandra", 3)].error == "unavailable: only 2 un-hinted of the 3 replicas reachable, W=3"
+    )
     assert outcomes[("cassandra", "ANY")].ok
 
 
@@ -228,7 +243,7 @@ def test_hinted_handoff_after_recovery():
     c.crash(owners[2])
     p = c.put("cart", "milk")
     c.advance()
-    (standin, owner), = p.result.hinted
+    ((standin, owner),) = p.result.hinted
     assert owner == owners[2] and standin not in owners
     assert c.pending_hints() == ((standin, "cart", owner),)
     assert c.versions(owner, "cart") == ()
@@ -272,6 +287,7 @@ def test_every_node_down_fails_at_once():
 def test_messages_follow_the_latency_model_and_the_run_is_deterministic():
     """A node's message to itself takes 0 ms; the others are draws from the leg's distribution (mean close
     to 1/rate); the same seed gives the same trace, another seed another one."""
+
     def run(seed):
         c = Cluster(NODES, 3, 2, 2, LegLatencies.same(Exponential(0.5)), seed, timeout_ms=1e6)
         for i in range(150):
@@ -289,14 +305,22 @@ def test_messages_follow_the_latency_model_and_the_run_is_deterministic():
     assert run(8).trace != c.trace
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"nodes": []}, "at least one node"), ({"nodes": ["A", "client"]}, "other than 'client'"),
-    ({"n": 6}, "N must be between 1 and the number of nodes, 5"), ({"r": 4}, "R must be between 1 and N=3"),
-    ({"w": 0}, "W must be between 1 and N=3, or 'ANY'"), ({"w": "ALL"}, "W must be a whole number"),
-    ({"timeout_ms": 0}, "timeout_ms must be"), ({"hint_rule": "riak"}, "hint_rule must be one of"),
-    ({"reconcile": "max"}, "reconcile must be one of"), ({"seed": -1}, "seed must be 0 or more"),
-    ({"latency": "nope"}, "latency preset must be one of"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"nodes": []}, "at least one node"),
+        ({"nodes": ["A", "client"]}, "other than 'client'"),
+        ({"n": 6}, "N must be between 1 and the number of nodes, 5"),
+        ({"r": 4}, "R must be between 1 and N=3"),
+        ({"w": 0}, "W must be between 1 and N=3, or 'ANY'"),
+        ({"w": "ALL"}, "W must be a whole number"),
+        ({"timeout_ms": 0}, "timeout_ms must be"),
+        ({"hint_rule": "riak"}, "hint_rule must be one of"),
+        ({"reconcile": "max"}, "reconcile must be one of"),
+        ({"seed": -1}, "seed must be 0 or more"),
+        ({"latency": "nope"}, "latency preset must be one of"),
+    ],
+)
 def test_bad_settings_say_what_is_wrong(kwargs, match):
     args = {"nodes": NODES, "n": 3, "r": 2, "w": 2, **kwargs}
     with pytest.raises(ValueError, match=match):
@@ -328,14 +352,20 @@ class ClusterMachine(RuleBasedStateMachine):
     acknowledged write is on at least W of its owners (Dynamo's rule counts hinted acks, and each hint names
     a different owner), and with W + R > N a get returns it."""
 
-    @initialize(nodes=st.integers(3, 5), data=st.data(), seed=st.integers(0, 2**16),
-                rule_=st.sampled_from(("dynamo", "cassandra")), sloppy=st.booleans())
+    @initialize(
+        nodes=st.integers(3, 5),
+        data=st.data(),
+        seed=st.integers(0, 2**16),
+        rule_=st.sampled_from(("dynamo", "cassandra")),
+        sloppy=st.booleans(),
+    )
     def setup(self, nodes, data, seed, rule_, sloppy):
         n = data.draw(st.integers(1, min(nodes, 3)))
         self.w = data.draw(st.integers(1, n))
         r = data.draw(st.integers(1, n))
-        self.cluster = Cluster(NODES[:nodes], n, r, self.w, seed=seed, hint_rule=rule_, sloppy_quorum=sloppy,
-                               timeout_ms=60)
+        self.cluster = Cluster(
+            NODES[:nodes], n, r, self.w, seed=seed, hint_rule=rule_, sloppy_quorum=sloppy, timeout_ms=60
+        )
         self.model: dict[str, list[tuple[str, VectorClock]]] = {}
         self.handed: list[tuple[str, VectorClock, str]] = []  # acknowledged hinted writes: key, clock, owner
         self.ops = []
@@ -345,10 +375,15 @@ class ClusterMachine(RuleBasedStateMachine):
             if op.done and op.kind == "put" and op.result.ok and not getattr(op, "_counted", False):
                 op._counted = True
                 self.model.setdefault(op.key, []).append((op.label, op.result.clock))
-                self.handed.extend((op.key, op.result.clock, owner) for standin, owner in op.result.hinted
-                                   if standin in op.result.acks)
+                self.handed.extend(
+                    (op.key, op.result.clock, owner)
+                    for standin, owner in op.result.hinted
+                    if standin in op.result.acks
+                )
 
-    @rule(key=st.sampled_from(KEYS), value=st.integers(0, 99), based=st.booleans(), via=st.sampled_from(NODES))
+    @rule(
+        key=st.sampled_from(KEYS), value=st.integers(0, 99), based=st.booleans(), via=st.sampled_from(NODES)
+    )
     def put(self, key, value, based, via):
         context = None
         if based:

@@ -13,8 +13,10 @@ from sdcore.hashing import HashRing
 from sdcore.kvstore.placement import DEMO_KEYS, DEMO_VNODES, demo_placement, replica_placement
 
 RING = HashRing([f"S{i}" for i in range(1, 9)], vnodes=DEMO_VNODES)
-OWNER_AT = {int(p): RING.ring_points().nodes[o] for p, o in zip(RING.ring_points().positions,
-                                                              RING.ring_points().owner, strict=True)}
+OWNER_AT = {
+    int(p): RING.ring_points().nodes[o]
+    for p, o in zip(RING.ring_points().positions, RING.ring_points().owner, strict=True)
+}
 
 
 @given(st.lists(st.text(min_size=1, max_size=12), min_size=1, max_size=5), st.integers(1, 8))
@@ -59,7 +61,9 @@ def test_ring_figure_draws_each_replica():
     assert names[:8] == list(RING.nodes)
     for p in placements:
         assert f"{p.key} → {', '.join(p.replicas)}" in names
-        spokes = [t for t in fig.data if t.mode == "lines+markers" and t.hovertemplate.startswith(f"{p.key}: ")]
+        spokes = [
+            t for t in fig.data if t.mode == "lines+markers" and t.hovertemplate.startswith(f"{p.key}: ")
+        ]
         assert len(spokes) == 3 and "coordinator on " + p.replicas[0] in spokes[0].hovertemplate
     skipped = [t for t in fig.data if t.name and t.name.startswith("skipped")]
     assert len(skipped) == 1 and len(skipped[0].theta) == sum(len(p.skipped_points) for p in placements)

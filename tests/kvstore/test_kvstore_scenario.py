@@ -34,26 +34,29 @@ def test_parse_every_action_with_labels_and_options():
     assert heal.action == "heal" and last.label == "g2" and last.via == "A"
 
 
-@pytest.mark.parametrize("line, message", [
-    ("put cart x", "start with a time in ms"),
-    ("5", "say what happens after the time"),
-    ("5 wirte cart x", "unknown action 'wirte'"),
-    ("5 put cart", "put takes a key and a value"),
-    ("5 get", "get takes a key"),
-    ("5 put cart +eggs", "add 'ctx g1' naming that get"),
-    ("5 put cart x ctx g9", "ctx 'g9' must name a get on an earlier line"),
-    ("5 get cart ctx g1", "a get takes via or as"),
-    ("5 put cart x via", "options come in pairs"),
-    ("5 put cart x via Z", "nodes are named A to I"),
-    ("5 crash", "crash takes one node"),
-    ("5 heal now", "heal takes nothing"),
-    ("5 partition A,B | A", "on two sides"),
-    ("5 partition |", "name the nodes on each side"),
-    ("5 put cart {milk", "a set is written {milk,eggs}"),
-    ("5 put c@rt x", "a key is letters"),
-    ("5 put cart x as p1", "the label 'p1' is used twice"),
-    ("2000000 heal", "times go up to"),
-])
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("put cart x", "start with a time in ms"),
+        ("5", "say what happens after the time"),
+        ("5 wirte cart x", "unknown action 'wirte'"),
+        ("5 put cart", "put takes a key and a value"),
+        ("5 get", "get takes a key"),
+        ("5 put cart +eggs", "add 'ctx g1' naming that get"),
+        ("5 put cart x ctx g9", "ctx 'g9' must name a get on an earlier line"),
+        ("5 get cart ctx g1", "a get takes via or as"),
+        ("5 put cart x via", "options come in pairs"),
+        ("5 put cart x via Z", "nodes are named A to I"),
+        ("5 crash", "crash takes one node"),
+        ("5 heal now", "heal takes nothing"),
+        ("5 partition A,B | A", "on two sides"),
+        ("5 partition |", "name the nodes on each side"),
+        ("5 put cart {milk", "a set is written {milk,eggs}"),
+        ("5 put c@rt x", "a key is letters"),
+        ("5 put cart x as p1", "the label 'p1' is used twice"),
+        ("2000000 heal", "times go up to"),
+    ],
+)
 def test_a_bad_line_is_reported_with_its_number_and_skipped(line, message):
     t = parse_timeline(f"0 put cart v\n{line}\n+5 get cart\n")
     assert len(t.errors) == 1 and t.errors[0].line == 2 and message in t.errors[0].message
@@ -90,8 +93,9 @@ def test_runs_are_deterministic_and_replay_to_the_final_state(preset, seed, node
     """Same timeline and settings, same trace; replaying the state changes to the last event gives the
     cluster's final replicas (every owner's versions), and no request is left unanswered."""
     s = PRESETS[preset].settings
-    cfg = ClusterSettings(nodes, min(s.n, nodes), min(s.r, s.n, nodes), min(s.w, s.n, nodes), seed=seed,
-                          reconcile=s.reconcile)
+    cfg = ClusterSettings(
+        nodes, min(s.n, nodes), min(s.r, s.n, nodes), min(s.w, s.n, nodes), seed=seed, reconcile=s.reconcile
+    )
     a = run_scenario(PRESETS[preset].timeline, cfg)
     assert a == run_scenario(PRESETS[preset].timeline, cfg)
     assert all(o.result is not None for o in a.operations)
@@ -159,8 +163,12 @@ def test_preset_hinted_handoff():
 
 
 def test_clamp_and_settings_checks():
-    assert clamp_quorums(3, 5, 4, 1) == (3, 3, 1, ["N = 5 is more than the 3 nodes, so N is now 3.",
-                                                   "R = 4 is more than N = 3, so R is now 3."])
+    assert clamp_quorums(3, 5, 4, 1) == (
+        3,
+        3,
+        1,
+        ["N = 5 is more than the 3 nodes, so N is now 3.", "R = 4 is more than N = 3, so R is now 3."],
+    )
     with pytest.raises(ValueError, match="nodes must be between 3 and 9"):
         ClusterSettings(nodes=10)
     with pytest.raises(ValueError, match="R must be between 1 and N=3"):
@@ -193,8 +201,9 @@ def test_sequence_figure_follows_the_cursor():
 def test_ring_greys_crashed_nodes():
     settings_ = ClusterSettings()
     ring = settings_.ring()
-    fig = cluster_ring_figure(ring.ring_points(), replica_placement(ring, ["cart"], 3), node_colours(ring.nodes),
-                              frozenset({"C"}))
+    fig = cluster_ring_figure(
+        ring.ring_points(), replica_placement(ring, ["cart"], 3), node_colours(ring.nodes), frozenset({"C"})
+    )
     names = [t.name for t in fig.data if t.name]
     assert "C (down)" in names and "C" not in names
     assert next(t for t in fig.data if t.name == "C (down)").marker.color == "#D9D9D9"

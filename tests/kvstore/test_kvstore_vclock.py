@@ -11,8 +11,12 @@ from sdcore.kvstore.vclock import Order
 
 NODES = ("A", "B", "C", "D")
 clocks = st.dictionaries(st.sampled_from(NODES), st.integers(0, 4)).map(VectorClock)
-MIRROR = {Order.BEFORE: Order.AFTER, Order.AFTER: Order.BEFORE, Order.EQUAL: Order.EQUAL,
-          Order.CONCURRENT: Order.CONCURRENT}
+MIRROR = {
+    Order.BEFORE: Order.AFTER,
+    Order.AFTER: Order.BEFORE,
+    Order.EQUAL: Order.EQUAL,
+    Order.CONCURRENT: Order.CONCURRENT,
+}
 
 
 def counterwise_le(a: VectorClock, b: VectorClock) -> bool:
@@ -77,10 +81,15 @@ def test_normal_form_and_text():
     assert VectorClock({"A": 1}).increment("A").as_dict() == {"A": 2}
 
 
-@pytest.mark.parametrize("bad, match", [
-    ({"A": -1}, "whole number >= 0"), ({"A": 1.5}, "whole number"), ({"": 1}, "non-empty name"),
-    ([("A", 1), ("A", 2)], "twice"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        ({"A": -1}, "whole number >= 0"),
+        ({"A": 1.5}, "whole number"),
+        ({"": 1}, "non-empty name"),
+        ([("A", 1), ("A", 2)], "twice"),
+    ],
+)
 def test_bad_clocks(bad, match):
     with pytest.raises(ValueError, match=match):
         VectorClock(bad)

@@ -33,8 +33,11 @@ def strong():
 def test_presets_are_valid_settings():
     """Every preset names a valid (N, R, W) and a latency the page offers; the five scenarios exist."""
     assert list(kv.PRESETS) == [
-        "Dynamo default (3,2,2)", "Fast reads (R=1, W=N)", "Fast writes (W=1)",
-        "Eventual (3,1,1) on LinkedIn disks", "Five replicas",
+        "Dynamo default (3,2,2)",
+        "Fast reads (R=1, W=N)",
+        "Fast writes (W=1)",
+        "Eventual (3,1,1) on LinkedIn disks",
+        "Five replicas",
     ]
     for preset in kv.PRESETS.values():
         p = preset.params
@@ -61,7 +64,10 @@ def test_latency_model():
         kv.latency_model("hdd")
     with pytest.raises(ValueError, match="rate must be a finite number greater than 0"):
         kv.latency_model("exponential", (1.0, 0.0, 1.0, 1.0))
-    assert kv.latency_label("exponential").startswith("Exponential") and kv.latency_label("yammer") == "Yammer Riak"
+    assert (
+        kv.latency_label("exponential").startswith("Exponential")
+        and kv.latency_label("yammer") == "Yammer Riak"
+    )
 
 
 @given(st.integers(1, 10), st.integers(1, 12), st.integers(1, 12))

@@ -34,7 +34,9 @@ def test_every_preset_shows_the_engines_counts(preset):
 def test_invalid_rules_show_the_line_and_keep_the_last_valid_results():
     at = open_page(PAGE, {"duration": "10"})
     before = metric(at, "Requests")
-    at.text_area[0].set_value("domain: api\ndescriptors:\n  - key: remote_address\n    rate_limit: {unit: week, requests_per_unit: 5}\n")
+    at.text_area[0].set_value(
+        "domain: api\ndescriptors:\n  - key: remote_address\n    rate_limit: {unit: week, requests_per_unit: 5}\n"
+    )
     at.run()
     assert any("line 4: unit must be one of" in e.value for e in at.error)
     assert any("last rules that were valid" in w.value for w in at.warning)

@@ -50,7 +50,9 @@ def live_charts(at) -> list[str]:
 @pytest.fixture(scope="module")
 def redis_url():
     if redis_server_path() is None:
-        pytest.skip("redis-server is not on PATH (Debian: apt-get install redis-server); needed for the Redis runs")
+        pytest.skip(
+            "redis-server is not on PATH (Debian: apt-get install redis-server); needed for the Redis runs"
+        )
     with LocalRedisServer() as server:
         yield f"{server.url}/0"
 
@@ -76,8 +78,14 @@ def test_without_redis_the_page_says_how_to_start_one_and_runs_in_memory():
 @pytest.mark.parametrize(
     ("query", "admitted"),
     [
-        ({"clients": "16", "requests": "1", "limit": "100", "think_ms": "0", "runs": "1"}, 16),  # never reaches the limit
-        ({"clients": "1", "requests": "100", "limit": "1", "think_ms": "10", "runs": "10"}, 1),  # one client: exact
+        (
+            {"clients": "16", "requests": "1", "limit": "100", "think_ms": "0", "runs": "1"},
+            16,
+        ),  # never reaches the limit
+        (
+            {"clients": "1", "requests": "100", "limit": "1", "think_ms": "10", "runs": "10"},
+            1,
+        ),  # one client: exact
     ],
 )
 def test_widget_extremes_in_memory(query, admitted):
@@ -247,7 +255,9 @@ def test_burst_to_the_example_api(example_api):
     assert list(table["X-Ratelimit-Limit"])[:10] == ["10"] * 10
     assert list(table["X-Ratelimit-Remaining"])[:3] == ["9", "8", "7"]
     limited = table[table["status"] == "429"]
-    assert (limited["Retry-After"] != "").all() and (limited["decided by"] == "endpoint=/search > remote_address").all()
+    assert (limited["Retry-After"] != "").all() and (
+        limited["decided by"] == "endpoint=/search > remote_address"
+    ).all()
     assert f"from `{example_api.url}/search`" in texts(at.markdown)
     assert any("429 ×" in m.value for m in at.markdown)
     burst = json.loads(next(c.proto.spec for c in at.get("plotly_chart") if c.key == "burst"))["data"]
@@ -295,6 +305,13 @@ def test_sync_live_run_on_redis(redis_url):
     click(at, "Run it live (threads, about 10 s)")
     table = next(d.value for d in at.dataframe if "admitted median" in d.value.columns).set_index("option")
     assert list(table["store"]) == ["this process", "Redis", "this process", "Redis"]
-    assert table.loc["Shared Redis", "admitted max"] <= 10 and table.loc["Sticky sessions", "admitted max"] <= 10
-    assert 10 < table.loc["Local counters", "admitted median"] <= table.loc["Local counters", "admitted max"] <= 30
+    assert (
+        table.loc["Shared Redis", "admitted max"] <= 10 and table.loc["Sticky sessions", "admitted max"] <= 10
+    )
+    assert (
+        10
+        < table.loc["Local counters", "admitted median"]
+        <= table.loc["Local counters", "admitted max"]
+        <= 30
+    )
     assert (table["runs"] == 3).all() and (table["worst case"] == [30, 10, 10, 30]).all()

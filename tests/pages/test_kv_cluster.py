@@ -66,7 +66,11 @@ def test_default_is_the_healthy_cluster():
     assert_shows(at, result)
     assert metric(at, "Stale gets") == "0" and metric(at, "Most siblings in a get") == "1"
     gets = frame(at, "siblings")
-    assert list(gets["reconciled"]) == ["{milk} (one version)", "{eggs,milk} (one version)", "{eggs} (one version)"]
+    assert list(gets["reconciled"]) == [
+        "{milk} (one version)",
+        "{eggs,milk} (one version)",
+        "{eggs} (one version)",
+    ]
 
 
 def test_partition_shows_concurrent_siblings_and_the_union():
@@ -132,8 +136,15 @@ def test_step_buttons_slider_and_play_move_the_cursor():
 
 
 def test_cassandra_rule_and_an_odd_latency():
-    at = run({"preset": "Hinted handoff after a node returns", "hint_rule": "cassandra", "w": "3",
-              "latency": "yammer", "seed": "7"})
+    at = run(
+        {
+            "preset": "Hinted handoff after a node returns",
+            "hint_rule": "cassandra",
+            "w": "3",
+            "latency": "yammer",
+            "seed": "7",
+        }
+    )
     settings = ClusterSettings(hint_rule="cassandra", w=3, latency="yammer", seed=7)
     result = run_scenario(PRESETS["Hinted handoff after a node returns"].timeline, settings)
     assert_shows(at, result)

@@ -83,7 +83,13 @@ def test_default_dynamo_is_strong():
     both = next(t for t in quorum["data"] if t.get("name") == "in both quorums")
     assert both["customdata"] == [2]  # write on replicas 1-2, read on 2-3
     levels = next(d.value for d in at.dataframe if "level" in d.value.columns)
-    assert dict(zip(levels.level, levels.replicas, strict=True)) == {"ONE": 1, "TWO": 2, "THREE": 3, "QUORUM": 2, "ALL": 3}
+    assert dict(zip(levels.level, levels.replicas, strict=True)) == {
+        "ONE": 1,
+        "TWO": 2,
+        "THREE": 3,
+        "QUORUM": 2,
+        "ALL": 3,
+    }
     ring = next(d.value for d in at.dataframe if "preference list" in d.value.columns)
     assert all(len(set(p.split(", "))) == 3 for p in ring["preference list"])
 

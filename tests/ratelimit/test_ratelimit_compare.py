@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.ratelimit.ratelimit_helpers import US, brute_max_in_window
 
 from sdcore.ratelimit import (
     LimiterSettings,
@@ -18,6 +17,7 @@ from sdcore.ratelimit import (
     max_admitted_per_client,
     simulate,
 )
+from tests.ratelimit.ratelimit_helpers import US, brute_max_in_window
 
 
 @settings(max_examples=200)

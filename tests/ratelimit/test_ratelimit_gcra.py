@@ -7,7 +7,11 @@ from hypothesis import strategies as st
 
 from sdcore.ratelimit import GCRA, TokenBucket, simulate
 
-times = st.lists(st.integers(0, 5_000_000), min_size=1, max_size=120).map(sorted).map(lambda xs: [x / 1e6 for x in xs])
+times = (
+    st.lists(st.integers(0, 5_000_000), min_size=1, max_size=120)
+    .map(sorted)
+    .map(lambda xs: [x / 1e6 for x in xs])
+)
 
 
 def gcra_by_definition(ts, interval, tolerance):

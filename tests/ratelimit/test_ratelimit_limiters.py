@@ -10,17 +10,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.ratelimit.ratelimit_helpers import (
-    RATES,
-    SMALL,
-    US,
-    WINDOWS,
-    admitted_times,
-    any_limiter,
-    brute_max_in_window,
-    decide_all,
-    sorted_times,
-)
 
 from sdcore.ratelimit import (
     ROUNDING_NOTE,
@@ -34,6 +23,17 @@ from sdcore.ratelimit import (
     counter_estimate,
     max_admitted_in_window,
     simulate,
+)
+from tests.ratelimit.ratelimit_helpers import (
+    RATES,
+    SMALL,
+    US,
+    WINDOWS,
+    admitted_times,
+    any_limiter,
+    brute_max_in_window,
+    decide_all,
+    sorted_times,
 )
 
 # --- token bucket ---------------------------------------------------------------------------------------

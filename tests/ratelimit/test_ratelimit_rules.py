@@ -41,26 +41,64 @@ def test_parse_good_rules():
 
 
 def test_json_rules_are_accepted():
-    rs = parse_rules('{"domain": "d", "descriptors": [{"key": "api_key", "rate_limit": '
-                     '{"unit": "hour", "requests_per_unit": 100, "algorithm": "gcra"}}]}')
+    rs = parse_rules(
+        '{"domain": "d", "descriptors": [{"key": "api_key", "rate_limit": '
+        '{"unit": "hour", "requests_per_unit": 100, "algorithm": "gcra"}}]}'
+    )
     assert rs.rules[0].limit.describe() == "100/hour (gcra)"
 
 
 @pytest.mark.parametrize(
     ("text", "line", "fragment"),
     [
-        ("domain: a\ndescriptors:\n  - key: x\n    rate_limit: {unit: week, requests_per_unit: 3}\n", 4, "unit must be one of"),
-        ("domain: a\ndescriptors:\n  - key: x\n    rate_limit: {unit: second, requests_per_unit: 0}\n", 4, "block everyone"),
-        ("domain: a\ndescriptors:\n  - key: x\n    rate_limit: {unit: second, requests_per_unit: 2.5}\n", 4, "whole number"),
-        ("domain: a\ndescriptors:\n  - key: x\n    colour: red\n    rate_limit: {unit: second, requests_per_unit: 1}\n", 4, "unknown field 'colour'"),
-        ("domain: a\ndescriptors:\n  - key: x\n    rate_limit: {unit: second, requests_per_unit: 1, algo: x}\n", 4, "unknown field 'algo'"),
-        ("domain: a\ndescriptors:\n  - key: x\n    rate_limit: {unit: second, requests_per_unit: 1, algorithm: magic}\n", 4, "algorithm must be one of"),
-        ("domain: a\ndescriptors:\n  - value: /x\n    rate_limit: {unit: second, requests_per_unit: 1}\n", 3, "needs a 'key'"),
+        (
+            "domain: a\ndescriptors:\n  - key: x\n    rate_limit: {unit: week, requests_per_unit: 3}\n",
+            4,
+            "unit must be one of",
+        ),
+        (
+            "domain: a\ndescriptors:\n  - key: x\n    rate_limit: {unit: second, requests_per_unit: 0}\n",
+            4,
+            "block everyone",
+        ),
+        (
+            "domain: a\ndescriptors:\n  - key: x\n    rate_limit: {unit: second, requests_per_unit: 2.5}\n",
+            4,
+            "whole number",
+        ),
+        (
+            "domain: a\ndescriptors:\n  - key: x\n    colour: red\n    rate_limit: {unit: second, requests_per_unit: 1}\n",
+            4,
+            "unknown field 'colour'",
+        ),
+        (
+            "domain: a\ndescriptors:\n  - key: x\n    rate_limit: {unit: second, requests_per_unit: 1, algo: x}\n",
+            4,
+            "unknown field 'algo'",
+        ),
+        (
+            "domain: a\ndescriptors:\n  - key: x\n    rate_limit: {unit: second, requests_per_unit: 1, algorithm: magic}\n",
+            4,
+            "algorithm must be one of",
+        ),
+        (
+            "domain: a\ndescriptors:\n  - value: /x\n    rate_limit: {unit: second, requests_per_unit: 1}\n",
+            3,
+            "needs a 'key'",
+        ),
         ("domain: a\ndeny_list:\n  - remote_address: 999.1.1.1\ndescriptors: []\n", 3, "not an IP address"),
         ("domain: a\ndescriptors:\n  - key: x\n", 3, "does nothing"),
-        ("descriptors:\n  - key: x\n    rate_limit: {unit: second, requests_per_unit: 1}\n", 1, "need a 'domain'"),
+        (
+            "descriptors:\n  - key: x\n    rate_limit: {unit: second, requests_per_unit: 1}\n",
+            1,
+            "need a 'domain'",
+        ),
         ("domain: a\ndescriptors:\n  - key: x\n    rate_limit: {unit: second\n", 5, "not valid YAML"),
-        ('{"domain": "a",\n "descriptors": [\n  {"key": "x", "rate_limit": {"unit": "day", "requests_per_unit": -1}}]}', 3, "between 1 and"),
+        (
+            '{"domain": "a",\n "descriptors": [\n  {"key": "x", "rate_limit": {"unit": "day", "requests_per_unit": -1}}]}',
+            3,
+            "between 1 and",
+        ),
     ],
 )
 def test_bad_rules_name_the_line_and_field(text, line, fragment):
@@ -101,22 +139,34 @@ def test_headers_match_the_decision():
     h = d4.headers(ietf=True)
     assert d4.status == 429 and h["X-Ratelimit-Remaining"] == "0"
     assert h["X-Ratelimit-Retry-After"] == "1" and d4.retry_after == pytest.approx(0.75)
-    assert h["RateLimit-Policy"] == '"remote-address";q=3;w=1' and h["RateLimit"] == '"remote-address";r=0;t=1'
+    assert (
+        h["RateLimit-Policy"] == '"remote-address";q=3;w=1' and h["RateLimit"] == '"remote-address";r=0;t=1'
+    )
     assert d4.http_response().startswith("HTTP/1.1 429 Too Many Requests\nX-Ratelimit-Limit: 3")
 
 
 clients = st.sampled_from(["10.0.0.1", "10.0.0.2"])
 users = st.sampled_from(["u1", "u2", ""])
-events = st.lists(st.tuples(st.integers(0, 20_000), clients, users), min_size=1, max_size=60).map(lambda e: sorted(e, key=lambda x: x[0]))
+events = st.lists(st.tuples(st.integers(0, 20_000), clients, users), min_size=1, max_size=60).map(
+    lambda e: sorted(e, key=lambda x: x[0])
+)
 
 
-@given(events, st.sampled_from(["fixed_window", "sliding_window_counter", "sliding_log", "token_bucket", "leaking_bucket", "gcra"]))
+@given(
+    events,
+    st.sampled_from(
+        ["fixed_window", "sliding_window_counter", "sliding_log", "token_bucket", "leaking_bucket", "gcra"]
+    ),
+)
 @settings(max_examples=60, deadline=None)
 def test_retry_at_retry_after_succeeds_when_nothing_else_arrives(evs, algorithm):
     """For any trace and algorithm: after a 429, a retry exactly at now + Retry-After (whole seconds, as
     the header says) is admitted by every rule, if no other request arrives in between."""
     rules = RULES.replace("algorithm: sliding_log", f"algorithm: {algorithm}")
-    rules = rules.replace("{unit: second, requests_per_unit: 3}", f"{{unit: second, requests_per_unit: 3, algorithm: {algorithm}}}")
+    rules = rules.replace(
+        "{unit: second, requests_per_unit: 3}",
+        f"{{unit: second, requests_per_unit: 3, algorithm: {algorithm}}}",
+    )
     log = []
     for t_ms, ip, user in evs:
         attrs = {"remote_address": ip, "endpoint": "/login"}

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.ratelimit.ratelimit_helpers import US, any_limiter, decide_all, sorted_times, unsorted_times
 
 from sdcore.ratelimit import (
     FixedWindowCounter,
@@ -19,6 +18,7 @@ from sdcore.ratelimit import (
     state_at,
     state_curve,
 )
+from tests.ratelimit.ratelimit_helpers import US, any_limiter, decide_all, sorted_times, unsorted_times
 
 clients = st.sampled_from(["alice", "bob", "carol"])
 

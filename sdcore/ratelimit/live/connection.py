@@ -145,4 +145,3 @@ def _cleanup(address: RedisAddress, prefix: str) -> None:
         pass  # the keys expire by themselves (every key has a TTL)
     finally:
         client.close()
-

@@ -109,4 +109,3 @@ def compare_fault_policies(
     if progress:
         progress(1.0, "done")
     return runs[0], runs[1]
-

@@ -28,8 +28,6 @@ Progress = Callable[[float, str], None]
 # --- the race -----------------------------------------------------------------------------------------
 
 
-
-
 def run_memory_race(
     variant: str,
     *,

@@ -58,7 +58,6 @@ class RedisCentral:
         return [int(v or 0) for v in replies[-1]] if keys else []
 
 
-
 # --- the live experiment -----------------------------------------------------------------------------
 
 
@@ -235,7 +234,10 @@ def _redis(url: str):
 
 
 def _build_instance(
-    index: int, spec: Mapping[str, Any], shared: Mapping[str, Any], clock: Callable[[], float] = time.monotonic
+    index: int,
+    spec: Mapping[str, Any],
+    shared: Mapping[str, Any],
+    clock: Callable[[], float] = time.monotonic,
 ) -> tuple[_Instance, Any]:
     """An instance for one run. ``spec``: the option's store, limit, window, algorithm, sync settings,
     redis URL and prefix; ``shared``: in-process objects every instance of a threads run shares."""

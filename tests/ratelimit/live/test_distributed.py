@@ -74,7 +74,9 @@ def test_nothing_listening_is_reported_not_raised():
 
 
 def test_a_lock_makes_the_in_memory_race_exact():
-    result = run_memory_race("memory_lock", clients=8, requests_per_client=30, limit=10, think_time=0.001, runs=3)
+    result = run_memory_race(
+        "memory_lock", clients=8, requests_per_client=30, limit=10, think_time=0.001, runs=3
+    )
     assert [r.admitted for r in result.runs] == [10, 10, 10]
     assert result.atomic and result.overshoot.max == 0 and result.retries.max == 0
 
@@ -91,7 +93,12 @@ def test_without_a_lock_threads_overshoot():
 
 def test_one_thread_never_races_in_memory():
     for v in MEMORY_VARIANTS:
-        assert run_memory_race(v, clients=1, requests_per_client=15, limit=4, think_time=0.0, runs=2).overshoot.max == 0
+        assert (
+            run_memory_race(
+                v, clients=1, requests_per_client=15, limit=4, think_time=0.0, runs=2
+            ).overshoot.max
+            == 0
+        )
 
 
 def test_memory_race_checks_its_settings():
@@ -173,8 +180,18 @@ def _fault_run(policy: str) -> FaultRun:
             counter.failure(ConnectionError("refused"))
         else:
             counter.success()
-        decisions.append(FaultDecision(i, i * 0.1, "fault" if degraded else "before" if i < 3 else "after", allowed,
-                                       degraded, "ConnectionError: refused" if degraded else None, 0.2, i % 2 == 0))
+        decisions.append(
+            FaultDecision(
+                i,
+                i * 0.1,
+                "fault" if degraded else "before" if i < 3 else "after",
+                allowed,
+                degraded,
+                "ConnectionError: refused" if degraded else None,
+                0.2,
+                i % 2 == 0,
+            )
+        )
     return FaultRun(policy, "refuse", None, 0.1, 5, 5.0, 0.1, tuple(decisions), 3, 6, counter.report())
 
 
@@ -186,8 +203,12 @@ def test_fault_run_summary_headlines_and_figure():
     assert runs[1].summary()["rejected that a working limiter would admit"] == 1
     assert runs[0].recovered_at == 6 and runs[0].recovered
     heads = {h.label: h.value for h in fault_headlines(runs)}
-    assert heads == {"Degraded, fail open": "3", "Back on Redis, fail open": "decision 6",
-                     "Degraded, fail closed": "3", "Back on Redis, fail closed": "decision 6"}
+    assert heads == {
+        "Degraded, fail open": "3",
+        "Back on Redis, fail open": "decision 6",
+        "Degraded, fail closed": "3",
+        "Back on Redis, fail closed": "decision 6",
+    }
     fig = json.loads(fault_figure(runs).to_json())
     names = {t["name"] for t in fig["data"] if t["x"]}
     assert names == {"admitted", "rejected", "degraded: admitted", "degraded: rejected"}
