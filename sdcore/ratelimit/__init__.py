@@ -7,10 +7,24 @@
 >>> simulate(limiter, [0.1, 0.2, 0.3, 1.0]).allowed.tolist()
 [True, True, False, True]
 
-Layout (as in ``limits``: algorithm vs store vs clock): ``limiters`` validate and build decisions,
-``store`` keeps the state and runs each decision atomically, ``steps`` holds the integer arithmetic both
-share, and time is always passed in (``now``, seconds). ``simulate`` runs a whole trace fast,
-``traffic`` makes traces, ``compare`` puts the limiters side by side.
+The module map (as in ``limits``: algorithm vs store vs clock). Pure, top to bottom:
+
+- ``units``: virtual time in integer microseconds and the parameter checks the limiters share.
+- ``decision``: what a limiter answers (allowed, limit, remaining, retry_after).
+- ``steps``: each algorithm's read-decide-write as one pure integer step; ``store``: ``MemoryStore`` runs
+  a step atomically (a second store, Redis, runs the same steps in Lua).
+- ``limiters``: the five algorithms and GCRA, validated, with ``ALGORITHMS`` (the registry) and
+  ``make_limiter`` ("N requests per window with algorithm X").
+- ``simulate``: a whole trace at once (vectorized), the state at any time, and time slices.
+- ``traffic``: traces (generated, or parsed from CSV) and ``TrafficConfig``; ``compare``: the limiters side
+  by side, the run summary; ``statecost``: memory per client.
+- ``rules`` (throttle rules in YAML/JSON) and ``gateway`` (deny, allow, every matching rule counts).
+- ``sync``: the synchronization issue in virtual time; ``distributed``: the race's and the fault run's
+  registries and result types; ``spread``: min/median/max of live measurements.
+
+``live/`` holds everything that needs Redis, HTTP, ASGI, threads, subprocesses or a wall clock (the Redis
+store and its Lua, the race, the fault proxy, the live sync, the middleware, the example API driver); see
+:mod:`sdcore.ratelimit.live`. Nothing outside it imports it. The page's words are in ``lessons/``.
 """
 
 from sdcore.ratelimit.compare import (
