@@ -38,6 +38,24 @@ class Param:
     help: str | None = None
     step: float | None = None
     labels: Mapping[Any, str] | None = None
+    # How the page kit draws it: "slider", "number", "select", "radio", "select_slider", "toggle", "text",
+    # "text_area", "multiselect"; empty: inferred (options -> select, multi -> multiselect, bool -> toggle,
+    # a number with bounds -> slider, a string -> text).
+    kind: str = ""
+    number_format: str | None = None  # a number widget's printf format ("%g", "%.3f")
+
+    def widget_kind(self) -> str:
+        if self.kind:
+            return self.kind
+        if self.multi:
+            return "multiselect"
+        if self.options is not None:
+            return "select"
+        if isinstance(self.default, bool):
+            return "toggle"
+        if isinstance(self.default, int | float):
+            return "slider" if self.lo is not None and self.hi is not None else "number"
+        return "text"
 
     def __post_init__(self) -> None:
         if self.labels is not None and not isinstance(self.labels, MappingProxyType):

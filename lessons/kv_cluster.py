@@ -4,7 +4,10 @@ replica contents and read repair, the caption of each step, the "why" text and t
 from __future__ import annotations
 
 import types
+from collections.abc import Mapping
+from types import MappingProxyType
 
+from lessons.base import Headline, Param, Preset, Reference
 from sdcore.kvstore.cluster import Version, format_value
 from sdcore.kvstore.latency import LATENCY_PRESETS
 from sdcore.kvstore.scenario import (  # noqa: F401  (the engine's scenario, re-exported for the page)
@@ -198,3 +201,156 @@ def repair_rows(run: ScenarioRun, label: str) -> list[dict[str, object]]:
         }
         for x, vs in rec.repair.responses
     ]
+
+
+# -- the page: title, parameters, presets, headlines, captions, references --------------------------------
+
+TITLE = "Key-value store: a cluster you can break"
+IDEA = (
+    "A Dynamo-style store keeps each key on N nodes of a hash ring and answers after W acks or R replies. "
+    "Here you write and read keys in virtual time, crash replicas and cut the network, and watch every message: "
+    "stale reads, conflicting versions with their vector clocks, read repair, and writes parked on a stand-in "
+    "with a hint until their owner comes back."
+)
+DEFAULT_PRESET = "Dynamo default, healthy"
+_D = ClusterSettings()
+PARAMS = (
+    Param("nodes", _D.nodes, lo=MIN_NODES, hi=MAX_NODES, label="Nodes", help="Nodes A, B, C… on the ring."),
+    Param(
+        "n",
+        _D.n,
+        lo=1,
+        hi=MAX_NODES,
+        label="N: replicas per key",
+        help="How many nodes own a copy of each key.",
+    ),
+    Param("r", _D.r, lo=1, hi=MAX_NODES, label="R: read quorum", help="A get answers after R replies."),
+    Param(
+        "w",
+        _D.w,
+        lo=1,
+        hi=MAX_NODES,
+        label="W: write quorum",
+        help="A put is acknowledged after W acks (ANY: after one, hinted or not).",
+    ),
+    Param(
+        "latency",
+        _D.latency,
+        options=LATENCY_CHOICES,
+        labels={c: latency_label(c) for c in LATENCY_CHOICES},
+        label="Message latency",
+        help="Each message takes one random draw; a node's message to itself takes 0 ms.",
+    ),
+    Param(
+        "timeout_ms",
+        _D.timeout_ms,
+        options=TIMEOUT_CHOICES,
+        kind="select_slider",
+        label="Timeout (ms)",
+        help="A request unanswered this long after the client sent it fails.",
+    ),
+    Param(
+        "sloppy_quorum",
+        _D.sloppy_quorum,
+        label="Sloppy quorum",
+        help="On: writes and reads go to the first N reachable nodes, stand-ins keep hints. "
+        "Off: only reachable owners; too few and the request is refused.",
+    ),
+    Param(
+        "hint_rule",
+        _D.hint_rule,
+        options=HINT_CHOICES,
+        labels=HINT_LABELS,
+        kind="radio",
+        label="Hinted writes",
+        help="Does a stand-in's ack count toward W?",
+    ),
+    Param(
+        "reconcile",
+        _D.reconcile,
+        options=tuple(RECONCILE_LABELS),
+        labels=RECONCILE_LABELS,
+        kind="radio",
+        label="Siblings reconciled by",
+        help="How the client turns siblings into one value.",
+    ),
+    Param(
+        "seed",
+        _D.seed,
+        lo=0,
+        hi=2**31 - 1,
+        kind="number",
+        label="Seed",
+        help="Same seed, same message delays.",
+    ),
+    Param(
+        "timeline",
+        PRESETS[DEFAULT_PRESET].timeline,
+        max_len=2000,
+        kind="text_area",
+        label="One step per line",
+    ),
+)
+PAGE_PRESETS = tuple(Preset(name, s.description, s.params()) for name, s in PRESETS.items())
+SETTINGS_FIELDS = tuple(ClusterSettings.__dataclass_fields__)
+
+
+def settings_from(values: Mapping[str, object]) -> ClusterSettings:
+    """The engine's frozen settings from the page's parameter values."""
+    return ClusterSettings(**{f: values[f] for f in SETTINGS_FIELDS})
+
+
+def headlines(run: ScenarioRun) -> tuple[Headline, ...]:
+    k = run.summary()
+    return (
+        Headline(
+            "Requests failed",
+            f"{k['failed']} of {k['requests']}",
+            help="Timed out or refused as unavailable.",
+        ),
+        Headline(
+            "Stale gets", str(k["stale_gets"]), help="Gets that missed a put acknowledged before they began."
+        ),
+        Headline(
+            "Most siblings in a get", str(k["max_siblings"]), help="Concurrent versions returned together."
+        ),
+        Headline(
+            "Hints delivered",
+            f"{k['hints_delivered']} of {k['hints_stored']}",
+            help="Hinted writes handed off.",
+        ),
+        Headline(
+            "Replicas read-repaired", str(k["repaired"]), help="Stale replicas a get's coordinator updated."
+        ),
+        Headline(
+            "Messages lost", str(k["lost_messages"]), help="Sent to a crashed node or across the partition."
+        ),
+    )
+
+
+CAPTIONS = MappingProxyType(
+    {
+        "sequence": "Time runs down: each arrow is a message, coloured by kind; dashed grey with a red cross is a "
+        "lost message. Notice where the coordinator stops waiting (W acks, R replies) and what arrives late.",
+        "ring": "Each key (★) and its N owners clockwise; a crashed node is grey. A stand-in is the next node on.",
+        "hints": "A stand-in keeps a write for an owner it could not reach, and hands it off once it can.",
+    }
+)
+REFERENCES = (
+    Reference(
+        "DeCandia et al. 2007, Dynamo",
+        "https://www.allthingsdistributed.com/files/amazon-dynamo-sosp2007.pdf",
+    ),
+    Reference(
+        "Lamport 1978, Time, clocks and the ordering of events",
+        "https://lamport.azurewebsites.net/pubs/time-clocks.pdf",
+    ),
+    Reference(
+        "Apache Cassandra: hinted handoff",
+        "https://cassandra.apache.org/doc/latest/cassandra/managing/operating/hints.html",
+    ),
+    Reference(
+        "Riak: vector clocks and siblings",
+        "https://docs.riak.com/riak/kv/latest/learn/concepts/causal-context/",
+    ),
+)

@@ -26,14 +26,21 @@ def csv_download(label: str, make_frame: Callable[[], pd.DataFrame], file_name: 
     )
 
 
-def share_link(query: Mapping[str, str]) -> str:
-    """The page's address with the current parameters, for a teacher to send to a class."""
+def link_for(query: Mapping[str, str]) -> str:
+    """The page's address with ``query`` (only "?..." outside a browser session, as in AppTest)."""
     try:
         base = st.context.url or ""
     except Exception:  # noqa: BLE001 - outside a browser session (AppTest) there is no URL
         base = ""
     parts = urlsplit(base)
-    link = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), "")) or "?" + urlencode(
+        query
+    )
+
+
+def share_link(query: Mapping[str, str]) -> str:
+    """The page's address with the current parameters, for a teacher to send to a class."""
+    link = link_for(query)
     st.caption("Share this experiment: the link reproduces these exact settings.")
-    st.code(link or "?" + urlencode(query), language=None)
+    st.code(link, language=None)
     return link

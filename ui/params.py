@@ -1,11 +1,10 @@
 """Widgets whose values round-trip through the URL, so a copied link reproduces the experiment.
 
-A page declares its parameters and presets once::
+A page declares its parameters and presets once, in its lesson (``lessons/<page>.py``)::
 
-    P = PageParams("hashing", [Param("vnodes", 100, lo=1, hi=1000), ...], PRESETS, "Add a 5th server")
-    P.setup()                                   # reads the URL (or this session's last values)
-    P.preset_selector()
-    st.slider("Virtual nodes", 1, 1000, **P.bind("vnodes"))
+    P = PageParams("hashing", lesson.PARAMS, lesson.PRESETS, lesson.DEFAULT_PRESET)
+    P.preset_row()                              # reads the URL (or this session's last values), the selector
+    P.widget("vnodes")                          # label, bounds, step and help come from the Param
     P.sync()                                    # writes preset + changed parameters back to the URL
 
 The URL carries the preset and only the parameters that differ from it; explicit parameters win. A bad or
@@ -15,80 +14,14 @@ selector to "Custom"; the reset button returns to the preset.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
 
+from lessons.base import Param, Preset
+
 CUSTOM = "Custom"
-
-
-@dataclass(frozen=True)
-class Param:
-    """One URL-synced parameter. ``options`` makes it a choice; ``lo``/``hi`` bound numbers."""
-
-    name: str
-    default: Any
-    lo: float | None = None
-    hi: float | None = None
-    options: tuple[Any, ...] | None = None
-    widget: bool = True  # False: state the page sets itself (e.g. the changes applied), kept out of "Custom"
-    max_len: int = 400
-    multi: bool = False  # a list of options (st.multiselect), written "a,b,c" in the URL
-    defines_experiment: bool = True  # False for a view cursor: moving it does not switch the preset to Custom
-
-    def parse(self, raw: str) -> Any:
-        """Text from the URL -> a value, or ValueError saying what is wrong with it."""
-        d = self.default
-        if self.multi:
-            items = [x for x in raw.split(",") if x]
-            unknown = [x for x in items if x not in self.options]
-            if unknown:
-                raise ValueError(
-                    f"names unknown choices {', '.join(unknown)} (choose from {', '.join(self.options)})"
-                )
-            return items
-        if self.options is not None:
-            for o in self.options:
-                if str(o) == raw:
-                    return o
-            raise ValueError(f"must be one of {', '.join(map(str, self.options))}")
-        if isinstance(d, bool):
-            if raw.lower() in ("1", "true", "yes", "on"):
-                return True
-            if raw.lower() in ("0", "false", "no", "off"):
-                return False
-            raise ValueError("must be true or false")
-        if isinstance(d, int):
-            try:
-                value: Any = int(raw)
-            except ValueError:
-                raise ValueError("must be a whole number") from None
-        elif isinstance(d, float):
-            try:
-                value = float(raw)
-            except ValueError:
-                raise ValueError("must be a number") from None
-            if not math.isfinite(value):
-                raise ValueError("must be a finite number")
-        else:
-            if len(raw) > self.max_len:
-                raise ValueError(f"is longer than {self.max_len} characters")
-            return raw
-        if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
-            raise ValueError(f"must be between {self.lo:g} and {self.hi:g}")
-        return value
-
-    def encode(self, value: Any) -> str:
-        if self.multi:
-            return ",".join(value)
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, float):
-            return f"{value:g}"
-        return str(value)
 
 
 class PageParams:
@@ -98,9 +31,15 @@ class PageParams:
         self,
         page_id: str,
         params: Sequence[Param],
-        presets: Mapping[str, Mapping[str, Any]],
+        presets: Sequence[Preset] | Mapping[str, Preset] | Mapping[str, Mapping[str, Any]],
         default_preset: str,
     ):
+        """``presets``: the lesson's :class:`~lessons.base.Preset` objects (a tuple or a name -> Preset
+        mapping), or plain ``{name: values}``."""
+        if not isinstance(presets, Mapping):
+            presets = {p.name: p for p in presets}
+        self.descriptions = {n: p.description for n, p in presets.items() if isinstance(p, Preset)}
+        presets = {n: dict(p.values) if isinstance(p, Preset) else p for n, p in presets.items()}
         if default_preset not in presets:
             raise ValueError(f"default preset {default_preset!r} is not among the presets")
         self.page_id = page_id
@@ -108,6 +47,7 @@ class PageParams:
         self.presets = presets
         self.default_preset = default_preset
         self.notices: list[str] = []
+        self.query: dict[str, str] = {}
 
     # -- keys -------------------------------------------------------------------------------------------
     def key(self, name: str) -> str:
@@ -220,9 +160,11 @@ class PageParams:
             help=help or "A named situation. Editing any parameter below switches this to Custom.",
         )
 
-    def preset_row(self, describe: Callable[[str], str]) -> None:
+    def preset_row(self, describe: Callable[[str], str] | None = None) -> None:
         """The page's first row: load the values (:meth:`setup`), the preset selector, and what the preset
-        sets up, ``describe(preset_name)``; once edited, the box says which preset the edits started from."""
+        sets up (``describe(preset_name)``, by default the Preset's description); once edited, the box says
+        which preset the edits started from."""
+        describe = describe or self.descriptions.__getitem__
         self.setup()
         left, right = st.columns([1, 2])
         with left:
@@ -250,6 +192,70 @@ class PageParams:
     @property
     def selected(self) -> str:
         return st.session_state[self._selector_key]
+
+    # -- widgets drawn from their Param ------------------------------------------------------------------
+    def widget(self, name: str, container: Any = st, **overrides: Any) -> Any:
+        """Draw parameter ``name``'s widget with the label, bounds, step, options and help its
+        :class:`~lessons.base.Param` declares (no page repeats a range). ``overrides`` change one drawing
+        (``hi=n`` for a bound that follows another widget, ``disabled=True``, ``label_visibility=...``)."""
+        p = self.params[name]
+        kind = overrides.pop("kind", p.widget_kind())
+        label = overrides.pop("label", p.label or name)
+        kw: dict[str, Any] = {"help": p.help, **self.bind(name)}
+        if kind in ("select", "radio", "select_slider", "multiselect"):
+            options = overrides.pop("options", p.options)
+            kw["format_func"] = p.format
+        kw.update(overrides)
+        if kind == "slider":
+            lo, hi = kw.pop("lo", p.lo), kw.pop("hi", p.hi)
+            if isinstance(p.default, int) and not isinstance(p.default, bool):
+                lo, hi = int(lo), int(hi)
+                step = kw.pop("step", p.step)
+                kw["step"] = int(step) if step is not None else None
+            else:
+                lo, hi = float(lo), float(hi)
+                kw.setdefault("step", p.step)
+                if p.number_format:
+                    kw.setdefault("format", p.number_format)
+            if hi <= lo:  # a range that collapsed (N = 1): keep a drawable slider, disabled
+                hi, kw["disabled"] = lo + (1 if isinstance(lo, int) else 1.0), True
+            return container.slider(label, lo, hi, **kw)
+        if kind == "number":
+            lo, hi = kw.pop("lo", p.lo), kw.pop("hi", p.hi)
+            if isinstance(p.default, float):
+                lo = None if lo is None else float(lo)
+                hi = None if hi is None else float(hi)
+                kw.setdefault("format", p.number_format or "%g")
+            elif lo is not None or hi is not None:
+                lo = None if lo is None else int(lo)
+                hi = None if hi is None else int(hi)
+            kw.setdefault("step", p.step)
+            return container.number_input(label, lo, hi, **kw)
+        if kind == "select":
+            return container.selectbox(label, options, **kw)
+        if kind == "radio":
+            return container.radio(label, options, **kw)
+        if kind == "select_slider":
+            return container.select_slider(label, options, **kw)
+        if kind == "multiselect":
+            return container.multiselect(label, options, **kw)
+        if kind == "toggle":
+            return container.toggle(label, **kw)
+        if kind == "text_area":
+            kw.setdefault("max_chars", p.max_len)
+            return container.text_area(label, **kw)
+        if kind == "text":
+            kw.setdefault("max_chars", p.max_len)
+            return container.text_input(label, **kw)
+        raise ValueError(f"unknown widget kind {kind!r} for parameter {name!r}")
+
+    def clamp(self, name: str, value: Any, notice: str | None = None) -> None:
+        """Write an engine-clamped value back into a widget before it is drawn (R above a smaller N), with
+        the engine's sentence saying why. The one way every page does it."""
+        if st.session_state.get(self.key(name)) != value:
+            st.session_state[self.key(name)] = value
+        if notice:
+            st.warning(notice, icon=":material/tune:")
 
     # -- values -----------------------------------------------------------------------------------------
     def value(self, name: str) -> Any:
@@ -279,4 +285,5 @@ class PageParams:
                 query[name] = p.encode(store["values"][name])
         if dict(st.query_params) != query:
             st.query_params.from_dict(query)
+        self.query = query
         return query
