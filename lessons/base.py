@@ -130,6 +130,7 @@ class Preset:
     description: str
     values: Mapping[str, Any] = field(default_factory=dict)
     shows: str = ""
+    suggested: Any = None  # what the preset invites the student to do next (a change to apply), if anything
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "values", MappingProxyType(dict(self.values)))

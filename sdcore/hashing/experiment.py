@@ -325,46 +325,6 @@ def moved_keys_table(
     return [(keys[i], before[b], after[a]) for i, b, a in zip(idx.tolist(), ob, oa, strict=True)]
 
 
-@dataclass(frozen=True)
-class Preset:
-    """A named situation on the page: its settings and the change it invites the student to make."""
-
-    description: str
-    params: Mapping[str, object]
-    suggested: Change
-
-
-PRESETS: Mapping[str, Preset] = MappingProxyType(
-    {
-        "Add a 5th server": Preset(
-            "Four equal servers, 100 virtual nodes each. Add a fifth: how many keys must move?",
-            MappingProxyType({"nodes": 4}),
-            Change("add", "S5"),
-        ),
-        "Server crash": Preset(
-            "Five servers; S3 dies. Only S3's keys should move, spread over the survivors.",
-            MappingProxyType({"nodes": 5}),
-            Change("remove", "S3"),
-        ),
-        "Too few virtual nodes": Preset(
-            "One point per server: the arcs are wildly unequal, so one server gets far more than its share.",
-            MappingProxyType({"nodes": 5, "vnodes": 1}),
-            Change("add", "S6"),
-        ),
-        "Bad hash function": Preset(
-            "Hash = sum of the bytes. Points and keys crowd into a sliver of the ring.",
-            MappingProxyType({"nodes": 4, "hash": "poor"}),
-            Change("add", "S5"),
-        ),
-        "Heterogeneous hardware (weights)": Preset(
-            "S3 has twice and S4 four times the capacity of S1 and S2; weights scale their virtual nodes.",
-            MappingProxyType({"nodes": 4, "weights": "1,1,2,4"}),
-            Change("add", "S5", 2.0),
-        ),
-    }
-)
-
-
 def parse_weights(text: str, count: int) -> tuple[float, ...]:
     """``"1,1,2,4"`` -> (1.0, 1.0, 2.0, 4.0); empty means all 1; errors name the bad item."""
     text = text.strip()
@@ -381,57 +341,3 @@ def parse_weights(text: str, count: int) -> tuple[float, ...]:
             raise ValueError(f"weight {i} ({s!r}) is not a number") from None
         out.append(check_weight(f"S{i}", w))
     return tuple(out)
-
-
-def comparison_records(rows: tuple[SchemeRow, ...]) -> list[dict]:
-    """The scheme comparison as table rows (fractions stay fractions; the page formats them as percent)."""
-    return [
-        {
-            "scheme": SCHEME_LABELS[r.scheme],
-            "keys moved": r.moved_fraction,
-            "minimum": r.minimum_fraction,
-            "moved beyond minimum": r.excess,
-            "busiest / fair share": r.max_over_mean,
-            "load CV": r.cv,
-            "note": r.note,
-        }
-        for r in rows
-    ]
-
-
-def explanation(report: ChangeReport) -> str:
-    """The "why it behaves this way" text, with this run's measured-vs-expected numbers."""
-    c, mv, n = report.change, report.movement, len(report.after.nodes)
-    parts = [
-        "A key belongs to the first point clockwise from its hash. Adding a server adds points, and each new "
-        "point takes over only the arc just before it, so only keys in those arcs move, all of them **to** the "
-        "new server; removing one hands each of its arcs to the next point clockwise, so only its keys move."
-    ]
-    if c is not None:
-        who = "the new server's" if c.action == "add" else f"{c.node}'s"
-        parts.append(
-            f"Here: expected to move {report.minimum_fraction:.1%} of the keys ({who} fair share), moved "
-            f"{mv.fraction:.1%} ({mv.moved:,} of {mv.total:,}); on a ring the difference is how long {who} "
-            "arcs happen to be, not keys moved in vain."
-        )
-    parts.append(
-        "With k points per server the shares have a coefficient of variation of about √((n−1)/(kn+1)) (the arcs "
-        f"are Beta-distributed); counting {report.key_count:,} keys adds sampling noise of about √((n−1)/K)"
-        + (
-            f": {report.theory_cv:.3f} expected here, {report.loads.cv:.3f} measured."
-            if report.theory_cv
-            else "."
-        )
-    )
-    parts.append(
-        f"Modulo hashing changes n in `hash mod n`, so a key stays only if both moduli agree: about 1/{n} of "
-        "them when n changes by one; the rest move."
-    )
-    text = " ".join(parts)
-    if report.spec.scheme == "bounded":
-        text += (
-            "\n\n**Bounded loads**: once a server is full, keys spill to the next server clockwise, so a change "
-            "can move keys between servers that did not change — the minimal-movement guarantee no longer holds "
-            "once caps bind (see 'moved beyond minimum')."
-        )
-    return text

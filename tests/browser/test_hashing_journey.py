@@ -35,5 +35,5 @@ def test_shared_link_reproduces_the_experiment(app_url, page):
     page.goto(f"{app_url}/consistent_hashing?preset=Too+few+virtual+nodes&keys=10000&changes=add:S6:1")
     page.locator('[data-testid="stMetric"]', has_text="Keys moved (add S6)").wait_for(timeout=60_000)
     text = page.locator('[data-testid="stMain"]').inner_text()
-    assert "NodeSet now: S1, S2, S3, S4, S5, S6" in text
+    assert "Cluster now: S1, S2, S3, S4, S5, S6" in text
     assert page.locator('[data-testid="stSelectbox"] input').first.input_value() == "Custom"

@@ -2,14 +2,13 @@
 
 import pytest
 
+from lessons.consistent_hashing import comparison_records, explanation
 from sdcore.hashing.experiment import (
     Change,
     NodeSet,
     PlacementSpec,
-    comparison_records,
     decode_changes,
     encode_changes,
-    explanation,
     parse_weights,
     replay,
     run_change,

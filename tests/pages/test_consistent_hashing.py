@@ -4,8 +4,8 @@ import json
 
 import pytest
 
+from lessons.consistent_hashing import PRESETS
 from sdcore.hashing import HashRing, make_keys, movement
-from sdcore.hashing.experiment import PRESETS
 from tests.pages.conftest import metric, open_page
 
 PAGE = "pages/consistent_hashing.py"
