@@ -23,7 +23,7 @@ run: $(VENV)/.app
 	$(BIN)/streamlit run app.py
 
 run-api: $(VENV)/.app
-	$(BIN)/uvicorn examples.example_api:app --port 8000
+	$(BIN)/uvicorn examples.example_api:app --port 8000 --no-proxy-headers
 
 test: $(VENV)/.test
 	$(BIN)/ruff check .

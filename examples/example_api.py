@@ -5,12 +5,17 @@ Scenario: a public API with a feed, an expensive search and a login. Every addre
 a minute, search only 10, login 5 attempts a minute per user; a revoked API key and an attacking address
 range get 403; the partner's key is never limited.
 
-    .venv/bin/uvicorn examples.example_api:app --port 8000          # counters in this process
+    .venv/bin/uvicorn examples.example_api:app --port 8000 --no-proxy-headers   # counters in this process
     REDIS_URL=redis://127.0.0.1:6379/0 POLICY=closed .venv/bin/python -m examples.example_api
 
 Environment: ``REDIS_URL`` (share the counters through Redis; unset: in memory), ``POLICY`` (``open`` or
 ``closed``: what to do when Redis is unreachable), ``IDENTITY`` (``ip``, or a header set by a trusted
-proxy such as ``X-Forwarded-For``), ``RULES`` (another rules file), ``PORT`` (for ``python -m``).
+proxy such as ``X-Forwarded-For``), ``TRUSTED_PROXIES`` (comma-separated addresses or CIDR ranges of the
+proxies whose header is believed; without it the header is ignored), ``RULES`` (another rules file),
+``PORT`` (for ``python -m``).
+
+Run uvicorn with ``--no-proxy-headers``: uvicorn's own proxy handling trusts ``X-Forwarded-For`` from
+loopback by default and would rewrite the client address before the middleware sees it.
 """
 
 from __future__ import annotations
@@ -65,6 +70,7 @@ def build_app(environ: dict[str, str] | None = None) -> RateLimitMiddleware:
         store=env.get("REDIS_URL") or "memory",
         policy=env.get("POLICY", "open"),
         identity=env.get("IDENTITY", "ip"),
+        trusted_proxies=tuple(p.strip() for p in env.get("TRUSTED_PROXIES", "").split(",") if p.strip()),
         prefix="sds:example_api:",
     )
 
@@ -74,4 +80,4 @@ app = build_app()
 if __name__ == "__main__":
     import uvicorn
 
-    uvicorn.run(app, host="127.0.0.1", port=int(os.environ.get("PORT", "8000")))
+    uvicorn.run(app, host="127.0.0.1", port=int(os.environ.get("PORT", "8000")), proxy_headers=False)

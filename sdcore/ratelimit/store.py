@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from typing import Any
 
+from sdcore import checks
 from sdcore.ratelimit import steps
 
 
@@ -59,14 +61,24 @@ class MemoryStore(Store):
     ``peek(algorithm, key)`` shows what is stored for one client (the page shows it as "state per client").
     """
 
-    def __init__(self) -> None:
-        self._state: dict[tuple[str, str], Any] = {}
+    def __init__(self, max_entries: int | None = None) -> None:
+        """``max_entries`` bounds the memory a flood of distinct clients can take: past it, the client seen
+        least recently is forgotten (its next request starts from a fresh state, as after a long idle)."""
+        if max_entries is not None:
+            max_entries = checks.int_between("max_entries", max_entries, 1, 100_000_000)
+        self.max_entries = max_entries
+        self._state: OrderedDict[tuple[str, str], Any] = OrderedDict()
         self._lock = threading.Lock()
 
     def _run(self, algorithm: str, key: str, step, now_us: int, *params):
+        entry = (algorithm, key)
         with self._lock:
-            state, raw = step(self._state.get((algorithm, key)), now_us, *params)
-            self._state[(algorithm, key)] = state
+            state, raw = step(self._state.get(entry), now_us, *params)
+            self._state[entry] = state
+            if self.max_entries is not None:
+                self._state.move_to_end(entry)
+                while len(self._state) > self.max_entries:
+                    self._state.popitem(last=False)
         return raw
 
     def token_bucket(self, key, now_us, capacity_ut, rate_uts):

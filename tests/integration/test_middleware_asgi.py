@@ -159,7 +159,7 @@ def test_clients_are_isolated_by_address():
 
 def test_clients_are_isolated_by_a_trusted_forwarded_header():
     """Behind a proxy every request comes from the proxy's address; the header names the client."""
-    app = middleware(identity="X-Forwarded-For")
+    app = middleware(identity="X-Forwarded-For", trusted_proxies=("10.0.0.0/8",))
     proxy = "10.0.0.1"
     a = send_all(app, [("/feed", proxy, {"X-Forwarded-For": "203.0.113.5, 10.0.0.1"})] * 6)
     b = send_all(app, [("/feed", proxy, {"X-Forwarded-For": "203.0.113.6"}), ("/feed", proxy, {})])
@@ -172,6 +172,47 @@ def test_clients_are_isolated_by_a_trusted_forwarded_header():
         middleware(), [("/feed", proxy, {"X-Forwarded-For": f"203.0.113.{i}"}) for i in range(6)]
     )
     assert plain[-1].status_code == 429
+
+
+def test_a_spoofed_forwarded_header_never_escapes_the_limit():
+    """A client that writes X-Forwarded-For itself stays one client: from an untrusted peer the header is
+    ignored, and through a trusted proxy only the right-most untrusted hop (the one the proxy saw) counts,
+    whatever the client put to its left."""
+    app = middleware(identity="X-Forwarded-For", trusted_proxies=("10.0.0.1",))
+    direct = send_all(app, [("/feed", "192.0.2.50", {"X-Forwarded-For": f"203.0.113.{i}"}) for i in range(6)])
+    assert [r.status_code for r in direct] == [200] * 5 + [429]
+    spoofs = [f"198.51.100.{i}, 192.0.2.60" for i in range(6)]  # the client wrote the first part
+    proxied = send_all(app, [("/feed", "10.0.0.1", {"X-Forwarded-For": h}) for h in spoofs])
+    assert [r.status_code for r in proxied] == [200] * 5 + [429]
+    # The deny-list cannot be dodged by naming an innocent address first.
+    denied = send_all(app, [("/feed", "10.0.0.1", {"X-Forwarded-For": "203.0.113.9, 198.18.4.4"})])
+    assert denied[0].status_code == 403
+    # Garbage in the chain falls back to the peer (the proxy), never to a client-chosen name.
+    junk = middleware(identity="X-Forwarded-For", trusted_proxies=("10.0.0.1",))
+    assert (
+        junk.attributes({"client": ("10.0.0.1", 1), "headers": [(b"x-forwarded-for", b"evil, x")]})[
+            "remote_address"
+        ]
+        == "10.0.0.1"
+    )
+    with pytest.raises(ValueError, match="trusted_proxies"):
+        middleware(trusted_proxies=("not-an-address",))
+
+
+def test_memory_is_bounded_under_a_flood_of_distinct_clients():
+    """However many distinct addresses send, the in-memory store keeps at most max_clients states, and a
+    client inside the cap keeps its count."""
+    app = middleware(max_clients=50)
+    for i in range(400):
+        asyncio.run(
+            app.decide({"type": "http", "path": "/feed", "client": (f"198.51.{i // 250}.{i % 250}", 1)})
+        )
+    assert len(app.store) <= 50
+    for _ in range(5):
+        asyncio.run(app.decide({"type": "http", "path": "/feed", "client": ("192.0.2.99", 1)}))
+    assert (
+        asyncio.run(app.decide({"type": "http", "path": "/feed", "client": ("192.0.2.99", 1)})).status == 429
+    )
 
 
 def test_clients_are_isolated_by_user_header():

@@ -212,7 +212,7 @@ class ExampleApiServer:
             with tempfile.TemporaryFile() as log:
                 self.process = subprocess.Popen(
                     [sys.executable, "-m", "uvicorn", EXAMPLE_APP, "--host", self.host, "--port", str(self.port),
-                     "--log-level", "warning"],
+                     "--log-level", "warning", "--no-proxy-headers"],
                     cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 )  # fmt: skip
                 if self._accepts():

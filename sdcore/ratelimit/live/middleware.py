@@ -7,9 +7,12 @@
 Each HTTP request becomes a :class:`~sdcore.ratelimit.gateway.Request` at ``clock()`` (wall-clock seconds)
 with the attributes the rules speak of:
 
-- ``remote_address``: the client's IP address: the TCP peer (``identity="ip"``), or the first address of a
-  header set by a proxy you trust (``identity="X-Forwarded-For"``, ``"X-Real-IP"``, ...; only behind such
-  a proxy, since a client can write any header);
+- ``remote_address``: the client's IP address: the TCP peer (``identity="ip"``), or, behind proxies you
+  trust, the address a proxy's header names (``identity="X-Forwarded-For"``, ``"X-Real-IP"``, ...). A
+  client can write any header, so the header is read only when the TCP peer is one of ``trusted_proxies``
+  (addresses or CIDR ranges), and the client is the right-most address in it that is not a trusted proxy
+  (each proxy appends the address it saw; everything left of the last untrusted one is the client's own
+  writing). From any other peer the header is ignored and the peer is the client;
 - ``user_id``: the ``user_header`` (``X-User-Id``), as an authentication layer in front would set it;
 - ``api_key``: the ``api_key_header`` (``X-Api-Key``), else the ``api_key_param`` query parameter
   (``?api_key=``);
@@ -23,7 +26,8 @@ goes on to the application, and the ``X-Ratelimit-Limit`` / ``-Remaining`` heade
 (websocket, lifespan) pass through; at lifespan shutdown the middleware closes the Redis client it opened.
 
 The store: ``"memory"`` keeps the counters in this process (one server, or one limit per server, see
-:mod:`sdcore.ratelimit.sync`); Redis (a ``redis.asyncio.Redis``, an :class:`AsyncRedisStore` or a
+:mod:`sdcore.ratelimit.sync`), at most ``max_clients`` client states (least recently seen forgotten first:
+about 400 bytes each, so 100,000 take about 40 MB whatever a flood of distinct keys sends); Redis (a ``redis.asyncio.Redis``, an :class:`AsyncRedisStore` or a
 ``redis://`` URL) shares them between servers. Redis is reached through ``redis.asyncio``: a blocking
 client would stall the event loop, and with it every request in flight. When Redis is down or slower than
 the client's timeout, ``policy`` decides: ``"open"`` lets the request through (the API stays up,
@@ -34,10 +38,11 @@ counted (:meth:`RateLimitMiddleware.report`).
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from numbers import Real
 from pathlib import Path
@@ -100,6 +105,8 @@ class RateLimitMiddleware:
         prefix: str = "sds:asgi:",
         ietf_headers: bool = False,
         redis_timeout: float = 0.25,
+        trusted_proxies: Sequence[str] = (),
+        max_clients: int = 100_000,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if isinstance(rules, Path):
@@ -136,6 +143,16 @@ class RateLimitMiddleware:
                 "api_key_header, api_key_param, user_header); limit per key or per user with a rule on "
                 "api_key or user_id"
             )
+        try:
+            self.trusted_proxies = tuple(ipaddress.ip_network(p, strict=False) for p in trusted_proxies)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"trusted_proxies must be IP addresses or CIDR ranges such as '10.0.0.0/8' (got {trusted_proxies!r})"
+            ) from None
+        if isinstance(trusted_proxies, str):
+            raise ValueError(
+                f"trusted_proxies must be a list of addresses, not one string (got {trusted_proxies!r})"
+            )
         self.app = app
         self.identity = identity
         self._ip_header = None if identity == "ip" else identity.lower().encode("latin-1")
@@ -150,7 +167,7 @@ class RateLimitMiddleware:
         self.failures = FailureCounter()
         self._own_client: redis.asyncio.Redis | None = None  # built here from a URL: closed at shutdown
         if isinstance(store, str) and store == "memory":
-            self.store: MemoryStore | AsyncRedisStore = MemoryStore()
+            self.store: MemoryStore | AsyncRedisStore = MemoryStore(max_entries=max_clients)
             self.gateway = Gateway(self.rules, store=self.store)
             self._async = None
         else:
@@ -175,11 +192,10 @@ class RateLimitMiddleware:
         for name, value in scope.get("headers") or ():
             headers.setdefault(name.lower(), value)  # the first occurrence of a repeated header
         attrs = {"endpoint": scope.get("path") or "/", "method": scope.get("method", "GET")}
-        address = None
-        if self._ip_header is not None and self._ip_header in headers:
-            address = headers[self._ip_header].decode("latin-1").split(",")[0].strip() or None
-        if address is None and scope.get("client"):
-            address = scope["client"][0]
+        peer = scope["client"][0] if scope.get("client") else None
+        address = peer
+        if self._ip_header is not None and self._ip_header in headers and self._trusted(peer):
+            address = self._forwarded_client(headers[self._ip_header].decode("latin-1")) or peer
         if address:
             attrs["remote_address"] = address
         if self._user_header in headers:
@@ -192,6 +208,28 @@ class RateLimitMiddleware:
             if query.get(self.api_key_param):
                 attrs["api_key"] = query[self.api_key_param][0]
         return {k: v for k, v in attrs.items() if v}
+
+    def _trusted(self, address: str | None) -> bool:
+        if address is None or not self.trusted_proxies:
+            return False
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in net for net in self.trusted_proxies)
+
+    def _forwarded_client(self, header: str) -> str | None:
+        """The right-most address of a forwarded header that is not a trusted proxy (None if none is an
+        address): the first hop a trusted proxy saw, whatever the client wrote to the left of it."""
+        hops = [h.strip() for h in header.split(",")[-64:]]  # a bounded number of hops
+        for hop in reversed(hops):
+            try:
+                ipaddress.ip_address(hop)
+            except ValueError:
+                return None  # garbage in the chain: fall back to the peer
+            if not self._trusted(hop):
+                return hop
+        return hops[0] if hops else None
 
     # --- the decision ----------------------------------------------------------------------------------
 
