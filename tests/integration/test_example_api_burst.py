@@ -77,3 +77,18 @@ def test_counters_in_redis_survive_a_restart(redis_server, client):
         assert second[0].remaining == "3"
     finally:
         delete_prefix(client, "sds:example_api:")
+
+
+def test_spoofed_forwarded_headers_do_not_escape_the_limit():
+    """A client that invents a new X-Forwarded-For on every request is still one address: neither
+    uvicorn (started with --no-proxy-headers) nor the middleware (no trusted proxy) believes the header."""
+    import httpx
+
+    with ExampleApiServer() as api, httpx.Client(base_url=api.url, timeout=5) as c:
+        statuses = [
+            c.get(
+                "/search", headers={"X-Forwarded-For": f"203.0.113.{i}", "X-Real-IP": f"198.51.100.{i}"}
+            ).status_code
+            for i in range(13)
+        ]
+    assert statuses[:10] == [200] * 10 and statuses[-1] == 429 and set(statuses) == {200, 429}
