@@ -6,10 +6,16 @@
 - ``LATENCY_PRESETS``: the paper's production latency fits (LinkedIn SSD and disk, Yammer).
 - ``consistency_level_count`` (Cassandra's ONE/QUORUM/ALL) and ``quorum_overlap`` for the picture.
 - ``Cluster``: a Dynamo-style cluster in virtual time (crashes, partitions, hinted handoff, read repair);
-  ``VectorClock`` orders its versions. Scenarios for the page live in ``sdcore.kvstore.scenario``.
+  ``VectorClock`` orders its versions; ``scenario`` runs a timeline (``timeline``) on it.
+- Healthy replicas: ``gossip`` (heartbeat membership, van Renesse et al.), ``phi`` (phi accrual, Cassandra's
+  and Akka's models), ``swim`` (probes, indirect probes, suspicion), ``merkle`` (anti-entropy) and
+  ``tombstones`` (a purged tombstone resurrects a delete).
+- One node's storage: ``bloom`` (bloom filters) and ``lsm`` (commit log, memtable, SSTables, compaction).
 """
 
+from sdcore.kvstore.bloom import BloomFilter, bloom_sweep, false_positive_rate
 from sdcore.kvstore.cluster import Cluster
+from sdcore.kvstore.gossip import GossipConfig, GossipResult, simulate_gossip
 from sdcore.kvstore.latency import (
     LATENCY_PRESETS,
     LEG_DESCRIPTIONS,
@@ -22,6 +28,17 @@ from sdcore.kvstore.latency import (
     ParetoExponentialMixture,
     resolve_latency,
 )
+from sdcore.kvstore.lsm import (
+    COMPACTION_STYLES,
+    LSMStore,
+    StoreSettings,
+    WorkloadSettings,
+    compare_styles,
+    run_script,
+    run_workload,
+)
+from sdcore.kvstore.merkle import MerkleDiff, MerkleTree, anti_entropy, merkle_diff
+from sdcore.kvstore.phi import PHI_MODELS, PhiAccrualDetector
 from sdcore.kvstore.quorum import (
     CONSISTENCY_LEVELS,
     QuorumOverlap,
@@ -29,6 +46,8 @@ from sdcore.kvstore.quorum import (
     quorum_overlap,
     staleness_probability,
 )
+from sdcore.kvstore.swim import SwimConfig, SwimResult, expected_first_detection, simulate_swim
+from sdcore.kvstore.tombstones import TombstoneScenario, safe_gc_grace, simulate_tombstones
 from sdcore.kvstore.vclock import VectorClock
 from sdcore.kvstore.wars import (
     MAX_SIMULATED_REPLICAS,
@@ -42,6 +61,32 @@ from sdcore.kvstore.wars import (
 )
 
 __all__ = [
+    "BloomFilter",
+    "bloom_sweep",
+    "false_positive_rate",
+    "GossipConfig",
+    "GossipResult",
+    "simulate_gossip",
+    "COMPACTION_STYLES",
+    "LSMStore",
+    "StoreSettings",
+    "WorkloadSettings",
+    "compare_styles",
+    "run_script",
+    "run_workload",
+    "MerkleDiff",
+    "MerkleTree",
+    "anti_entropy",
+    "merkle_diff",
+    "PHI_MODELS",
+    "PhiAccrualDetector",
+    "SwimConfig",
+    "SwimResult",
+    "expected_first_detection",
+    "simulate_swim",
+    "TombstoneScenario",
+    "safe_gc_grace",
+    "simulate_tombstones",
     "CONSISTENCY_LEVELS",
     "LATENCY_PRESETS",
     "LEG_DESCRIPTIONS",

@@ -1,0 +1,202 @@
+"""Key-value store: healthy replicas — gossip, phi accrual and SWIM failure detection, Merkle-tree repair."""
+
+import pandas as pd
+import streamlit as st
+
+from lessons import kv_health as L
+from sdcore.charts import kv_health as charts
+from sdcore.kvstore import gossip, merkle, phi, swim, tombstones
+from ui import explain, export, page
+from ui.errors import boundary
+from ui.params import PageParams
+
+P = PageParams("kvh", L.PARAMS, L.PRESET_VALUES, L.DEFAULT_PRESET)
+ss = st.session_state
+cached = st.cache_resource(max_entries=32, ttl=3600, show_spinner=False)  # results are never mutated
+run_gossip, run_swim, run_heartbeats = (
+    cached(gossip.simulate_gossip),
+    cached(swim.simulate_swim),
+    cached(phi.simulate_heartbeats),
+)
+run_repair, run_tombstones = cached(merkle.run_repair), cached(tombstones.simulate_tombstones)
+
+
+@st.cache_resource(max_entries=32, ttl=3600, show_spinner="Crashing a member many times…")
+def run_trials(c: swim.SwimConfig) -> swim.DetectionTrials:
+    return swim.detection_trials(c, L.SWIM_TRIALS)
+
+
+def widgets(*names: str) -> None:
+    for col, name in zip(st.columns(len(names)), names, strict=True):
+        P.widget(name, col)
+
+
+def metrics(heads) -> None:
+    for col, h in zip(st.columns(len(heads)), heads, strict=True):
+        col.metric(h.label, h.value, h.delta, help=h.help, delta_color=h.delta_color)
+
+
+def chart(fig, caption: str, key: str) -> None:
+    st.plotly_chart(fig, key=key)
+    st.caption(caption)
+
+
+def step(delta: int) -> None:
+    ss["kvh.cursor"] = max(0, min(L.ROUNDS, ss["kvh.cursor"] + delta))
+
+
+def play_toggled() -> None:
+    if ss["kvh.play"] and ss["kvh.cursor"] >= L.ROUNDS:
+        ss["kvh.cursor"] = 0  # playing from the end starts over
+
+
+page.start(L.TITLE, L.IDEA)
+P.preset_row(L.describe)
+left, right = st.columns([1, 3])
+P.widget("seed", left, kind="number")
+with right:
+    st.write("")
+    P.reset_button()
+
+for name, value, notice in L.clamps(P.values()):
+    P.clamp(name, value, notice)
+v = P.values()  # every widget's value is in the session already; the widgets are drawn in their sections
+with boundary():
+    g, sw_config = run_gossip(L.gossip_config(v)), L.swim_config(v)
+    sw, trials = run_swim(sw_config), run_trials(sw_config)
+    hb, rp = run_heartbeats(L.heartbeat_scenario(v)), run_repair(L.repair_config(v))
+    tb = run_tombstones(L.tombstone_scenario(v))
+
+st.header("1 · Gossip: how the cluster learns a node died")
+widgets("nodes", "fanout", "t_fail", "t_cleanup")
+widgets("loss", "crashes", "recover_round", "partition")
+metrics(L.gossip_headlines(g))
+if ss.get("kvh._run") != g.config:
+    ss["kvh._run"], ss["kvh.cursor"] = g.config, L.ROUNDS
+st.toggle(
+    "Play", key="kvh.play", on_change=play_toggled, help="Advance one round every 0.7 s (only while on)."
+)
+
+
+@st.fragment(run_every=0.7 if ss.get("kvh.play") else None)
+def stepper() -> None:
+    if ss.get("kvh.play"):
+        if ss["kvh.cursor"] >= L.ROUNDS:
+            ss["kvh.play"] = False
+            st.rerun()
+        ss["kvh.cursor"] += 1
+    b = st.columns([0.6, 0.6, 8])
+    b[0].button("◀", key="kvh.back", on_click=step, args=(-1,), help="One round back")
+    b[1].button("▶", key="kvh.next", on_click=step, args=(1,), help="One round on")
+    cursor = b[2].slider("Round", 0, L.ROUNDS, key="kvh.cursor", label_visibility="collapsed")
+    st.markdown(L.gossip_caption(g, cursor))
+    c1, c2 = st.columns([1, 1.2])
+    with c1:
+        chart(
+            charts.gossip_graph_figure(g, cursor),
+            "Each node coloured by what the live others believe of it; "
+            "lines are this round's gossip messages. Step through the rounds after the crash.",
+            "graph",
+        )
+    with c2:
+        chart(
+            charts.spread_figure(g, cursor),
+            "How many live nodes have marked each crashed node down: nobody "
+            "for about t_fail rounds, then the news spreads in a few.",
+            "spread",
+        )
+
+
+stepper()
+c1, c2 = st.columns(2)
+with c1:
+    chart(
+        charts.detection_histogram(g),
+        "Rounds each live node took to notice the crash: most near t_fail − 1 (news fresh at the crash), "
+        "the rest spread over about the time gossip takes to reach everyone.",
+        "histogram",
+    )
+with c2:
+    chart(
+        charts.messages_figure(g, sw),
+        "Messages per round: gossip and SWIM grow with n, all-to-all heartbeats with n².",
+        "messages",
+    )
+
+st.header("2 · Failure detectors: phi accrual and SWIM")
+widgets("jitter", "pause", "threshold", "min_std", "acceptable_pause")
+widgets("k", "suspicion")
+metrics(L.detector_headlines(hb, sw, trials))
+chart(
+    charts.phi_figure(hb),
+    "phi over time for one watched node: the crosses mark when each model convicts "
+    "after the crash; a shaded band is a false conviction of a node that was only late.",
+    "phi",
+)
+c1, c2 = st.columns(2)
+with c1:
+    chart(
+        charts.swim_figure(sw),
+        "SWIM: live members that suspect the crashed member, then declare it dead once "
+        "the suspicion times out.",
+        "swim",
+    )
+with c2:
+    chart(
+        charts.swim_trials_figure(trials),
+        f"{L.SWIM_TRIALS} crashes: periods until someone first probes the "
+        "dead member, against the paper's geometric law.",
+        "trials",
+    )
+
+st.header("3 · Anti-entropy: Merkle trees")
+widgets("keys", "changed", "missing", "depth")
+metrics(L.merkle_headlines(rp))
+c1, c2 = st.columns([1.3, 1])
+with c1:
+    chart(
+        charts.merkle_trees_figure(rp.repair, rp.tree_a, rp.tree_b),
+        "Both replicas' trees (top 7 levels at "
+        "most): red hashes differ, green were compared and matched, grey were never looked at.",
+        "trees",
+    )
+with c2:
+    chart(
+        charts.merkle_sweep_figure(rp.sweep, rp.config.depth),
+        "The same repair at every depth: deeper trees "
+        "compare more hashes and stream fewer keys that already agreed.",
+        "sweep",
+    )
+
+st.header("4 · Tombstones: a delete that comes back")
+widgets("gc_grace", "repair_every", "down_days")
+metrics((L.tombstone_headline(tb),))
+chart(charts.tombstone_figure(tb), f"What each replica holds for {tombstones.KEY}, day by day.", "tombstones")
+st.dataframe(pd.DataFrame(tb.events, columns=["day", "event"]), hide_index=True)
+
+explain.why(
+    "\n\n".join((L.gossip_why(g), L.detector_why(hb, sw, trials), L.merkle_why(rp), L.tombstone_why(tb)))
+)
+explain.try_this(L.TRY_THIS)
+st.subheader("Export")
+e = st.columns(3)
+with e[0]:
+    export.csv_download(
+        "Detections (CSV)",
+        lambda: pd.DataFrame(L.detection_rows(g)),
+        "kv_health_gossip.csv",
+        key="csv_gossip",
+    )
+with e[1]:
+    export.csv_download(
+        "phi over time (CSV)", lambda: pd.DataFrame(L.phi_rows(hb)), "kv_health_phi.csv", key="csv_phi"
+    )
+with e[2]:
+    export.csv_download(
+        "Repair by depth (CSV)",
+        lambda: pd.DataFrame(L.repair_rows(rp)),
+        "kv_health_merkle.csv",
+        key="csv_merkle",
+    )
+export.share_link(P.sync())
+explain.references([(r.title, r.url) for r in L.REFERENCES])
