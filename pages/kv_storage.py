@@ -1,0 +1,178 @@
+"""Key-value store: one node's storage. Commit log, memtable, SSTables, compaction and bloom filters, run for real."""
+
+import pandas as pd
+import streamlit as st
+
+from lessons import kv_storage as L
+from sdcore.charts import kv_storage as charts
+from sdcore.kvstore import bloom, lsm
+from ui import explain, export, page
+from ui.errors import boundary
+from ui.params import PageParams
+
+P = PageParams("kvs", L.PARAMS, {p.name: dict(p.values) for p in L.PRESETS}, L.DEFAULT_PRESET)
+ss = st.session_state
+
+
+@st.cache_data(max_entries=32, ttl=3600, show_spinner=False)
+def session_run(store: lsm.StoreSettings, script: str) -> lsm.ScriptRun:
+    return lsm.run_script(script, store)
+
+
+@st.cache_data(max_entries=16, ttl=3600, show_spinner="Running the workload under both compaction styles…")
+def workload(settings: lsm.WorkloadSettings) -> tuple[lsm.WorkloadResult, ...]:
+    return lsm.compare_styles(settings)
+
+
+@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
+def sweep(bits: tuple[float, ...], seed: int) -> tuple[bloom.BloomPoint, ...]:
+    return bloom.bloom_sweep(bits, L.SWEEP_KEYS, L.SWEEP_QUERIES, seed)
+
+
+def widget(name: str, col, number: bool = False, **extra) -> None:
+    """Draw a parameter's widget from its Param: label, bounds, step and help live in the lesson."""
+    p = L.PARAM[name]
+    if p.options is not None:
+        col.radio(
+            p.label, p.options, format_func=p.format, help=p.help, horizontal=True, **P.bind(name), **extra
+        )
+    else:
+        draw = col.number_input if number else col.slider
+        draw(p.label, p.lo, p.hi, step=p.step, help=p.help, **P.bind(name), **extra)
+
+
+def step(delta: int, count: int) -> None:
+    ss["kvs.cursor"] = max(1, min(count, ss["kvs.cursor"] + delta))
+
+
+def play_toggled(count: int) -> None:
+    if ss["kvs.play"] and ss["kvs.cursor"] >= count:
+        ss["kvs.cursor"] = 1
+
+
+page.start(L.TITLE, L.IDEA)
+P.preset_row(L.describe)
+c = st.columns([1, 1, 1.3])
+widget("memtable_limit", c[0])
+widget("bloom_bits", c[1])
+widget("compaction", c[2])
+leveled = P.value("compaction") == "leveled"
+c = st.columns(3)
+widget("min_threshold", c[0], disabled=leveled)
+widget("fanout", c[1], disabled=not leveled)
+widget("l0_trigger", c[2], disabled=not leveled)
+with st.expander("The session: put, get, delete, load, flush, compact, crash, recover", expanded=True):
+    st.text_area(L.PARAM["script"].label, height=200, help=L.PARAM["script"].help, **P.bind("script"))
+    st.caption(" · ".join(f"`{v.split(':')[0]}`" for v in lsm.SCRIPT_COMMANDS.values()))
+c = st.columns(4)
+widget("writes", c[0])
+widget("key_space", c[1])
+widget("delete_pct", c[2])
+widget("seed", c[3], number=True)
+P.reset_button()
+v = P.values()
+with boundary():
+    store, work, script = L.settings_from(v)
+    run = session_run(store, script)
+    results = workload(work)
+    points = sweep(L.BLOOM_SWEEP, work.seed)
+    chosen = sweep((store.bloom_bits_per_key,), work.seed)[0] if store.bloom_bits_per_key > 0 else None
+query = P.sync()
+
+for col, h in zip(st.columns(5), L.headlines(run, results, chosen), strict=True):
+    col.metric(h.label, h.value, h.delta, help=h.help, delta_color=h.delta_color)
+
+st.subheader("Step through the session")
+count = len(run.steps)
+if not count:
+    st.info("The session is empty: add a line such as `put cart:1 milk`.", icon=":material/edit:")
+else:
+    if ss.get("kvs._run") != (store, script) or ss.get("kvs.cursor", 1) > count:
+        ss["kvs._run"], ss["kvs.cursor"] = (store, script), count
+    st.toggle(
+        "Play",
+        key="kvs.play",
+        on_change=play_toggled,
+        args=(count,),
+        disabled=count < 2,
+        help="Advance one operation every 0.8 s (reruns only while on).",
+    )
+
+    @st.fragment(run_every=0.8 if ss.get("kvs.play") else None)
+    def stepper() -> None:
+        if ss.get("kvs.play"):
+            if ss["kvs.cursor"] >= count:
+                ss["kvs.play"] = False
+                st.rerun()
+            ss["kvs.cursor"] += 1
+        b = st.columns([0.6, 0.6, 8])
+        b[0].button("◀", key="kvs.back", on_click=step, args=(-1, count), help="One operation back")
+        b[1].button("▶", key="kvs.next", on_click=step, args=(1, count), help="One operation on")
+        cursor = (
+            b[2].slider(
+                "Operation",
+                1,
+                max(count, 2),
+                key="kvs.cursor",
+                disabled=count < 2,
+                label_visibility="collapsed",
+            )
+            - 1
+        )
+        cursor = min(cursor, count - 1)
+        s = run.steps[cursor]
+        st.markdown(L.step_caption(run, cursor))
+        st.plotly_chart(
+            charts.node_figure(
+                s.snapshot, store.memtable_limit, s.events, level_names=L.level_names(store.compaction)
+            ),
+            key="node",
+        )
+        st.caption(L.NODE_CAPTION)
+        traced = L.trace_for(run, cursor)
+        if traced is not None:
+            st.markdown(
+                "**The read path** of " + ("this get" if traced is s else "the last get before this step")
+            )
+            st.plotly_chart(charts.read_path_figure(traced.trace), key="read")
+            st.caption(L.trace_caption(traced))
+
+    stepper()
+
+st.subheader("Bloom filters: bits per key against false positives")
+st.plotly_chart(charts.bloom_figure(points, L.PUBLISHED, store.bloom_bits_per_key), key="bloom")
+st.caption(L.bloom_caption(points))
+
+st.subheader("Size-tiered vs leveled: the same workload")
+left, right = st.columns(2)
+with left:
+    st.plotly_chart(charts.amplification_figure(results), key="amp")
+    st.caption(L.amplification_caption(results))
+with right:
+    st.plotly_chart(charts.space_over_time_figure(results), key="space")
+    st.caption(L.space_caption(results))
+
+explain.why(L.why(run, results, points, store.bloom_bits_per_key))
+explain.try_this(L.TRY_THIS)
+st.subheader("Export")
+e = st.columns(3)
+with e[0]:
+    export.csv_download(
+        "Session steps (CSV)", lambda: pd.DataFrame(L.step_rows(run)), "kv_storage_steps.csv", key="csv_steps"
+    )
+with e[1]:
+    export.csv_download(
+        "Amplification (CSV)",
+        lambda: pd.DataFrame(L.workload_rows(results)),
+        "kv_storage_amplification.csv",
+        key="csv_amp",
+    )
+with e[2]:
+    export.csv_download(
+        "Bloom sweep (CSV)",
+        lambda: pd.DataFrame(L.bloom_rows(points)),
+        "kv_storage_bloom.csv",
+        key="csv_bloom",
+    )
+export.share_link(query)
+explain.references([(r.title, r.url) for r in L.REFERENCES])

@@ -1,0 +1,1260 @@
+"""One node's storage: a log-structured merge tree (commit log, memtable, SSTables, compaction, bloom filters).
+
+The write path: a put is appended to the commit log (synced on every put; that is the acknowledgement), then
+written into the memtable, a sorted in-memory map. When the memtable holds ``memtable_limit`` entries it is
+written out as an immutable sorted table (an SSTable) with its own bloom filter, and the log it covered is
+dropped. Compaction merges tables: the newest version of each key wins, overwritten versions go, and a
+tombstone (a delete) goes only once no older table could still hold a value it hides.
+
+The read path: the memtable, then each table newest first; a table whose key range or bloom filter rules the
+key out is skipped without a disk read. ``get_traced`` returns every step.
+
+Two compaction styles (``COMPACTION_STYLES``): *size-tiered* merges ``min_threshold`` runs of similar size
+into one (Cassandra/ScyllaDB STCS; RocksDB calls it universal), *leveled* keeps level 1 and below as sorted,
+non-overlapping runs, each ``fanout`` times larger than the one above (LevelDB, RocksDB's default, LCS).
+
+Sizes are in entries (one key-value version each), time is the store's sequence number: nothing reads a
+clock. ``run_script`` replays a small scripted session for the page's step-through; ``run_workload`` measures
+write, read and space amplification on a seeded random workload.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import numpy as np
+
+from sdcore import checks
+from sdcore.kvstore.bloom import BloomFilter
+
+__all__ = [
+    "BLOOM_NO",
+    "COMPACTION_STYLES",
+    "DELETED",
+    "FALSE_POSITIVE",
+    "FOUND",
+    "NOT_IN_MEMTABLE",
+    "NO_FILTER",
+    "NO_TABLE",
+    "OUTSIDE_RANGE",
+    "MAX_KEY_LENGTH",
+    "MAX_SCRIPT_LINES",
+    "MAX_SCRIPT_OPS",
+    "READ_OUTCOMES",
+    "SCRIPT_COMMANDS",
+    "CompactionStyle",
+    "LSMStore",
+    "Leveled",
+    "LogRecord",
+    "ReadStep",
+    "ReadTrace",
+    "SSTable",
+    "ScriptOp",
+    "ScriptRun",
+    "SizeTiered",
+    "StepRecord",
+    "StoreEvent",
+    "StoreSettings",
+    "StoreSnapshot",
+    "StoreStats",
+    "TableView",
+    "WorkloadResult",
+    "WorkloadSettings",
+    "compare_styles",
+    "keys_of",
+    "parse_script",
+    "run_script",
+    "run_workload",
+]
+
+MAX_KEY_LENGTH = 256
+MAX_VALUE_LENGTH = 4096
+MAX_BITS_PER_KEY = 32.0
+
+
+# -- compaction styles: the registry ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SizeTiered:
+    """Size-tiered compaction's parameters (Cassandra's defaults: 4, 32, 0.5, 1.5).
+
+    Runs are kept newest first; ``min_threshold`` consecutive runs whose sizes are each within
+    [bucket_low, bucket_high] x the bucket's average are merged (at most ``max_threshold`` at once).
+    Only neighbours in time are merged, as RocksDB's universal compaction does, so the runs never overlap
+    in time and a read can stop at the first run that holds the key.
+    """
+
+    min_threshold: int = 4
+    max_threshold: int = 32
+    bucket_low: float = 0.5
+    bucket_high: float = 1.5
+
+    def __post_init__(self) -> None:
+        checks.int_between("min_threshold", self.min_threshold, 2, 64)
+        checks.int_between(
+            "max_threshold", self.max_threshold, self.min_threshold, 1024, lo_name="min_threshold"
+        )
+        checks.number_between("bucket_low", self.bucket_low, 0.0, 1.0, lo_open=True)
+        checks.number_between("bucket_high", self.bucket_high, 1.0, 100.0)
+
+
+@dataclass(frozen=True)
+class Leveled:
+    """Leveled compaction's parameters (RocksDB: level0_file_num_compaction_trigger 4, multiplier 10).
+
+    L0 takes the flushed tables and is merged into L1 once it holds ``l0_trigger`` of them. Level n >= 1
+    holds at most ``table_entries * fanout^n`` entries in non-overlapping tables of ``table_entries``; over
+    that, one table (round robin through the key space) is merged with the tables it overlaps one level down.
+    ``table_entries`` of ``None`` means the memtable's size.
+    """
+
+    l0_trigger: int = 4
+    fanout: int = 10
+    table_entries: int | None = None
+    max_levels: int = 7
+
+    def __post_init__(self) -> None:
+        checks.int_between("l0_trigger", self.l0_trigger, 1, 64)
+        checks.int_between("fanout", self.fanout, 2, 100)
+        if self.table_entries is not None:
+            checks.int_between("table_entries", self.table_entries, 1, 10_000_000)
+        checks.int_between("max_levels", self.max_levels, 2, 12)
+
+
+@dataclass(frozen=True)
+class CompactionStyle:
+    name: str
+    label: str
+    description: str
+    parameters: type
+
+
+COMPACTION_STYLES = MappingProxyType(
+    {
+        "size_tiered": CompactionStyle(
+            "size_tiered",
+            "Size-tiered",
+            "Waits until several runs of similar size pile up, then merges them into one run a tier larger. "
+            "Each entry is rewritten about once per tier: cheap writes, more runs for a read, and a merge "
+            "briefly needs room for its inputs and its output.",
+            SizeTiered,
+        ),
+        "leveled": CompactionStyle(
+            "leveled",
+            "Leveled",
+            "Keeps each level below L0 as one sorted run split into small tables, each level `fanout` times "
+            "the one above; an overfull level pushes one table into the tables it overlaps below. At most one "
+            "table per level to read and little dead data, paid for by rewriting each entry about `fanout` "
+            "times per level.",
+            Leveled,
+        ),
+    }
+)
+
+
+# -- records ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LogRecord:
+    """One commit-log record: a put or a delete, with its sequence number (the order of acknowledgement)."""
+
+    seq: int
+    op: str  # "put" | "delete"
+    key: str
+    value: str | None
+
+
+FOUND = "found"
+DELETED = "tombstone: deleted"
+NOT_IN_MEMTABLE = "not in memtable"
+OUTSIDE_RANGE = "outside key range"
+NO_TABLE = "no table covers key"
+BLOOM_NO = "bloom says no: skipped"
+FALSE_POSITIVE = "bloom said maybe: read, not there"
+NO_FILTER = "no bloom filter: read, not there"
+READ_OUTCOMES = (
+    FOUND,
+    DELETED,
+    NOT_IN_MEMTABLE,
+    OUTSIDE_RANGE,
+    NO_TABLE,
+    BLOOM_NO,
+    FALSE_POSITIVE,
+    NO_FILTER,
+)
+_DISK_READS = frozenset({FOUND, DELETED, FALSE_POSITIVE, NO_FILTER})
+
+
+@dataclass(frozen=True)
+class ReadStep:
+    """One place a read looked: the memtable (``table_id`` None, level -1) or a table on some level."""
+
+    table_id: int | None
+    level: int
+    outcome: str
+
+    @property
+    def disk_read(self) -> bool:
+        return self.table_id is not None and self.outcome in _DISK_READS
+
+    @property
+    def where(self) -> str:
+        if self.level < 0:
+            return "memtable"
+        return f"T{self.table_id}" if self.table_id is not None else f"L{self.level}"
+
+
+@dataclass(frozen=True)
+class ReadTrace:
+    """A get's read path: its answer and each step, in the order taken."""
+
+    key: str
+    value: str | None
+    steps: tuple[ReadStep, ...]
+
+    @property
+    def found(self) -> bool:
+        return self.value is not None
+
+    @property
+    def answered_by(self) -> str | None:
+        last = self.steps[-1] if self.steps else None
+        return last.where if last is not None and last.outcome in (FOUND, DELETED) else None
+
+    @property
+    def disk_reads(self) -> int:
+        return sum(s.disk_read for s in self.steps)
+
+    @property
+    def bloom_skips(self) -> int:
+        return sum(s.outcome == BLOOM_NO for s in self.steps)
+
+    @property
+    def false_positives(self) -> int:
+        return sum(s.outcome == FALSE_POSITIVE for s in self.steps)
+
+    @property
+    def tables_considered(self) -> int:
+        """Tables that could hold the key by their range: what a read without filters would read."""
+        return sum(s.table_id is not None and s.outcome != OUTSIDE_RANGE for s in self.steps)
+
+
+@dataclass(frozen=True)
+class StoreEvent:
+    """Something the store did besides a put: a flush, a compaction (or a table moved down a level without
+    a rewrite), a crash, a recovery. Counts are in entries."""
+
+    seq: int
+    kind: str  # "flush" | "compaction" | "move" | "major compaction" | "crash" | "recover"
+    inputs: tuple[int, ...] = ()
+    outputs: tuple[int, ...] = ()
+    level_from: int = 0
+    level_to: int = 0
+    entries_in: int = 0
+    entries_out: int = 0
+    overwritten_dropped: int = 0
+    tombstones_dropped: int = 0
+    tombstones_kept: int = 0
+    disk_entries_peak: int = 0  # on disk while the inputs and the output both exist
+    replayed: int = 0  # log records replayed by a recovery; memtable entries lost by a crash
+
+
+@dataclass(frozen=True)
+class StoreStats:
+    puts: int
+    deletes: int
+    gets: int
+    log_records_written: int
+    flushes: int
+    entries_flushed: int
+    compactions: int
+    entries_compacted_in: int
+    entries_compacted_out: int
+    overwritten_dropped: int
+    tombstones_dropped: int
+    disk_reads: int
+    bloom_checks: int
+    bloom_skips: int
+    false_positives: int
+    crashes: int
+    recoveries: int
+
+    @property
+    def writes(self) -> int:
+        return self.puts + self.deletes
+
+    @property
+    def write_amplification(self) -> float:
+        """Entries written to SSTables (flushes and compactions) per entry the user wrote; the commit log
+        adds one more write per entry on top."""
+        return (self.entries_flushed + self.entries_compacted_out) / self.writes if self.writes else 0.0
+
+    @property
+    def measured_false_positive_rate(self) -> float:
+        """Of the bloom checks on tables without the key, the share that said maybe."""
+        negatives = self.bloom_skips + self.false_positives
+        return self.false_positives / negatives if negatives else 0.0
+
+
+# -- SSTables ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TableView:
+    """What the page draws of a table: its id, level, size, key range, tombstones and first entries."""
+
+    table_id: int
+    level: int
+    size: int
+    min_key: str
+    max_key: str
+    tombstones: int
+    min_seq: int
+    max_seq: int
+    bloom_bits: int
+    bloom_hashes: int
+    entries: tuple[tuple[str, str | None], ...]
+
+
+class SSTable:
+    """An immutable sorted table: keys, values (``None`` is a tombstone), sequence numbers, a bloom filter."""
+
+    __slots__ = ("bloom", "keys", "level", "seqs", "table_id", "values", "_view")
+
+    def __init__(
+        self, table_id: int, level: int, keys: list[str], values: list, seqs: list[int], bits_per_key: float
+    ):
+        self.table_id = table_id
+        self.level = level
+        self.keys = keys
+        self.values = values
+        self.seqs = seqs
+        self.bloom: BloomFilter | None = None
+        if bits_per_key > 0:
+            self.bloom = BloomFilter.for_bits_per_key(len(keys), bits_per_key)
+            self.bloom.add_many(keys)
+        self._view: TableView | None = None
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @property
+    def min_key(self) -> str:
+        return self.keys[0]
+
+    @property
+    def max_key(self) -> str:
+        return self.keys[-1]
+
+    def covers(self, key: str) -> bool:
+        return self.keys[0] <= key <= self.keys[-1]
+
+    def may_contain(self, key: str) -> bool:
+        """The check a compaction may make without reading the table: key range, then bloom filter."""
+        return self.covers(key) and (self.bloom is None or key in self.bloom)
+
+    def find(self, key: str) -> tuple[bool, str | None]:
+        """A disk read: binary search for the key; (found, value)."""
+        i = bisect.bisect_left(self.keys, key)
+        if i < len(self.keys) and self.keys[i] == key:
+            return True, self.values[i]
+        return False, None
+
+    def moved(self, level: int) -> SSTable:
+        """The same table on another level (a trivial move: no entry rewritten)."""
+        t = SSTable.__new__(SSTable)
+        t.table_id, t.level, t.keys, t.values, t.seqs, t.bloom, t._view = (
+            self.table_id,
+            level,
+            self.keys,
+            self.values,
+            self.seqs,
+            self.bloom,
+            None,
+        )
+        return t
+
+    def view(self, max_entries: int = 48) -> TableView:
+        if self._view is None or len(self._view.entries) != min(max_entries, len(self.keys)):
+            self._view = TableView(
+                table_id=self.table_id,
+                level=self.level,
+                size=len(self.keys),
+                min_key=self.keys[0],
+                max_key=self.keys[-1],
+                tombstones=sum(v is None for v in self.values),
+                min_seq=min(self.seqs),
+                max_seq=max(self.seqs),
+                bloom_bits=self.bloom.m_bits if self.bloom else 0,
+                bloom_hashes=self.bloom.k_hashes if self.bloom else 0,
+                entries=tuple(zip(self.keys[:max_entries], self.values[:max_entries], strict=True)),
+            )
+        return self._view
+
+
+@dataclass(frozen=True)
+class StoreSnapshot:
+    """The node's state after one operation, for drawing: log, memtable, tables by level."""
+
+    seq: int
+    down: bool
+    log: tuple[LogRecord, ...]
+    memtable: tuple[tuple[str, str | None, int], ...]
+    levels: tuple[tuple[TableView, ...], ...]
+
+    @property
+    def tables(self) -> tuple[TableView, ...]:
+        return tuple(t for level in self.levels for t in level)
+
+    @property
+    def disk_entries(self) -> int:
+        return sum(t.size for t in self.tables)
+
+
+# -- the store --------------------------------------------------------------------------------------------
+
+
+def _check_key(key: object) -> str:
+    if not isinstance(key, str) or not 1 <= len(key) <= MAX_KEY_LENGTH:
+        raise ValueError(f"key must be a string of 1 to {MAX_KEY_LENGTH} characters (got key={key!r:.80})")
+    return key
+
+
+class LSMStore:
+    """One node's log-structured merge tree.
+
+    >>> db = LSMStore(memtable_limit=2)
+    >>> db.put("a", "1"); db.put("b", "2")   # the second put fills the memtable: flushed to a table
+    1
+    2
+    >>> db.get("a"), db.get_traced("a").steps[-1].outcome
+    ('1', 'found')
+
+    Compaction parameters are keyword arguments of the style that uses them (``min_threshold``,
+    ``max_threshold``, ``bucket_low``, ``bucket_high`` for size-tiered; ``l0_trigger``, ``fanout``,
+    ``table_entries``, ``max_levels`` for leveled); giving one to the other style is an error.
+    ``auto_compact=False`` leaves compaction to :meth:`compact`.
+    """
+
+    def __init__(
+        self,
+        memtable_limit: int,
+        bloom_bits_per_key: float = 10.0,
+        compaction: str = "size_tiered",
+        *,
+        min_threshold: int | None = None,
+        max_threshold: int | None = None,
+        bucket_low: float | None = None,
+        bucket_high: float | None = None,
+        l0_trigger: int | None = None,
+        fanout: int | None = None,
+        table_entries: int | None = None,
+        max_levels: int | None = None,
+        auto_compact: bool = True,
+    ):
+        self.memtable_limit = checks.int_between("memtable_limit", memtable_limit, 1, 10_000_000)
+        self.bloom_bits_per_key = checks.number_between(
+            "bloom_bits_per_key", bloom_bits_per_key, 0.0, MAX_BITS_PER_KEY
+        )
+        self.compaction = str(checks.one_of("compaction", compaction, COMPACTION_STYLES))
+        self.auto_compact = checks.boolean("auto_compact", auto_compact)
+        given = {
+            "min_threshold": min_threshold,
+            "max_threshold": max_threshold,
+            "bucket_low": bucket_low,
+            "bucket_high": bucket_high,
+            "l0_trigger": l0_trigger,
+            "fanout": fanout,
+            "table_entries": table_entries,
+            "max_levels": max_levels,
+        }
+        if min_threshold is not None and max_threshold is None and self.compaction == "size_tiered":
+            given["max_threshold"] = max(
+                SizeTiered.max_threshold, min_threshold
+            )  # the cap follows a high floor
+        style = COMPACTION_STYLES[self.compaction]
+        own = set(style.parameters.__dataclass_fields__)
+        for name, value in given.items():
+            if value is not None and name not in own:
+                raise ValueError(
+                    f"{name} is not a parameter of {self.compaction} compaction "
+                    f"(its parameters: {', '.join(sorted(own))}; got {name}={value!r})"
+                )
+        self.policy: SizeTiered | Leveled = style.parameters(
+            **{k: v for k, v in given.items() if v is not None}
+        )
+        self._table_entries = (
+            (self.policy.table_entries or self.memtable_limit) if isinstance(self.policy, Leveled) else 0
+        )
+        n_levels = self.policy.max_levels if isinstance(self.policy, Leveled) else 1
+        self._levels: list[list[SSTable]] = [[] for _ in range(n_levels)]  # L0 newest first; Ln by key
+        self._pointers = [""] * n_levels  # leveled: where each level's round robin resumes
+        self._sizes = [0] * n_levels  # entries per level
+        self._max_keys: list[list[str]] = [[] for _ in range(n_levels)]  # leveled Ln: each table's last key
+        self._memtable: dict[str, tuple[str | None, int]] = {}
+        self._log: list[tuple[int, str, str | None]] = []  # (seq, key, value or None for a delete)
+        self._seq = 0
+        self._next_table = 1
+        self.down = False
+        self.events: list[StoreEvent] = []
+        self._n = dict.fromkeys(StoreStats.__dataclass_fields__, 0)
+
+    # -- writes ---------------------------------------------------------------------------------------
+    def _check_up(self) -> None:
+        if self.down:
+            raise ValueError("the node has crashed: call recover() before reading or writing")
+
+    def put(self, key: str, value: str) -> int:
+        """Write ``value`` under ``key``; returns the sequence number once the log record is synced (the ack)."""
+        self._check_up()
+        _check_key(key)
+        if not isinstance(value, str) or len(value) > MAX_VALUE_LENGTH:
+            raise ValueError(
+                f"value must be a string of at most {MAX_VALUE_LENGTH} characters (got value={value!r:.80})"
+            )
+        self._n["puts"] += 1
+        return self._write(key, value)
+
+    def delete(self, key: str) -> int:
+        """Write a tombstone for ``key``: it hides older values until compaction may drop both."""
+        self._check_up()
+        _check_key(key)
+        self._n["deletes"] += 1
+        return self._write(key, None)
+
+    def _write(self, key: str, value: str | None) -> int:
+        self._seq += 1
+        self._log.append((self._seq, key, value))  # synced before the ack
+        self._n["log_records_written"] += 1
+        self._memtable[key] = (value, self._seq)
+        if len(self._memtable) >= self.memtable_limit:
+            self.flush()
+        return self._seq
+
+    def flush(self) -> int | None:
+        """Write the memtable out as a new SSTable and drop the log it covered; returns the table id."""
+        self._check_up()
+        if not self._memtable:
+            return None
+        keys = sorted(self._memtable)
+        values = [self._memtable[k][0] for k in keys]
+        seqs = [self._memtable[k][1] for k in keys]
+        table = self._new_table(0, keys, values, seqs)
+        self._levels[0].insert(0, table)
+        self._sizes[0] += len(keys)
+        self._memtable = {}
+        self._log.clear()  # every record is now in a table
+        self._n["flushes"] += 1
+        self._n["entries_flushed"] += len(keys)
+        self.events.append(
+            StoreEvent(
+                self._seq,
+                "flush",
+                outputs=(table.table_id,),
+                entries_out=len(keys),
+                disk_entries_peak=self.disk_entries,
+            )
+        )
+        if self.auto_compact:
+            self._maybe_compact()
+        return table.table_id
+
+    def _new_table(self, level: int, keys: list[str], values: list, seqs: list[int]) -> SSTable:
+        table = SSTable(self._next_table, level, keys, values, seqs, self.bloom_bits_per_key)
+        self._next_table += 1
+        return table
+
+    # -- crash and recovery ----------------------------------------------------------------------------
+    def crash(self) -> int:
+        """Lose the memtable (it lived in memory); the commit log and the tables survive. Returns the
+        number of memtable entries lost from memory."""
+        lost = len(self._memtable)
+        self._memtable = {}
+        self.down = True
+        self._n["crashes"] += 1
+        self.events.append(StoreEvent(self._seq, "crash", replayed=lost))
+        return lost
+
+    def recover(self) -> int:
+        """Rebuild the memtable by replaying the commit log; returns the number of records replayed."""
+        memtable: dict[str, tuple[str | None, int]] = {}
+        for seq, key, value in self._log:
+            memtable[key] = (value, seq)
+        self._memtable = memtable
+        self.down = False
+        self._n["recoveries"] += 1
+        self.events.append(StoreEvent(self._seq, "recover", replayed=len(self._log)))
+        return len(self._log)
+
+    # -- reads ----------------------------------------------------------------------------------------
+    def get(self, key: str) -> str | None:
+        """The newest value of ``key``, or ``None`` if it was never written or its newest write is a delete."""
+        return self.get_traced(key).value
+
+    def get_traced(self, key: str) -> ReadTrace:
+        """The value with its read path: memtable, then tables newest first, each ruled out by key range or
+        bloom filter, or read from disk."""
+        self._check_up()
+        _check_key(key)
+        self._n["gets"] += 1
+        steps: list[ReadStep] = []
+        hit = self._memtable.get(key)
+        if hit is not None:
+            steps.append(ReadStep(None, -1, FOUND if hit[0] is not None else DELETED))
+            return ReadTrace(key, hit[0], tuple(steps))
+        steps.append(ReadStep(None, -1, NOT_IN_MEMTABLE))
+        for level, tables in enumerate(self._levels):
+            if level == 0 or isinstance(self.policy, SizeTiered):
+                candidates = tables
+            else:
+                if not tables:
+                    continue
+                i = bisect.bisect_left(self._max_keys[level], key)
+                if i == len(tables) or not tables[i].covers(key):
+                    steps.append(ReadStep(None, level, NO_TABLE))
+                    continue
+                candidates = [tables[i]]
+            for table in candidates:
+                found, value = self._probe(table, key, steps)
+                if found:
+                    return ReadTrace(key, value, tuple(steps))
+        return ReadTrace(key, None, tuple(steps))
+
+    def _probe(self, table: SSTable, key: str, steps: list[ReadStep]) -> tuple[bool, str | None]:
+        tid, level = table.table_id, table.level
+        if not table.covers(key):
+            steps.append(ReadStep(tid, level, OUTSIDE_RANGE))
+            return False, None
+        if table.bloom is not None:
+            self._n["bloom_checks"] += 1
+            if key not in table.bloom:
+                self._n["bloom_skips"] += 1
+                steps.append(ReadStep(tid, level, BLOOM_NO))
+                return False, None
+        self._n["disk_reads"] += 1
+        found, value = table.find(key)
+        if found:
+            steps.append(ReadStep(tid, level, FOUND if value is not None else DELETED))
+            return True, value
+        if table.bloom is not None:
+            self._n["false_positives"] += 1
+        steps.append(ReadStep(tid, level, FALSE_POSITIVE if table.bloom is not None else NO_FILTER))
+        return False, None
+
+    # -- compaction -----------------------------------------------------------------------------------
+    def compact(self) -> int | None:
+        """A major compaction: merge every table into one sorted run (leveled: on the deepest level in use).
+        Nothing older remains outside it, so every tombstone and every value it hides is dropped. Returns
+        the number of entries written, or ``None`` with fewer than two tables and no tombstone to drop."""
+        self._check_up()
+        tables = self.tables
+        if not tables or (len(tables) == 1 and not any(v is None for v in tables[0].values)):
+            return None
+        if isinstance(self.policy, SizeTiered):
+            level = 0
+        else:
+            level = max(1, max(i for i, ts in enumerate(self._levels) if ts))
+        outputs = self._merge(tables, _nothing_older, level, "major compaction", 0)
+        for n in range(len(self._levels)):
+            self._set_level(n, outputs if n == level else [])
+        return self._sizes[level]
+
+    def _set_level(self, n: int, tables: list[SSTable]) -> None:
+        self._levels[n] = tables
+        self._sizes[n] = sum(len(t) for t in tables)
+        self._max_keys[n] = [t.max_key for t in tables] if n > 0 else []
+
+    def _merge(
+        self, inputs: list[SSTable], older: Callable[[str], bool], level: int, kind: str, level_from: int
+    ) -> list[SSTable]:
+        """Merge ``inputs`` (newest first) into sorted output tables for ``level``. A tombstone is dropped
+        when ``older(key)`` says no older table may contain its key (by key range and bloom filter, the
+        check a real store can make without reading the tables)."""
+        newest: dict[str, tuple[int, str | None]] = {}
+        entries_in = 0
+        for table in inputs:
+            entries_in += len(table)
+            for key, value, seq in zip(table.keys, table.values, table.seqs, strict=True):
+                have = newest.get(key)
+                if have is None or seq > have[0]:
+                    newest[key] = (seq, value)
+        keys, values, seqs = [], [], []
+        dropped = kept = 0
+        for key in sorted(newest):
+            seq, value = newest[key]
+            if value is None:
+                if not older(key):
+                    dropped += 1
+                    continue
+                kept += 1
+            keys.append(key)
+            values.append(value)
+            seqs.append(seq)
+        size = self._table_entries if (isinstance(self.policy, Leveled) and level > 0) else len(keys)
+        outputs = [
+            self._new_table(level, keys[i : i + size], values[i : i + size], seqs[i : i + size])
+            for i in range(0, len(keys), max(size, 1))
+        ]
+        out = len(keys)
+        peak = self.disk_entries + out
+        self._n["compactions"] += 1
+        self._n["entries_compacted_in"] += entries_in
+        self._n["entries_compacted_out"] += out
+        self._n["overwritten_dropped"] += entries_in - len(newest)
+        self._n["tombstones_dropped"] += dropped
+        self.events.append(
+            StoreEvent(
+                self._seq,
+                kind,
+                inputs=tuple(t.table_id for t in inputs),
+                outputs=tuple(t.table_id for t in outputs),
+                level_from=level_from,
+                level_to=level,
+                entries_in=entries_in,
+                entries_out=out,
+                overwritten_dropped=entries_in - len(newest),
+                tombstones_dropped=dropped,
+                tombstones_kept=kept,
+                disk_entries_peak=peak,
+            )
+        )
+        return outputs
+
+    def _maybe_compact(self) -> None:
+        if isinstance(self.policy, SizeTiered):
+            self._compact_tiered(self.policy)
+        else:
+            self._compact_leveled(self.policy)
+
+    def _compact_tiered(self, p: SizeTiered) -> None:
+        runs = self._levels[0]
+        while (window := _pick_tier(runs, p)) is not None:
+            i, j = window
+            later = runs[j:]
+            runs[i:j] = self._merge(
+                runs[i:j], lambda k, ts=later: any(t.may_contain(k) for t in ts), 0, "compaction", 0
+            )
+            self._sizes[0] = sum(len(t) for t in runs)
+
+    def _level_capacity(self, level: int) -> int:
+        return self._table_entries * self.policy.fanout**level  # type: ignore[union-attr]
+
+    def _compact_leveled(self, p: Leveled) -> None:
+        levels = self._levels
+        if len(levels[0]) >= p.l0_trigger:
+            lo = min(t.min_key for t in levels[0])
+            hi = max(t.max_key for t in levels[0])
+            self._push_down(0, list(levels[0]), lo, hi)
+        for n in range(1, len(levels) - 1):
+            while self._sizes[n] > self._level_capacity(n):
+                tables = levels[n]
+                pick = next((t for t in tables if t.min_key > self._pointers[n]), tables[0])
+                self._pointers[n] = pick.max_key
+                self._push_down(n, [pick], pick.min_key, pick.max_key)
+
+    def _push_down(self, n: int, inputs: list[SSTable], lo: str, hi: str) -> None:
+        """Merge ``inputs`` from level n with the tables they overlap on level n+1 (or, with nothing to
+        merge with below L0, move the table down as it is: no entry rewritten)."""
+        levels = self._levels
+        below = levels[n + 1]
+        start = end = bisect.bisect_left(self._max_keys[n + 1], lo)  # first table ending at or after lo
+        while end < len(below) and below[end].min_key <= hi:
+            end += 1
+        overlap = below[start:end]
+        if not overlap and n > 0:
+            outputs = [t.moved(n + 1) for t in inputs]
+            ids = tuple(t.table_id for t in inputs)
+            self.events.append(
+                StoreEvent(
+                    self._seq,
+                    "move",
+                    inputs=ids,
+                    outputs=ids,
+                    level_from=n,
+                    level_to=n + 1,
+                    disk_entries_peak=self.disk_entries,
+                )
+            )
+        else:  # the inputs stay in place while the output is written: they count toward the peak
+            outputs = self._merge(
+                inputs + overlap, lambda k: self._deeper_may_contain(k, n + 2), n + 1, "compaction", n
+            )
+        # splice: level n+1 stays sorted by key, the outputs take the overlapped tables' place
+        taken = {t.table_id for t in inputs}
+        levels[n] = [t for t in levels[n] if t.table_id not in taken]
+        self._sizes[n] -= sum(len(t) for t in inputs)
+        if n > 0:
+            self._max_keys[n] = [t.max_key for t in levels[n]]
+        levels[n + 1] = below[:start] + outputs + below[end:]
+        self._sizes[n + 1] += sum(len(t) for t in outputs) - sum(len(t) for t in overlap)
+        keys = self._max_keys[n + 1]
+        self._max_keys[n + 1] = keys[:start] + [t.max_key for t in outputs] + keys[end:]
+
+    def _deeper_may_contain(self, key: str, first: int) -> bool:
+        """Leveled: may any table on level ``first`` or below hold ``key``? One table per level to check."""
+        for n in range(first, len(self._levels)):
+            i = bisect.bisect_left(self._max_keys[n], key)
+            if i < len(self._levels[n]) and self._levels[n][i].may_contain(key):
+                return True
+        return False
+
+    # -- what there is to see ------------------------------------------------------------------------
+    @property
+    def seq(self) -> int:
+        return self._seq
+
+    @property
+    def levels(self) -> tuple[tuple[SSTable, ...], ...]:
+        return tuple(tuple(level) for level in self._levels)
+
+    @property
+    def tables(self) -> list[SSTable]:
+        """Every table in read order: L0 (or the size-tiered runs) newest first, then L1, L2, …"""
+        return [t for level in self._levels for t in level]
+
+    @property
+    def disk_entries(self) -> int:
+        return sum(self._sizes)
+
+    @property
+    def memtable(self) -> tuple[tuple[str, str | None, int], ...]:
+        return tuple((k, v, s) for k, (v, s) in sorted(self._memtable.items()))
+
+    @property
+    def commit_log(self) -> tuple[LogRecord, ...]:
+        return tuple(LogRecord(s, "delete" if v is None else "put", k, v) for s, k, v in self._log)
+
+    def stats(self) -> StoreStats:
+        return StoreStats(**self._n)
+
+    def snapshot(self) -> StoreSnapshot:
+        return StoreSnapshot(
+            seq=self._seq,
+            down=self.down,
+            log=self.commit_log,
+            memtable=self.memtable,
+            levels=tuple(tuple(t.view() for t in level) for level in self._levels),
+        )
+
+
+def _nothing_older(key: str) -> bool:
+    return False
+
+
+def _pick_tier(runs: list[SSTable], p: SizeTiered) -> tuple[int, int] | None:
+    """The first window of consecutive runs of similar size at least ``min_threshold`` long."""
+    i = 0
+    while i < len(runs):
+        j, total = i + 1, len(runs[i])
+        while j < len(runs) and p.bucket_low * total / (j - i) <= len(runs[j]) <= p.bucket_high * total / (
+            j - i
+        ):
+            total += len(runs[j])
+            j += 1
+        if j - i >= p.min_threshold:
+            return i, min(j, i + p.max_threshold)
+        i = j
+    return None
+
+
+# -- a store's settings, as the page sets them --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """The knobs of one node's store: memtable size, bloom bits per key, compaction style and its main knob."""
+
+    memtable_limit: int = 4
+    bloom_bits_per_key: float = 10.0
+    compaction: str = "size_tiered"
+    min_threshold: int = 4
+    l0_trigger: int = 4
+    fanout: int = 10
+
+    def __post_init__(self) -> None:
+        checks.int_between("memtable_limit", self.memtable_limit, 1, 100_000)
+        checks.number_between("bloom_bits_per_key", self.bloom_bits_per_key, 0.0, MAX_BITS_PER_KEY)
+        checks.one_of("compaction", self.compaction, COMPACTION_STYLES)
+        SizeTiered(min_threshold=self.min_threshold)
+        Leveled(l0_trigger=self.l0_trigger, fanout=self.fanout)
+
+    def with_style(self, compaction: str) -> StoreSettings:
+        return StoreSettings(
+            self.memtable_limit,
+            self.bloom_bits_per_key,
+            compaction,
+            self.min_threshold,
+            self.l0_trigger,
+            self.fanout,
+        )
+
+    def store(self) -> LSMStore:
+        if self.compaction == "size_tiered":
+            return LSMStore(
+                self.memtable_limit, self.bloom_bits_per_key, "size_tiered", min_threshold=self.min_threshold
+            )
+        return LSMStore(
+            self.memtable_limit,
+            self.bloom_bits_per_key,
+            "leveled",
+            l0_trigger=self.l0_trigger,
+            fanout=self.fanout,
+        )
+
+
+# -- a scripted session, for the step-through ---------------------------------------------------------------
+
+SCRIPT_COMMANDS = MappingProxyType(
+    {
+        "put": "put KEY VALUE: write a value (acknowledged once its log record is synced)",
+        "get": "get KEY: read it, and trace the read path",
+        "delete": "delete KEY: write a tombstone",
+        "load": "load COUNT [PREFIX [TAG]]: COUNT puts of PREFIX0001… with values TAG1…",
+        "flush": "flush: write the memtable out as an SSTable now",
+        "compact": "compact: a major compaction of every table",
+        "crash": "crash: the node loses its memtable (the log survives)",
+        "recover": "recover: replay the commit log into a new memtable",
+    }
+)
+MAX_SCRIPT_LINES = 200
+MAX_SCRIPT_OPS = 2000
+MAX_LOAD = 1000
+_TOKEN = re.compile(r"[A-Za-z0-9_:.\-]{1,32}")
+_ARGS = MappingProxyType(
+    {
+        "put": (2, 2),
+        "get": (1, 1),
+        "delete": (1, 1),
+        "load": (1, 3),
+        "flush": (0, 0),
+        "compact": (0, 0),
+        "crash": (0, 0),
+        "recover": (0, 0),
+    }
+)
+
+
+def _shown(token: str) -> str:
+    """A token from the script, safe to quote in a message: anything outside the key alphabet becomes '?'."""
+    return "".join(c if _TOKEN.fullmatch(c) else "?" for c in token[:32])
+
+
+@dataclass(frozen=True)
+class ScriptOp:
+    line: int
+    command: str
+    key: str | None = None
+    value: str | None = None
+
+
+def parse_script(text: str) -> tuple[ScriptOp, ...]:
+    """Parse a session, one command per line (``#`` starts a comment); ``load`` expands into its puts.
+
+    Bounded before it is parsed: at most ``MAX_SCRIPT_LINES`` lines, ``MAX_SCRIPT_OPS`` operations, keys
+    and values of 1 to 32 characters from ``A-Z a-z 0-9 _ : . -``. A mistake raises ValueError naming
+    the line.
+    """
+    if not isinstance(text, str):
+        raise ValueError("the script must be text")
+    lines = text.splitlines()
+    if len(lines) > MAX_SCRIPT_LINES or len(text) > MAX_SCRIPT_LINES * 80:
+        raise ValueError(
+            f"the script may have at most {MAX_SCRIPT_LINES} lines of 80 characters (got {len(lines)} lines)"
+        )
+    ops: list[ScriptOp] = []
+    for number, raw in enumerate(lines, start=1):
+        words = raw.split("#", 1)[0].split()
+        if not words:
+            continue
+        command, args = words[0].lower(), words[1:]
+        if command not in _ARGS:
+            raise ValueError(
+                f"line {number}: unknown command '{_shown(command)}' "
+                f"(use one of {', '.join(SCRIPT_COMMANDS)})"
+            )
+        lo, hi = _ARGS[command]
+        if not lo <= len(args) <= hi:
+            raise ValueError(f"line {number}: write it as '{SCRIPT_COMMANDS[command].split(':')[0]}'")
+        for a in args:
+            if not _TOKEN.fullmatch(a):
+                raise ValueError(f"line {number}: '{_shown(a)}' must be 1 to 32 of A-Z a-z 0-9 _ : . -")
+        if command == "load":
+            if not args[0].isdigit() or not 1 <= int(args[0]) <= MAX_LOAD:
+                raise ValueError(f"line {number}: load COUNT must be a whole number from 1 to {MAX_LOAD}")
+            count, prefix = int(args[0]), args[1] if len(args) > 1 else "key"
+            tag = args[2] if len(args) > 2 else "v"
+            width = max(4, len(str(count)))
+            ops.extend(
+                ScriptOp(number, "put", f"{prefix}{i:0{width}d}", f"{tag}{i}") for i in range(1, count + 1)
+            )
+        else:
+            ops.append(ScriptOp(number, command, *args))
+        if len(ops) > MAX_SCRIPT_OPS:
+            raise ValueError(f"line {number}: the script runs more than {MAX_SCRIPT_OPS} operations")
+    return tuple(ops)
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One operation of a session: what it did, the events it caused, the state after it, and for a get,
+    its trace and what a plain dict of the acknowledged writes holds."""
+
+    index: int
+    op: ScriptOp
+    outcome: str
+    acknowledged: bool
+    events: tuple[StoreEvent, ...]
+    snapshot: StoreSnapshot
+    trace: ReadTrace | None = None
+    expected: str | None = None
+
+    @property
+    def matches_model(self) -> bool | None:
+        return None if self.trace is None else self.trace.value == self.expected
+
+
+@dataclass(frozen=True)
+class ScriptRun:
+    settings: StoreSettings
+    steps: tuple[StepRecord, ...]
+    stats: StoreStats
+
+    @property
+    def gets(self) -> tuple[StepRecord, ...]:
+        return tuple(s for s in self.steps if s.trace is not None)
+
+    @property
+    def acknowledged_writes(self) -> int:
+        return sum(s.acknowledged for s in self.steps if s.op.command in ("put", "delete"))
+
+    @property
+    def refused(self) -> int:
+        return sum(s.outcome.startswith("refused") for s in self.steps)
+
+    @property
+    def reads_matching(self) -> int:
+        return sum(bool(s.matches_model) for s in self.gets)
+
+
+def run_script(text: str, settings: StoreSettings) -> ScriptRun:
+    """Run a session against a fresh store, recording the state after every operation; operations while the
+    node is down are refused (and not acknowledged)."""
+    ops = parse_script(text)
+    store = settings.store()
+    model: dict[str, str] = {}
+    steps = []
+    for index, op in enumerate(ops):
+        before = len(store.events)
+        trace = expected = None
+        acknowledged = False
+        c = op.command
+        if store.down and c not in ("crash", "recover"):
+            outcome = "refused: the node is down (recover first)"
+        elif c == "put":
+            outcome = f"acknowledged as seq {store.put(op.key, op.value)}"
+            model[op.key] = op.value  # type: ignore[index]
+            acknowledged = True
+        elif c == "delete":
+            outcome = f"tombstone acknowledged as seq {store.delete(op.key)}"
+            model.pop(op.key, None)  # type: ignore[arg-type]
+            acknowledged = True
+        elif c == "get":
+            trace, expected = store.get_traced(op.key), model.get(op.key)  # type: ignore[arg-type]
+            outcome = f"{trace.value if trace.found else 'not found'} ({trace.disk_reads} disk reads)"
+        elif c == "flush":
+            tid = store.flush()
+            outcome = f"memtable written as T{tid}" if tid else "memtable empty: nothing to flush"
+        elif c == "compact":
+            written = store.compact()
+            outcome = (
+                f"{written} entries rewritten into one run" if written is not None else "nothing to compact"
+            )
+        elif c == "crash":
+            outcome = f"crashed: {store.crash()} memtable entries lost from memory"
+        else:
+            outcome = f"recovered: {store.recover()} log records replayed"
+        steps.append(
+            StepRecord(
+                index,
+                op,
+                outcome,
+                acknowledged,
+                tuple(store.events[before:]),
+                store.snapshot(),
+                trace,
+                expected,
+            )
+        )
+    return ScriptRun(settings, tuple(steps), store.stats())
+
+
+# -- amplification on a workload ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkloadSettings:
+    """A seeded random workload: ``writes`` puts and deletes over ``key_space`` keys, then ``reads`` gets
+    (half of live keys, half of keys never written)."""
+
+    store: StoreSettings = StoreSettings()
+    writes: int = 10_000
+    key_space: int = 2_000
+    delete_fraction: float = 0.05
+    reads: int = 2_000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.store, StoreSettings):
+            raise ValueError("store must be a StoreSettings")
+        checks.int_between("writes", self.writes, 1, 1_000_000)
+        checks.int_between("key_space", self.key_space, 1, 1_000_000)
+        checks.number_between("delete_fraction", self.delete_fraction, 0.0, 0.9)
+        checks.int_between("reads", self.reads, 0, 100_000)
+        checks.seed(self.seed)
+
+
+@dataclass(frozen=True)
+class WorkloadResult:
+    settings: WorkloadSettings
+    compaction: str
+    stats: StoreStats
+    live_keys: int
+    disk_entries: int
+    levels: tuple[tuple[int, ...], ...]  # table sizes per level (size-tiered: one row of runs)
+    peak_space_amplification: float
+    mean_space_amplification: float
+    series_ops: tuple[int, ...]  # sampled after these many writes …
+    series_disk: tuple[int, ...]  # … entries on disk (peak since the previous sample)
+    series_live: tuple[int, ...]  # … live keys
+    series_tables: tuple[int, ...]  # … tables
+    reads_present: int
+    reads_absent: int
+    disk_reads_present: int
+    disk_reads_absent: int
+    tables_considered: int  # tables whose key range covered the key: disk reads without any filter
+    bloom_skips: int
+    false_positives: int
+    read_mismatches: int  # gets that disagreed with a dict of the same writes: always 0
+
+    @property
+    def write_amplification(self) -> float:
+        return self.stats.write_amplification
+
+    @property
+    def space_amplification(self) -> float:
+        return self.disk_entries / self.live_keys if self.live_keys else math.inf
+
+    @property
+    def read_amplification(self) -> float:
+        """Disk reads per get, over all the gets."""
+        n = self.reads_present + self.reads_absent
+        return (self.disk_reads_present + self.disk_reads_absent) / n if n else 0.0
+
+    @property
+    def levels_in_use(self) -> int:
+        return sum(bool(level) for level in self.levels)
+
+    @property
+    def measured_false_positive_rate(self) -> float:
+        negatives = self.bloom_skips + self.false_positives
+        return self.false_positives / negatives if negatives else 0.0
+
+
+def run_workload(
+    settings: WorkloadSettings, compaction: str | None = None, samples: int = 200
+) -> WorkloadResult:
+    """Run the workload on a fresh store (``compaction`` overrides the settings' style) and measure it."""
+    style = (
+        settings.store.compaction
+        if compaction is None
+        else str(checks.one_of("compaction", compaction, COMPACTION_STYLES))
+    )
+    store = settings.store.with_style(style).store()
+    rng = np.random.default_rng(settings.seed)
+    names = [f"user:{i:07d}" for i in range(settings.key_space)]
+    picks = rng.integers(0, settings.key_space, settings.writes)
+    deletes = rng.random(settings.writes) < settings.delete_fraction
+    model: dict[str, str] = {}
+    every = max(1, settings.writes // max(1, samples))
+    ops, disk, live, tables = [], [], [], []
+    seen_events = 0
+    peak_sa, sa_sum, sa_n, window_peak = 0.0, 0.0, 0, 0
+    for i in range(settings.writes):
+        key = names[picks[i]]
+        if deletes[i]:
+            store.delete(key)
+            model.pop(key, None)
+        else:
+            store.put(key, f"v{i}")
+            model[key] = f"v{i}"
+        if len(store.events) > seen_events:
+            for event in store.events[seen_events:]:
+                window_peak = max(window_peak, event.disk_entries_peak)
+                if len(model):
+                    peak_sa = max(peak_sa, event.disk_entries_peak / len(model))
+            seen_events = len(store.events)
+        if (i + 1) % every == 0 or i + 1 == settings.writes:
+            on_disk = store.disk_entries
+            ops.append(i + 1)
+            disk.append(max(window_peak, on_disk))
+            live.append(len(model))
+            tables.append(len(store.tables))
+            window_peak = 0
+            if model:
+                sa_sum += on_disk / len(model)
+                sa_n += 1
+    present_keys = sorted(model)
+    n_present = min(settings.reads // 2, len(present_keys))
+    chosen = rng.choice(len(present_keys), n_present, replace=False) if n_present else np.zeros(0, dtype=int)
+    queries = [(present_keys[j], model[present_keys[j]]) for j in chosen]
+    # keys never written, each just after a real one, so that key ranges cannot rule them out
+    absent = rng.integers(0, settings.key_space, settings.reads - n_present)
+    queries += [(names[j] + "-", None) for j in absent]
+    before = store.stats()
+    counts = {"present": 0, "absent": 0}
+    mismatches = considered = 0
+    for key, want in queries:
+        trace = store.get_traced(key)
+        counts["present" if want is not None else "absent"] += trace.disk_reads
+        considered += trace.tables_considered
+        mismatches += trace.value != want
+    after = store.stats()
+    return WorkloadResult(
+        settings=settings,
+        compaction=style,
+        stats=after,
+        live_keys=len(model),
+        disk_entries=store.disk_entries,
+        levels=tuple(tuple(len(t) for t in level) for level in store.levels),
+        peak_space_amplification=peak_sa,
+        mean_space_amplification=sa_sum / sa_n if sa_n else 0.0,
+        series_ops=tuple(ops),
+        series_disk=tuple(disk),
+        series_live=tuple(live),
+        series_tables=tuple(tables),
+        reads_present=n_present,
+        reads_absent=settings.reads - n_present,
+        disk_reads_present=counts["present"],
+        disk_reads_absent=counts["absent"],
+        tables_considered=considered,
+        bloom_skips=after.bloom_skips - before.bloom_skips,
+        false_positives=after.false_positives - before.false_positives,
+        read_mismatches=mismatches,
+    )
+
+
+def compare_styles(settings: WorkloadSettings) -> tuple[WorkloadResult, ...]:
+    """The same workload under every compaction style, in registry order."""
+    return tuple(run_workload(settings, name) for name in COMPACTION_STYLES)
+
+
+def keys_of(steps: Iterable[StepRecord]) -> tuple[str, ...]:
+    """Every key a session names, in first-seen order."""
+    return tuple(dict.fromkeys(s.op.key for s in steps if s.op.key is not None))
