@@ -1,0 +1,192 @@
+"""News feed: a post fans out through a queue of batches and K workers, on write, on read, or hybrid."""
+
+import pandas as pd
+import streamlit as st
+
+from lessons import news_feed as L
+from sdcore.charts import feed as charts
+from sdcore.feed import neighbourhood, simulate_all
+from ui import explain, export, page
+from ui.errors import boundary
+from ui.params import PageParams
+
+P = PageParams("feed", L.PARAMS, {p.name: dict(p.values) for p in L.PRESETS}, L.DEFAULT_PRESET)
+ss = st.session_state
+
+
+@st.cache_resource(max_entries=6, ttl=3600, show_spinner="Simulating the fanout…")
+def cached_runs(config):
+    return simulate_all(config)  # immutable results (read-only arrays), shared by every session
+
+
+@st.cache_resource(max_entries=24, ttl=3600, show_spinner=False)
+def cached_hood(config, author: int):
+    return neighbourhood(cached_runs(config)["push"].graph, author, 60, config.seed)
+
+
+def widget(where, name: str):
+    p = L.PARAM[name]
+    if p.options is not None:
+        return where.select_slider(p.label, p.options, format_func=p.format, help=p.help, **P.bind(name))
+    return where.slider(p.label, p.lo, p.hi, step=p.step, help=p.help, **P.bind(name))
+
+
+def step(delta: int) -> None:
+    ss["feed.cursor"] = max(0, min(100, ss["feed.cursor"] + delta))
+
+
+def play_toggled() -> None:
+    if ss["feed.play"] and ss["feed.cursor"] >= 100:
+        ss["feed.cursor"] = 0  # playing from the end starts over
+
+
+page.start(L.TITLE, L.IDEA)
+P.preset_row(L.describe)
+strategy_param = L.PARAM["strategy"]
+st.radio(
+    strategy_param.label,
+    strategy_param.options,
+    format_func=strategy_param.format,
+    horizontal=True,
+    help=strategy_param.help,
+    **P.bind("strategy"),
+)
+for names in (
+    ("users", "follows", "tail", "posts"),
+    ("celebrity_followers", "celebrity_posts", "celebrity_threshold", "active_share"),
+    ("post_rate", "read_rate", "workers", "worker_throughput"),
+):
+    for col, name in zip(st.columns(4), names, strict=True):
+        widget(col, name)
+edges = None
+with st.expander("Batches, cache, deletes, authentication, rate limits, seed, your own graph"):
+    for names in (
+        ("batch_size", "cache_size", "delete_share", "unfollow_share"),
+        ("unauthenticated_share", "publish_limit", "read_limit"),
+    ):
+        for col, name in zip(st.columns(4), names, strict=False):
+            widget(col, name)
+    seed = L.PARAM["seed"]
+    st.number_input(seed.label, int(seed.lo), int(seed.hi), help=seed.help, **P.bind("seed"))
+    upload = st.file_uploader(
+        "Follower graph as CSV (follower,followee per line; at most 2 MB)",
+        type=["csv", "txt"],
+        help="Replaces the generated graph; the users slider then follows the file.",
+    )
+    if upload is not None:
+        with boundary():
+            edges = L.read_upload(upload)
+        st.text(
+            f"Using the uploaded graph: {edges.edges:,} follows among {edges.users:,} users "
+            f"({edges.duplicates:,} repeated lines ignored), sha256 {edges.sha256[:12]}…"
+        )
+P.reset_button()
+v = P.values()
+with boundary():
+    config = L.config_from(v, edges)
+    runs = cached_runs(config)
+query = P.sync()
+run = runs[v["strategy"]]
+
+for col, h in zip(st.columns(6), L.headlines(runs, v["strategy"]), strict=True):
+    col.metric(h.label, h.value, h.delta, help=h.help, delta_color=h.delta_color, delta_arrow="off")
+
+guess = L.prediction(run)
+if guess is not None:
+    st.subheader("Predict, then reveal")
+    pick = st.radio(guess.question, guess.options, index=None, horizontal=True, key="feed.guess")
+    if pick is not None:
+        right = guess.options.index(pick) == guess.answer
+        (st.success if right else st.warning)(("Right: " if right else "Not quite: ") + guess.reveal)
+
+left, right_col = st.columns([1, 1.3])
+with left:
+    hood = cached_hood(config, 0)
+    st.plotly_chart(charts.neighbourhood_figure(hood, run), key="hood")
+    st.caption(L.caption_neighbourhood(run, hood))
+with right_col:
+    st.plotly_chart(charts.amplification_figure(runs), key="amplification")
+    st.caption(L.caption_amplification(runs))
+
+st.subheader("The fanout in virtual time")
+st.toggle(
+    "Play",
+    key="feed.play",
+    on_change=play_toggled,
+    help="Move the cursor on by 5% every 0.8 s (reruns only while on).",
+)
+
+
+@st.fragment(run_every=0.8 if ss.get("feed.play") else None)
+def fanout_view() -> None:
+    if ss.get("feed.play"):
+        if ss["feed.cursor"] >= 100:
+            ss["feed.play"] = False
+            st.rerun()
+        step(5)
+    b = st.columns([0.6, 0.6, 8])
+    b[0].button("◀", key="feed.back", on_click=step, args=(-5,), help="5% back")
+    b[1].button("▶", key="feed.next", on_click=step, args=(5,), help="5% on")
+    cursor = L.PARAM["cursor"]
+    b[2].slider(
+        cursor.label, 0, 100, step=1, help=cursor.help, label_visibility="collapsed", **P.bind("cursor")
+    )
+    t = L.cursor_time(run, ss["feed.cursor"])
+    st.markdown(L.cursor_sentence(run, ss["feed.cursor"]))
+    q, r = st.columns(2)
+    with q:
+        st.plotly_chart(charts.queue_figure(run, t), key="queue")
+        st.caption(L.caption_queue(run))
+    post = L.headline_post(run)
+    with r:
+        if post is not None:
+            st.plotly_chart(charts.reached_figure(run, post, t), key="reached")
+            st.caption(L.caption_reached(run, post))
+        else:
+            st.info("No post is fanned out under this strategy: every feed merges at read time.")
+
+
+fanout_view()
+c1, c2 = st.columns(2)
+with c1:
+    st.plotly_chart(charts.delay_figure(run), key="delay")
+    st.caption(L.caption_delay(run))
+with c2:
+    deadline = L.PARAM["deadline"]
+    st.select_slider(
+        deadline.label, deadline.options, format_func=L.seconds, help=deadline.help, **P.bind("deadline")
+    )
+    st.markdown(L.workers_sentence(run, v["deadline"]))
+st.subheader("Every strategy on the same graph and posts")
+st.dataframe(pd.DataFrame(L.cost_rows(runs)), hide_index=True)
+st.caption(
+    "Writes/s and list reads/s at the rates set above; a post's delay is until its last follower has it."
+)
+
+st.subheader("One user's feed, newest first")
+u = L.PARAM["user"]
+user, note = L.clamp_user(run, st.number_input(u.label, 0, int(u.hi), help=u.help, **P.bind("user")))
+if note:
+    st.info(note)
+st.dataframe(pd.DataFrame(L.feed_rows(run, user), columns=L.FEED_COLUMNS), hide_index=True)
+st.caption(L.feed_caption(run, user))
+
+explain.why(L.explanation(runs, v["strategy"]))
+with st.expander("Where the numbers come from"):
+    st.markdown(L.quotes_markdown())
+explain.try_this(L.TRY_THIS)
+st.subheader("Export")
+e = st.columns(2)
+with e[0]:
+    export.csv_download(
+        "Cost table (CSV)", lambda: pd.DataFrame(L.cost_rows(runs)), "news_feed_costs.csv", key="csv_costs"
+    )
+with e[1]:
+    export.csv_download(
+        "Every post under every strategy (CSV)",
+        lambda: pd.DataFrame(L.cost_csv_rows(runs)),
+        "news_feed_posts.csv",
+        key="csv_posts",
+    )
+export.share_link(query)
+explain.references([(r.title, r.url) for r in L.REFERENCES])

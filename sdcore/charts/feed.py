@@ -1,0 +1,298 @@
+"""Figures for the news-feed page: the celebrity's neighbourhood, write amplification per strategy, the
+fanout-delay distribution, followers reached over time, and the queue with a time cursor.
+
+Everything is sampled or binned to what a screen shows: a sample of followers, a histogram of delays, a
+curve of a few hundred points, never one mark per follower.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from sdcore.charts.style import BAD, GOOD, HIGHLIGHT, NEUTRAL, PALETTE, apply_style
+from sdcore.feed.graph import Neighbourhood
+from sdcore.feed.simulate import FeedRun
+from sdcore.feed.strategies import STRATEGIES
+
+STRATEGY_COLOURS = {name: PALETTE[i] for i, name in enumerate(STRATEGIES)}
+
+
+def _time_unit(seconds: float) -> tuple[float, str]:
+    return (1000.0, "ms") if seconds < 2.0 else (1.0, "s")
+
+
+def neighbourhood_figure(hood: Neighbourhood, run: FeedRun) -> go.Figure:
+    """The author in the middle, a sample of followers around it: filled if the strategy pushes the
+    author's posts to them, hollow grey if they are inactive, orange if their feed merges at read time."""
+    w, g = run.world, run.graph
+    xs = np.array([p[0] for p in hood.positions])
+    ys = np.array([p[1] for p in hood.positions])
+    fig = go.Figure()
+    lx: list[float | None] = []
+    ly: list[float | None] = []
+    for a, b in hood.edges:
+        lx += [xs[a], xs[b], None]
+        ly += [ys[a], ys[b], None]
+    fig.add_trace(
+        go.Scatter(
+            x=lx,
+            y=ly,
+            mode="lines",
+            line={"color": "#CCCCCC", "width": 1},
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
+    followers = np.array(hood.nodes[1:], dtype=np.int64)
+    pushed = np.array([_pushed(run, int(u), hood.author) for u in followers], dtype=bool)
+    active = w.active[followers] if len(followers) else np.zeros(0, dtype=bool)
+    groups = (
+        ("pushed: in its cache", pushed, GOOD, "circle"),
+        ("active, merged at read time", active & ~pushed, HIGHLIGHT, "diamond"),
+        ("inactive: not fanned out", ~active, NEUTRAL, "circle-open"),
+    )
+    counts = g.follower_counts
+    for name, mask, colour, symbol in groups:
+        if not mask.any():
+            continue
+        ids = followers[mask]
+        fig.add_trace(
+            go.Scatter(
+                x=xs[1:][mask],
+                y=ys[1:][mask],
+                mode="markers",
+                name=name,
+                marker={"color": colour, "size": 12, "symbol": symbol, "line": {"width": 2, "color": colour}},
+                text=[
+                    f"user {u}<br>{counts[u]:,} followers, follows {g.followee_counts[u]:,}"
+                    for u in ids.tolist()
+                ],
+                hoverinfo="text",
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=[xs[0]],
+            y=[ys[0]],
+            mode="markers+text",
+            name=f"user {hood.author}",
+            marker={"color": PALETTE[5], "size": 30, "symbol": "star"},
+            text=[f"user {hood.author}"],
+            textposition="top center",
+            hovertext=[f"user {hood.author}: {hood.total_followers:,} followers"],
+            hoverinfo="text",
+            showlegend=False,
+        )
+    )
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, scaleanchor="x")
+    shown = len(hood.nodes) - 1
+    title = f"User {hood.author} and {shown:,} of its {hood.total_followers:,} followers"
+    return apply_style(fig, title=title, height=460)
+
+
+def _pushed(run: FeedRun, follower: int, author: int) -> bool:
+    g = run.graph
+    lo, hi = int(g.followees_ptr[follower]), int(g.followees_ptr[follower + 1])
+    i = lo + int(np.searchsorted(g.followees_idx[lo:hi], author))
+    return bool(i < hi and g.followees_idx[i] == author and run.pushed[i])
+
+
+def amplification_figure(runs: Mapping[str, FeedRun]) -> go.Figure:
+    """Cache writes per post and lists read per feed load, one bar per strategy (log scale)."""
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        subplot_titles=("Cache writes per post", "Lists read per feed load"),
+        horizontal_spacing=0.12,
+    )
+    names = list(runs)
+    labels = [STRATEGIES[n].label.split(" (")[0] for n in names]
+    costs = [runs[n].costs() for n in names]
+    colours = [STRATEGY_COLOURS[n] for n in names]
+    writes = [c.writes_per_post for c in costs]
+    reads = [c.reads_per_load for c in costs]
+    fig.add_trace(
+        go.Bar(
+            x=labels,
+            y=writes,
+            marker_color=colours,
+            text=[f"{v:,.1f}" for v in writes],
+            textposition="outside",
+            showlegend=False,
+            cliponaxis=False,
+        ),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Bar(
+            x=labels,
+            y=reads,
+            marker_color=colours,
+            text=[f"{v:,.1f}" for v in reads],
+            textposition="outside",
+            showlegend=False,
+            cliponaxis=False,
+        ),
+        row=1,
+        col=2,
+    )
+    top = max([*writes, *reads, 1.0])
+    for col in (1, 2):
+        fig.update_yaxes(type="log", range=[-1, np.log10(top) + 0.6], dtick=1, row=1, col=col)
+    fig.update_annotations(font={"size": 16})
+    return apply_style(fig, height=400)
+
+
+def delay_figure(run: FeedRun) -> go.Figure:
+    """Histogram of how long each post took to reach its last follower (posts with anything pushed)."""
+    w = run.world
+    mask = w.accepted & (run.writes_per_post > 0)
+    d = run.delay[mask]
+    fig = go.Figure()
+    if len(d) == 0:
+        fig.add_annotation(
+            text="No post was fanned out: every feed merges at read time.",
+            showarrow=False,
+            x=0.5,
+            y=0.5,
+            xref="paper",
+            yref="paper",
+            font={"size": 16},
+        )
+        fig.update_xaxes(visible=False)
+        fig.update_yaxes(visible=False)
+        return apply_style(fig, height=360)
+    scale, unit = _time_unit(float(d.max()))
+    edges = np.linspace(0.0, float(d.max()) * scale * 1.0001 + 1e-9, 41)
+    counts, _ = np.histogram(d * scale, bins=edges)
+    fig.add_trace(
+        go.Bar(
+            x=(edges[:-1] + edges[1:]) / 2,
+            y=counts,
+            width=np.diff(edges),
+            marker_color=PALETTE[0],
+            name="posts",
+            hovertemplate=f"%{{x:.1f}} {unit}: %{{y}} posts<extra></extra>",
+        )
+    )
+    top = float(counts.max())
+    for q, name, colour in ((50, "median", GOOD), (99, "p99", BAD)):
+        v = float(np.percentile(d, q)) * scale
+        fig.add_trace(
+            go.Scatter(
+                x=[v, v],
+                y=[0.8, top * 1.2],
+                mode="lines",
+                name=f"{name} {v:,.1f} {unit}",
+                line={"color": colour, "dash": "dash", "width": 2},
+                hoverinfo="name",
+            )
+        )
+    fig.update_xaxes(title=f"until the last follower has it ({unit})")
+    fig.update_yaxes(title="posts", type="log", dtick=1, tickformat=",d")
+    return apply_style(fig, height=360)
+
+
+def reached_figure(run: FeedRun, post: int, cursor: float | None = None) -> go.Figure:
+    """Share of the post's pushed followers who have it, against seconds since it was published."""
+    t = run.reached(post)
+    fig = go.Figure()
+    if len(t) == 0:
+        fig.add_annotation(
+            text=f"Post {post} was not fanned out: its followers merge it at read time (0 s).",
+            showarrow=False,
+            x=0.5,
+            y=0.5,
+            xref="paper",
+            yref="paper",
+            font={"size": 16},
+        )
+        fig.update_xaxes(visible=False)
+        fig.update_yaxes(visible=False)
+        return apply_style(fig, height=360)
+    scale, unit = _time_unit(float(t[-1]))
+    idx = np.unique(np.linspace(0, len(t) - 1, min(len(t), 300)).astype(np.int64))
+    fig.add_trace(
+        go.Scatter(
+            x=np.concatenate(([0.0], t[idx] * scale)),
+            y=np.concatenate(([0.0], (idx + 1) / len(t))),
+            mode="lines",
+            line={"color": PALETTE[0], "width": 3},
+            name="followers reached",
+            hovertemplate=f"%{{x:.2f}} {unit}: %{{y:.0%}}<extra></extra>",
+        )
+    )
+    end = float(t[-1]) * scale
+    fig.add_trace(
+        go.Scatter(
+            x=[end, end],
+            y=[0, 1.02],
+            mode="lines",
+            name=f"last follower: {end:,.1f} {unit}",
+            line={"color": BAD, "dash": "dash", "width": 2},
+            hoverinfo="name",
+        )
+    )
+    if cursor is not None:
+        since = (cursor - float(run.world.post_time[post])) * scale
+        if 0 <= since <= end:
+            fig.add_trace(
+                go.Scatter(
+                    x=[since, since],
+                    y=[0, 1.02],
+                    mode="lines",
+                    name="cursor",
+                    line={"color": NEUTRAL, "width": 2},
+                    hoverinfo="name",
+                )
+            )
+    fig.update_xaxes(title=f"{unit} since the post was published", rangemode="tozero")
+    fig.update_yaxes(title="followers who have it", tickformat=".0%", range=[0, 1.05])
+    return apply_style(fig, height=360)
+
+
+def queue_figure(run: FeedRun, cursor: float | None = None) -> go.Figure:
+    """Batches waiting for a worker and feed writes not yet done, over virtual time, with the cursor."""
+    t, waiting, pending = run.queue_curve(300)
+    scale, unit = _time_unit(float(t[-1]))
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_trace(
+        go.Scatter(
+            x=t * scale,
+            y=pending,
+            name="writes not yet done",
+            mode="lines",
+            line={"color": PALETTE[1], "width": 3},
+        ),
+        secondary_y=False,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=t * scale,
+            y=waiting,
+            name="batches waiting",
+            mode="lines",
+            line={"color": PALETTE[0], "width": 2, "dash": "dot"},
+        ),
+        secondary_y=True,
+    )
+    if cursor is not None:
+        fig.add_vline(x=cursor * scale, line={"color": NEUTRAL, "width": 2})
+    fig.update_xaxes(title=f"virtual time ({unit})")
+    fig.update_yaxes(title="writes", rangemode="tozero", secondary_y=False)
+    top = max(int(waiting.max()), 1)
+    fig.update_yaxes(
+        title="batches",
+        range=[0, top * 1.1],
+        dtick=max(1, -(-top // 5)),
+        tickformat=",d",
+        secondary_y=True,
+        showgrid=False,
+    )
+    return apply_style(fig, height=380)
