@@ -1,0 +1,591 @@
+"""Caller -> service -> dependency, in virtual time: what a sick dependency does to the callers, with and
+without a circuit breaker.
+
+The scenario, stated (SimPy-style): callers send ``request_rate`` requests a second (Poisson) to a service
+with a fixed pool of ``pool_size`` workers. A request that finds every worker busy fails at once ("pool
+full"). A share ``dependency_share`` of the requests needs one call to a dependency; the rest only do
+``local_latency`` of local work. The dependency's failure rate and median latency follow a scripted
+``HealthTimeline`` (healthy, failing, slow, flapping, recovering); its latency is log-normal around the
+median. The service's client waits at most ``timeout`` for an answer, retries failed calls with back-off and
+jitter (``RetryPolicy``), optionally within a retry budget, and the dependency sheds calls beyond
+``dependency_capacity`` a second (they fail fast, as a 503). A worker is held for the whole request: its wait
+on the dependency, its back-off sleeps, a degraded fallback's call.
+
+With a ``breaker``, every call asks it first; a rejected call is not retried and goes to the ``fallback`` at
+once. A success updates the call site's last-good cache. What the cascade looks like: a slow dependency holds
+workers for up to ``timeout`` each, the pool fills, and requests that never touch the dependency fail too.
+A breaker that trips on slow calls fails them fast instead and the pool stays free; retries without a budget
+multiply the load on a dependency that is already failing (the retry storm).
+
+``compare`` runs the same requests (same seed, same arrivals) three ways: no breaker, breaker, breaker +
+fallback (``VARIANTS``).
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import math
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from sdcore import checks
+from sdcore.resilience.breaker import (
+    POLICIES,
+    CircuitBreaker,
+    ConsecutiveFailures,
+    FailureRateWindow,
+    Transition,
+)
+from sdcore.resilience.fallback import FALLBACKS, DefaultValue, FailFast, LastGoodCache
+from sdcore.resilience.retry import RetryBudget, RetryBudgetConfig, RetryPolicy
+
+__all__ = [
+    "OUTCOMES",
+    "SCRIPTS",
+    "VARIANTS",
+    "Comparison",
+    "HealthTimeline",
+    "Phase",
+    "ScriptKind",
+    "SimulationConfig",
+    "SimulationResult",
+    "Variant",
+    "compare",
+    "run",
+    "script",
+]
+
+OUTCOMES = ("success", "fallback", "rejected", "error")
+SUCCESS, FALLBACK, REJECTED, ERROR = range(4)
+HEALTHY_LATENCY = 0.05
+SHED_LATENCY = 0.005  # a shed call's 503 comes back at once
+MAX_DURATION = 600.0
+MAX_REQUESTS = 200_000  # request_rate x duration: a page run stays within a few seconds
+SLOW_RAMP = 8  # seconds over which a "slow" dependency's latency climbs to its slow value
+_FINISH, _DONE, _RETRY = range(3)
+
+
+# -- the dependency's health over time ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Phase:
+    """From ``start`` (seconds) until the next phase: the share of calls that fail and the median latency."""
+
+    start: float
+    failure_rate: float
+    latency: float
+    label: str = "healthy"
+
+    def __post_init__(self) -> None:
+        checks.number_between("start", self.start, 0.0, MAX_DURATION, unit=" seconds")
+        checks.number_between("failure_rate", self.failure_rate, 0.0, 1.0)
+        checks.number_between("latency", self.latency, 0.0, 600.0, unit=" seconds", lo_open=True)
+
+
+@dataclass(frozen=True)
+class HealthTimeline:
+    """Phases in order, the first at 0 s."""
+
+    phases: tuple[Phase, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "phases", tuple(self.phases))
+        if not self.phases or any(not isinstance(p, Phase) for p in self.phases):
+            raise ValueError(f"phases must be a non-empty sequence of Phase (got phases={self.phases!r})")
+        if self.phases[0].start != 0:
+            raise ValueError(f"the first phase must start at 0 s (got start={self.phases[0].start!r})")
+        starts = [p.start for p in self.phases]
+        if any(b <= a for a, b in zip(starts, starts[1:], strict=False)):
+            raise ValueError(f"phase starts must increase (got starts={starts})")
+
+    def at(self, t: float) -> Phase:
+        return self.phases[bisect.bisect_right([p.start for p in self.phases], t) - 1]
+
+    def segments(self, end: float) -> list[tuple[float, float, Phase]]:
+        """(start, end, phase) for each phase that begins before ``end``."""
+        out = []
+        for p, q in zip(self.phases, (*self.phases[1:], None), strict=True):
+            if p.start < end:
+                out.append((p.start, min(end, q.start if q else end), p))
+        return out
+
+
+@dataclass(frozen=True)
+class ScriptKind:
+    label: str
+    description: str
+
+
+SCRIPTS = MappingProxyType({
+    "healthy": ScriptKind("Healthy throughout", "Nothing goes wrong: the baseline."),
+    "outage": ScriptKind("Outage", "From the start of the episode the dependency fails a share of its calls, "
+                         "quickly (connection refused), then recovers at once."),
+    "slow": ScriptKind("Slow", f"The dependency answers, but its latency climbs over {SLOW_RAMP} s to the slow "
+                       "value and stays there for the episode: no errors, only waiting."),
+    "flapping": ScriptKind("Flapping", "During the episode the dependency alternates between failing and healthy, "
+                           "one flap period each."),
+    "recovering": ScriptKind("Outage, then a slow recovery", "Failing for the first half of the episode, then the "
+                             "failure rate falls in four steps to healthy."),
+})  # fmt: skip
+
+
+def script(
+    kind: str = "outage",
+    *,
+    start: float = 30.0,
+    length: float = 60.0,
+    failure_rate: float = 1.0,
+    slow_latency: float = 3.0,
+    flap_period: float = 10.0,
+    healthy_latency: float = HEALTHY_LATENCY,
+) -> HealthTimeline:
+    """A scripted timeline: healthy, then an episode of ``kind`` from ``start`` for ``length`` s, then healthy."""
+    checks.one_of("kind", kind, SCRIPTS)
+    start = checks.number_between("start", start, 0.0, MAX_DURATION, unit=" seconds")
+    length = checks.number_between("length", length, 0.0, MAX_DURATION, unit=" seconds", lo_open=True)
+    f = checks.number_between("failure_rate", failure_rate, 0.0, 1.0)
+    slow = checks.number_between("slow_latency", slow_latency, 0.0, 600.0, unit=" seconds", lo_open=True)
+    flap = checks.number_between("flap_period", flap_period, 0.0, MAX_DURATION, unit=" seconds", lo_open=True)
+    h = checks.number_between("healthy_latency", healthy_latency, 0.0, 600.0, unit=" seconds", lo_open=True)
+    end = start + length
+    episode: list[Phase] = []
+    if kind == "outage":
+        episode = [Phase(start, f, h, "failing")]
+    elif kind == "slow":
+        steps = max(1, min(SLOW_RAMP, math.floor(length)))
+        for k in range(steps):  # geometric climb, one step a second, the last at the slow value
+            lat = h * (slow / h) ** ((k + 1) / steps)
+            episode.append(Phase(start + k, 0.0, lat, "slow"))
+    elif kind == "flapping":
+        t, failing = start, True
+        while t < end:
+            episode.append(Phase(t, f if failing else 0.0, h, "failing" if failing else "healthy"))
+            t, failing = t + flap, not failing
+    elif kind == "recovering":
+        episode = [Phase(start, f, h, "failing")]
+        for k in (1, 2, 3):
+            episode.append(Phase(start + length / 2 + (k - 1) * length / 8, f * (4 - k) / 4, h, "recovering"))
+    phases = [Phase(0.0, 0.0, h, "healthy")] + [p for p in episode if p.start < end]
+    if kind != "healthy":
+        phases.append(Phase(end, 0.0, h, "healthy"))
+    merged: list[Phase] = []
+    for p in phases:  # a phase at 0 s replaces the healthy start; equal starts keep the later phase
+        if merged and merged[-1].start == p.start:
+            merged[-1] = p
+        else:
+            merged.append(p)
+    return HealthTimeline(tuple(merged))
+
+
+# -- configuration -----------------------------------------------------------------------------------------
+
+
+Policy = ConsecutiveFailures | FailureRateWindow
+_FALLBACK_TYPES = tuple(k.cls for k in FALLBACKS.values())
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """Everything one run depends on (hashable: a page caches runs by it)."""
+
+    duration: float = 120.0
+    request_rate: float = 100.0
+    dependency_share: float = 0.5
+    local_latency: float = 0.02
+    pool_size: int = 50
+    timeout: float = 1.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    retry_budget: RetryBudgetConfig | None = None
+    dependency_capacity: float = 10_000.0
+    timeline: HealthTimeline = field(default_factory=script)
+    breaker: Policy | None = field(default_factory=lambda: ConsecutiveFailures(fail_max=5, reset_timeout=5.0))
+    fallback: Any = field(default_factory=DefaultValue)
+    latency_sigma: float = 0.5
+    bin_width: float = 1.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        checks.number_between("duration", self.duration, 0.0, MAX_DURATION, unit=" seconds", lo_open=True)
+        checks.number_between("request_rate", self.request_rate, 0.0, 5000.0, lo_open=True)
+        if self.request_rate * self.duration > MAX_REQUESTS:
+            raise ValueError(
+                f"request_rate x duration must be at most {MAX_REQUESTS:,} requests "
+                f"(got request_rate={self.request_rate!r}, duration={self.duration!r})"
+            )
+        checks.number_between("dependency_share", self.dependency_share, 0.0, 1.0)
+        checks.number_between("local_latency", self.local_latency, 0.0, 60.0, unit=" seconds")
+        checks.int_between("pool_size", self.pool_size, 1, 100_000)
+        checks.number_between("timeout", self.timeout, 0.0, 600.0, unit=" seconds", lo_open=True)
+        checks.number_between("dependency_capacity", self.dependency_capacity, 0.0, 1e7, lo_open=True)
+        checks.number_between("latency_sigma", self.latency_sigma, 0.0, 3.0)
+        checks.number_between("bin_width", self.bin_width, 0.0, MAX_DURATION, unit=" seconds", lo_open=True)
+        checks.seed(self.seed)
+        for name, value, types in (
+            ("retry", self.retry, (RetryPolicy,)),
+            ("timeline", self.timeline, (HealthTimeline,)),
+            ("fallback", self.fallback, _FALLBACK_TYPES),
+        ):
+            if not isinstance(value, types):
+                raise ValueError(
+                    f"{name} must be one of {', '.join(t.__name__ for t in types)} (got {name}={value!r})"
+                )
+        if self.retry_budget is not None and not isinstance(self.retry_budget, RetryBudgetConfig):
+            raise ValueError(
+                f"retry_budget must be a RetryBudgetConfig or None (got retry_budget={self.retry_budget!r})"
+            )
+        if self.breaker is not None and not isinstance(self.breaker, tuple(k.cls for k in POLICIES.values())):
+            raise ValueError(
+                f"breaker must be one of {', '.join(k.cls.__name__ for k in POLICIES.values())} or None "
+                f"(got breaker={self.breaker!r})"
+            )
+
+    @property
+    def bins(self) -> int:
+        return max(1, math.ceil(self.duration / self.bin_width - 1e-9))
+
+
+# -- the result --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """One run: every request's fate, and per-second counts (bins of ``config.bin_width``)."""
+
+    config: SimulationConfig
+    arrival: np.ndarray  # seconds
+    latency: np.ndarray  # seconds until the caller had its answer; NaN for "pool full" (refused at once)
+    outcome: np.ndarray  # index into OUTCOMES
+    needs_dependency: np.ndarray  # bool
+    pool_full: np.ndarray  # bool: refused because every worker was busy
+    fallback_age: np.ndarray  # seconds: age of the cached answer a last-good fallback served, else NaN
+    dependency_calls: np.ndarray  # calls started per bin (first attempts and retries, shed ones included)
+    trial_calls: np.ndarray  # calls started per bin while the breaker was half-open (its trials)
+    retries: np.ndarray  # retries started per bin
+    shed: np.ndarray  # calls the dependency shed (over capacity) per bin
+    pool_peak: np.ndarray  # most workers busy at once in each bin
+    transitions: tuple[Transition, ...]
+    budget_denied: int  # retries the budget refused
+
+    @property
+    def requests(self) -> int:
+        return int(self.arrival.size)
+
+    @property
+    def bin_edges(self) -> np.ndarray:
+        c = self.config
+        return np.arange(c.bins + 1) * c.bin_width
+
+    def _bin(self) -> np.ndarray:
+        return np.minimum((self.arrival / self.config.bin_width).astype(np.int64), self.config.bins - 1)
+
+    def outcome_counts(self) -> np.ndarray:
+        """Requests by outcome (rows, in OUTCOMES order) and arrival second (columns)."""
+        b = self._bin() * len(OUTCOMES) + self.outcome
+        return np.bincount(b, minlength=self.config.bins * len(OUTCOMES)).reshape(-1, len(OUTCOMES)).T
+
+    def totals(self) -> dict[str, int]:
+        counts = np.bincount(self.outcome, minlength=len(OUTCOMES))
+        return {o: int(n) for o, n in zip(OUTCOMES, counts, strict=True)}
+
+    def share(self, outcome: str) -> float:
+        return self.totals()[outcome] / self.requests if self.requests else 0.0
+
+    def latency_percentiles(self, q: float) -> np.ndarray:
+        """The q-th percentile of caller latency per arrival bin (requests refused for a full pool left out)."""
+        out = np.full(self.config.bins, np.nan)
+        ok = ~np.isnan(self.latency)
+        b, lat = self._bin()[ok], self.latency[ok]
+        order = np.argsort(b, kind="stable")
+        b, lat = b[order], lat[order]
+        cuts = np.searchsorted(b, np.arange(self.config.bins + 1))
+        for i in range(self.config.bins):
+            if cuts[i + 1] > cuts[i]:
+                out[i] = np.percentile(lat[cuts[i] : cuts[i + 1]], q)
+        return out
+
+    def latency_quantile(self, q: float) -> float:
+        lat = self.latency[~np.isnan(self.latency)]
+        return float(np.percentile(lat, q)) if lat.size else math.nan
+
+    @property
+    def local_failed(self) -> int:
+        """Requests that never needed the dependency and failed anyway (the cascade)."""
+        return int(np.count_nonzero(self.pool_full & ~self.needs_dependency))
+
+    @property
+    def trips(self) -> int:
+        return sum(t.to_state == "open" for t in self.transitions)
+
+    def state_at(self, t: float) -> str:
+        """The breaker's state at time ``t`` ("closed" throughout without a breaker)."""
+        state = "closed"
+        for tr in self.transitions:
+            if tr.time > t:
+                break
+            state = tr.to_state
+        return state
+
+    def state_bands(self) -> list[tuple[float, float, str]]:
+        """(start, end, state) covering the run, from the transitions (lazily taken, as the breaker does)."""
+        bands, start, state = [], 0.0, "closed"
+        end = self.config.duration
+        for tr in self.transitions:
+            if tr.time >= end:
+                break
+            if tr.time > start:
+                bands.append((start, tr.time, state))
+            start, state = tr.time, tr.to_state
+        bands.append((start, end, state))
+        return bands
+
+    def calls_between(self, t0: float, t1: float) -> int:
+        """Dependency calls started in [t0, t1) (whole bins)."""
+        w = self.config.bin_width
+        return int(self.dependency_calls[int(t0 // w) : int(math.ceil(t1 / w - 1e-9))].sum())
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per second, for a CSV."""
+        counts = self.outcome_counts()
+        p50, p99 = self.latency_percentiles(50), self.latency_percentiles(99)
+        edges = self.bin_edges
+        return [
+            {
+                "second": float(edges[i]),
+                **{o: int(counts[k, i]) for k, o in enumerate(OUTCOMES)},
+                "p50 latency (s)": None if np.isnan(p50[i]) else round(float(p50[i]), 4),
+                "p99 latency (s)": None if np.isnan(p99[i]) else round(float(p99[i]), 4),
+                "dependency calls": int(self.dependency_calls[i]),
+                "trial calls": int(self.trial_calls[i]),
+                "retries": int(self.retries[i]),
+                "shed": int(self.shed[i]),
+                "pool peak": int(self.pool_peak[i]),
+                "breaker": self.state_at(float(edges[i + 1]) - 1e-9),
+                "dependency health": self.config.timeline.at(float(edges[i])).label,
+            }
+            for i in range(self.config.bins)
+        ]
+
+
+# -- the run -----------------------------------------------------------------------------------------------
+
+
+class _Draws:
+    """Scalar draws from a numpy generator, pulled in blocks (a call per draw would dominate the loop)."""
+
+    __slots__ = ("fill", "buf", "i")
+
+    def __init__(self, fill: Callable[[int], np.ndarray]):
+        self.fill, self.buf, self.i = fill, [], 0
+
+    def __call__(self) -> float:
+        if self.i >= len(self.buf):
+            self.buf, self.i = self.fill(4096).tolist(), 0
+        self.i += 1
+        return self.buf[self.i - 1]
+
+
+def run(config: SimulationConfig) -> SimulationResult:
+    """Simulate ``config`` and return every request's fate (see the module docstring for the model)."""
+    c = config
+    arrivals_rng, dependency_rng, jitter_rng = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(c.seed).spawn(3)
+    )
+    n = int(arrivals_rng.poisson(c.request_rate * c.duration))
+    arrival = np.sort(arrivals_rng.uniform(0.0, c.duration, n))
+    needs = arrivals_rng.random(n) < c.dependency_share
+    uniform, normal, jitter = (
+        _Draws(dependency_rng.random),
+        _Draws(dependency_rng.standard_normal),
+        _Draws(jitter_rng.random),
+    )
+    arrival_list, needs_list = arrival.tolist(), needs.tolist()
+
+    nb, bw = c.bins, c.bin_width
+    latency = [math.nan] * n
+    outcome = [ERROR] * n
+    age = [math.nan] * n
+    pool_full = [False] * n
+    attempts = [0] * n
+    dep_calls, trials, retries, shed, pool_peak = [0] * nb, [0] * nb, [0] * nb, [0] * nb, [0] * nb
+    starts_list = [p.start for p in c.timeline.phases]
+    fail_list = [p.failure_rate for p in c.timeline.phases]
+    lat_list = [p.latency for p in c.timeline.phases]
+    breaker = CircuitBreaker(c.breaker) if c.breaker is not None else None
+    budget = RetryBudget(c.retry_budget) if c.retry_budget is not None else None
+    cache = LastGoodCache()
+    fallback = c.fallback
+    recent: deque[float] = deque()  # admitted dependency call starts in the last second
+    capacity = c.dependency_capacity
+    timeout, sigma, local, max_retries = c.timeout, c.latency_sigma, c.local_latency, c.retry.max_retries
+    heap: list[tuple] = []
+    seq = 0
+    busy = 0
+    pool = c.pool_size
+
+    def bin_of(t: float) -> int:
+        return min(int(t / bw), nb - 1)
+
+    def finish(t: float, i: int, o: int) -> None:
+        nonlocal busy, seq
+        if t > now:
+            seq += 1
+            heapq.heappush(heap, (t, seq, _FINISH, i, o, 0.0))
+            return
+        latency[i] = t - arrival_list[i]
+        outcome[i] = o
+        busy -= 1
+
+    def give_up(t: float, i: int, rejected: bool) -> None:
+        res = fallback.serve(t, cache)
+        if res.ok:
+            if res.age is not None:
+                age[i] = res.age
+            finish(t + res.latency, i, FALLBACK)
+        else:
+            finish(t, i, REJECTED if rejected else ERROR)
+
+    def attempt(t: float, i: int) -> None:
+        nonlocal seq
+        if breaker is not None and not breaker.allow(t):
+            give_up(t, i, True)
+            return
+        b = bin_of(t)
+        dep_calls[b] += 1
+        if breaker is not None and breaker.state == "half_open":
+            trials[b] += 1
+        while recent and recent[0] <= t - 1.0:
+            recent.popleft()
+        seq += 1
+        if len(recent) >= capacity:
+            shed[b] += 1
+            heapq.heappush(heap, (t + SHED_LATENCY, seq, _DONE, i, 1, SHED_LATENCY))
+            return
+        recent.append(t)
+        k = bisect.bisect_right(starts_list, t) - 1
+        took = lat_list[k] * math.exp(sigma * normal())
+        failed = uniform() < fail_list[k]
+        if took > timeout:
+            heapq.heappush(heap, (t + timeout, seq, _DONE, i, 1, timeout))
+        else:
+            heapq.heappush(heap, (t + took, seq, _DONE, i, int(failed), took))
+
+    ai = 0
+    now = 0.0
+    while ai < n or heap:
+        if heap and (ai >= n or heap[0][0] <= arrival_list[ai]):
+            now, _, kind, i, x, y = heapq.heappop(heap)
+            if kind == _FINISH:
+                finish(now, i, x)
+            elif kind == _RETRY:
+                attempt(now, i)
+            else:  # a dependency call's answer (or timeout) reached the service
+                if x:
+                    if breaker is not None:
+                        breaker.record_failure(now, y)
+                    attempts[i] += 1
+                    if attempts[i] <= max_retries and (budget is None or budget.can_retry(now)):
+                        retries[bin_of(now)] += 1
+                        seq += 1
+                        delay = c.retry.delay(attempts[i], jitter())
+                        heapq.heappush(heap, (now + delay, seq, _RETRY, i, 0, 0.0))
+                    else:
+                        give_up(now, i, False)
+                else:
+                    if breaker is not None:
+                        breaker.record_success(now, y)
+                    cache.store(now, f"response of {now:.3f} s")
+                    finish(now + local, i, SUCCESS)
+            continue
+        now = arrival_list[ai]
+        i = ai
+        ai += 1
+        if busy >= pool:
+            pool_full[i] = True
+            continue
+        busy += 1
+        b = bin_of(now)
+        if busy > pool_peak[b]:
+            pool_peak[b] = busy
+        if not needs_list[i]:
+            finish(now + local, i, SUCCESS)
+            continue
+        if budget is not None:
+            budget.record_request(now)
+        attempt(now, i)
+
+    return SimulationResult(
+        config=c,
+        arrival=arrival,
+        latency=np.asarray(latency, dtype=float),
+        outcome=np.asarray(outcome, dtype=np.int8),
+        needs_dependency=needs,
+        pool_full=np.asarray(pool_full, dtype=bool),
+        fallback_age=np.asarray(age, dtype=float),
+        dependency_calls=np.asarray(dep_calls, dtype=np.int64),
+        trial_calls=np.asarray(trials, dtype=np.int64),
+        retries=np.asarray(retries, dtype=np.int64),
+        shed=np.asarray(shed, dtype=np.int64),
+        pool_peak=np.asarray(pool_peak, dtype=np.int64),
+        transitions=breaker.transitions if breaker is not None else (),
+        budget_denied=budget.denied if budget is not None else 0,
+    )
+
+
+# -- three ways side by side -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Variant:
+    label: str
+    description: str
+    breaker: bool
+    fallback: bool
+
+
+VARIANTS = MappingProxyType({
+    "none": Variant("No breaker", "Every call goes to the dependency; its failures reach the caller.", False, False),
+    "breaker": Variant("Breaker", "The breaker rejects calls while open; a rejected call is a fast error.", True,
+                       False),
+    "fallback": Variant("Breaker + fallback", "The breaker as before, and the fallback answers for every call "
+                        "that fails or is rejected.", True, True),
+})  # fmt: skip
+
+
+def variant_config(config: SimulationConfig, variant: str) -> SimulationConfig:
+    v = VARIANTS[checks.one_of("variant", variant, VARIANTS)]
+    if v.breaker and config.breaker is None:
+        raise ValueError("breaker must be a policy to run the breaker variants (got breaker=None)")
+    return replace(
+        config,
+        breaker=config.breaker if v.breaker else None,
+        fallback=config.fallback if v.fallback else FailFast(),
+    )
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The runs of one config, one per variant (plain tuples, so that a page's cache can pickle it)."""
+
+    config: SimulationConfig
+    variants: tuple[str, ...]
+    results: tuple[SimulationResult, ...]
+
+    @property
+    def runs(self) -> dict[str, SimulationResult]:
+        """Variant name -> its run, in VARIANTS order."""
+        return dict(zip(self.variants, self.results, strict=True))
+
+    def __getitem__(self, variant: str) -> SimulationResult:
+        return self.results[self.variants.index(checks.one_of("variant", variant, self.variants))]
+
+
+def compare(config: SimulationConfig) -> Comparison:
+    """The same requests three ways: no breaker, the breaker failing fast, the breaker with the fallback."""
+    return Comparison(config, tuple(VARIANTS), tuple(run(variant_config(config, v)) for v in VARIANTS))
