@@ -46,7 +46,7 @@ SECTIONS = {
     for section, pages in SECTIONS.items()
 }
 SECTIONS = {section: pages for section, pages in SECTIONS.items() if pages}
-page = st.navigation(SECTIONS)
+page = st.navigation(SECTIONS, expanded=True)
 
 with st.sidebar:
     st.caption(

@@ -80,7 +80,7 @@ class Param:
             return items
         if self.options is not None:
             for o in self.options:
-                if str(o) == raw:
+                if self.encode(o) == raw or str(o) == raw:
                     return o
             raise ValueError(f"must be one of {', '.join(map(str, self.options))}")
         if isinstance(d, bool):
