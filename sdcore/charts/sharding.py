@@ -1,0 +1,179 @@
+"""Figures for the sharding page: per-shard size and load against capacity, skew by key and strategy,
+rows moved by re-sharding, the migration timeline, the slot map, the hot shard under each mitigation, and
+the cost of a join against de-normalized copies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from sdcore.charts.style import BAD, GOOD, HIGHLIGHT, NEUTRAL, PALETTE, apply_style, colour
+from sdcore.sharding.hotkeys import MITIGATIONS, HotKeyReport
+from sdcore.sharding.joins import FeedCost
+from sdcore.sharding.keys import SHARD_KEYS
+from sdcore.sharding.keyslot import SLOTS
+from sdcore.sharding.layout import ShardLoads
+from sdcore.sharding.resharding import Migration, Movement
+from sdcore.sharding.strategies import STRATEGIES
+
+READS, WRITES = PALETTE[0], PALETTE[1]
+
+
+def shard_figure(
+    loads: ShardLoads, read_capacity: float, write_capacity: float, height: int = 560
+) -> go.Figure:
+    """Rows per shard on top; reads and writes per second below, with the per-shard capacity lines."""
+    names = [f"S{i}" for i in range(loads.shards)]
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
+                        subplot_titles=("Rows stored", "Requests per second"))  # fmt: skip
+    fig.add_trace(go.Bar(x=names, y=loads.rows, name="rows", marker_color=NEUTRAL,
+                         hovertemplate="%{x}: %{y:,} rows<extra></extra>"), row=1, col=1)  # fmt: skip
+    mean = loads.rows.mean() if loads.shards else 0
+    fig.add_hline(y=mean, line={"color": "#000000", "dash": "dot", "width": 1}, row=1, col=1)
+    fig.add_trace(go.Bar(x=names, y=loads.reads, name="reads/s", marker_color=READS,
+                         hovertemplate="%{x}: %{y:,.0f} reads/s<extra></extra>"), row=2, col=1)  # fmt: skip
+    fig.add_trace(go.Bar(x=names, y=loads.writes, name="writes/s", marker_color=WRITES,
+                         hovertemplate="%{x}: %{y:,.0f} writes/s<extra></extra>"), row=2, col=1)  # fmt: skip
+    for cap, c, text in ((read_capacity, READS, "read cap"), (write_capacity, WRITES, "write cap")):
+        fig.add_hline(y=cap, line={"color": c, "dash": "dash", "width": 2}, row=2, col=1,
+                      annotation_text=f"{text} {cap:,.0f}/s", annotation_position="top left",
+                      annotation_font={"color": c, "size": 13},
+                      annotation_bgcolor="rgba(255,255,255,0.85)")  # fmt: skip
+    apply_style(fig, height=height)
+    fig.update_layout(
+        barmode="group",
+        bargap=0.25,
+        margin={"l": 60, "r": 20, "t": 40, "b": 90},
+        legend={"orientation": "h", "y": -0.08, "yanchor": "top", "x": 0},
+    )
+    fig.update_yaxes(rangemode="tozero")
+    return fig
+
+
+def skew_heatmap(rows: Sequence, quantity: str = "reads") -> go.Figure:
+    """Busiest shard over the mean, for every shard key (rows) under every strategy (columns)."""
+    keys, strategies = list(SHARD_KEYS), list(STRATEGIES)
+    z = np.full((len(keys), len(strategies)), np.nan)
+    for r in rows:
+        z[keys.index(r.key), strategies.index(r.strategy)] = getattr(r, quantity).max_over_mean
+    text = [[f"{v:.2f}" for v in line] for line in z]
+    fig = go.Figure(
+        go.Heatmap(
+            z=z, x=strategies, y=[SHARD_KEYS[k].label for k in keys], text=text, texttemplate="%{text}",
+            textfont={"size": 15}, zmin=1, zmax=max(3.0, float(np.nanmax(z))), showscale=False,
+            colorscale=[[0, "#FFFFFF"], [0.35, "#F0E442"], [1, BAD]], xgap=2, ygap=2,
+            hovertemplate="%{y} · %{x}: busiest shard %{text}× the mean<extra></extra>",
+        )
+    )  # fmt: skip
+    apply_style(fig, height=360)
+    fig.update_layout(margin={"l": 170, "r": 10, "t": 30, "b": 50})
+    fig.update_xaxes(side="top", tickangle=0)
+    fig.update_yaxes(autorange="reversed")
+    return fig
+
+
+def movement_figure(movements: Sequence[Movement], highlight: str | None = None) -> go.Figure:
+    """Share of rows each strategy moves for the same S -> S', theory as a black tick."""
+    labels = [STRATEGIES[m.strategy].label for m in movements]
+    colours = [HIGHLIGHT if m.strategy == highlight else PALETTE[0] for m in movements]
+    fig = go.Figure(go.Bar(
+        x=[m.fraction for m in movements], y=labels, orientation="h", marker_color=colours, name="measured",
+        text=[f"{m.fraction:.1%}" for m in movements], textposition="outside", cliponaxis=False,
+        hovertemplate="%{y}: %{x:.1%} of rows moved<extra></extra>",
+    ))  # fmt: skip
+    theory = [
+        (m.expected, label) for m, label in zip(movements, labels, strict=True) if m.expected is not None
+    ]
+    if theory:
+        fig.add_trace(go.Scatter(x=[t for t, _ in theory], y=[lb for _, lb in theory], mode="markers",
+                                 name="theory", marker={"symbol": "line-ns", "size": 26, "color": "#000000",
+                                                        "line": {"width": 3}},
+                                 hovertemplate="theory %{x:.1%}<extra></extra>"))  # fmt: skip
+    apply_style(fig, height=340)
+    fig.update_layout(margin={"l": 240, "r": 60, "t": 40, "b": 50})
+    fig.update_xaxes(tickformat=".0%", range=[0, 1.12], title="rows moved")
+    fig.update_yaxes(autorange="reversed")
+    return fig
+
+
+def migration_figure(mig: Migration) -> go.Figure:
+    """The migration's steps, back to back, as a timeline."""
+    steps = [s for s in mig.steps if np.isfinite(s.duration_s)]
+    fig = go.Figure(go.Bar(
+        y=[s.name for s in steps], x=[max(s.duration_s, mig.total_s * 0.004 if np.isfinite(mig.total_s) else 0)
+                                     for s in steps],
+        base=[s.start_s for s in steps], orientation="h", marker_color=[colour(i) for i in range(len(steps))],
+        customdata=[[s.what, s.duration_s] for s in steps],
+        hovertemplate="%{y}: %{customdata[1]:,.1f} s<br>%{customdata[0]}<extra></extra>", showlegend=False,
+    ))  # fmt: skip
+    apply_style(fig, height=330)
+    fig.update_layout(margin={"l": 130, "r": 30, "t": 30, "b": 50})
+    fig.update_xaxes(title="seconds from the start of the migration", rangemode="tozero")
+    fig.update_yaxes(autorange="reversed")
+    return fig
+
+
+def slot_map_figure(before: np.ndarray, after: np.ndarray) -> go.Figure:
+    """Who owns each of the 16,384 slots, before and after: only whole slots change colour."""
+    fig = go.Figure()
+    for row, owner in (("before", before), ("after", after)):
+        cut = np.flatnonzero(np.diff(owner)) + 1
+        starts = np.concatenate(([0], cut))
+        ends = np.concatenate((cut, [SLOTS]))
+        shards = owner[starts]
+        fig.add_trace(go.Bar(
+            y=[row] * len(starts), x=ends - starts, base=starts, orientation="h", showlegend=False,
+            marker={"color": [colour(int(s)) for s in shards], "line": {"color": "#FFFFFF", "width": 1}},
+            customdata=np.stack([starts, ends - 1, shards], axis=1),
+            hovertemplate="slots %{customdata[0]:,}–%{customdata[1]:,}: shard S%{customdata[2]}<extra></extra>",
+        ))  # fmt: skip
+    apply_style(fig, height=220)
+    fig.update_layout(barmode="overlay", margin={"l": 80, "r": 20, "t": 20, "b": 50})
+    fig.update_xaxes(range=[0, SLOTS], title="slot")
+    fig.update_yaxes(autorange="reversed")
+    return fig
+
+
+def hot_shard_figure(report: HotKeyReport) -> go.Figure:
+    """The hot shard's reads and writes under each mitigation, as a share of the per-shard capacity."""
+    s = report.settings
+    labels = [MITIGATIONS[o.name].label for o in report.options]
+    reads = [o.hot_reads / s.read_capacity for o in report.options]
+    writes = [o.hot_writes / s.write_capacity for o in report.options]
+    fig = go.Figure()
+    for name, values, c in (("reads / read cap", reads, READS), ("writes / write cap", writes, WRITES)):
+        fig.add_trace(go.Bar(y=labels, x=values, name=name, orientation="h", marker_color=c,
+                             text=[f"{v:.0%}" for v in values], textposition="outside", cliponaxis=False,
+                             hovertemplate="%{y}: %{x:.0%} of capacity<extra></extra>"))  # fmt: skip
+    fig.add_vline(x=1.0, line={"color": BAD, "dash": "dash", "width": 2})
+    apply_style(fig, height=400)
+    top = max([*reads, *writes, 1.0])
+    fig.update_layout(barmode="group", margin={"l": 220, "r": 60, "t": 50, "b": 50})
+    fig.update_xaxes(tickformat=".0%", range=[0, top * 1.18], title="busiest shard, share of its capacity")
+    fig.update_yaxes(autorange="reversed")
+    return fig
+
+
+def join_figure(feed: FeedCost) -> go.Figure:
+    """Per feed read: shards asked and rows shipped, normalized vs de-normalized; per rename: rows rewritten."""
+    fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.1, subplot_titles=(
+        "Shards asked<br>per feed", "Rows shipped<br>per feed", "Rows written<br>per rename"))  # fmt: skip
+    designs = ("join", "copy")
+    fig.add_trace(go.Bar(x=designs, y=[feed.normalized_shards, feed.denormalized_shards], showlegend=False,
+                         marker_color=[PALETTE[0], GOOD], hovertemplate="%{x}: %{y:.1f} shards<extra></extra>"),
+                  row=1, col=1)  # fmt: skip
+    fig.add_trace(go.Bar(x=designs, y=[feed.normalized_rows, feed.denormalized_rows], showlegend=False,
+                         marker_color=[PALETTE[0], GOOD], hovertemplate="%{x}: %{y:.0f} rows<extra></extra>"),
+                  row=1, col=2)  # fmt: skip
+    rename = float(feed.rename_rows.mean()) if len(feed.rename_rows) else 0.0
+    worst = float(feed.rename_rows.max()) if len(feed.rename_rows) else 0.0
+    fig.add_trace(go.Bar(x=["join", "copy", "copy max"], y=[1, rename, worst],
+                         showlegend=False, marker_color=[PALETTE[0], GOOD, BAD],
+                         hovertemplate="%{x}: %{y:,.0f} rows<extra></extra>"), row=1, col=3)  # fmt: skip
+    apply_style(fig, height=380)
+    fig.update_layout(margin={"l": 60, "r": 20, "t": 80, "b": 50})
+    fig.update_annotations(font={"size": 15})
+    return fig
