@@ -105,13 +105,14 @@ def cdn_hit_ratios(
     fits = np.cumsum(sizes[order]) <= capacity
     cached = order[: int(np.argmin(fits)) if not fits.all() else sizes.size]
     byte_weight = popularity * sizes
+    whole = cached.size == sizes.size
     return CdnHitRatios(
         objects=int(sizes.size),
         cached_objects=int(cached.size),
         cache_bytes=capacity,
         catalogue_bytes=float(sizes.sum()),
-        request_hit_ratio=float(popularity[cached].sum()),
-        byte_hit_ratio=float(byte_weight[cached].sum() / byte_weight.sum()),
+        request_hit_ratio=1.0 if whole else min(1.0, float(popularity[cached].sum())),
+        byte_hit_ratio=1.0 if whole else min(1.0, float(byte_weight[cached].sum() / byte_weight.sum())),
         mean_request_bytes=float(byte_weight.sum()),
         policy=policy,
     )

@@ -1,0 +1,349 @@
+"""Figures for the scale page: the architecture drawn with its load, per-tier utilization, what each practice
+on the ladder buys, and a failure drill second by second against the same run with nothing broken."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import networkx as nx
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from sdcore.charts.style import BAD, GOOD, HIGHLIGHT, NEUTRAL, PALETTE, apply_style
+from sdcore.scale.architecture import PRACTICE_ORDER, PRACTICES, TIERS, Architecture
+from sdcore.scale.drills import DrillResult
+
+# Utilization colours: green while comfortable, orange near the target, vermillion at and past 100%.
+UTILIZATION_SCALE = ((0.0, GOOD), (0.6, HIGHLIGHT), (1.0, BAD))
+LAYER = {
+    "users": 0,
+    "dns": 1,
+    "cdn": 1,
+    "load_balancer": 2,
+    "web": 3,
+    "sessions": 4,
+    "cache": 4,
+    "queue": 4,
+    "workers": 5,
+    "db_primary": 6,
+    "db_replica": 7,
+}
+# Lanes chosen so that no edge runs through a node it does not touch, and labels clear the node below.
+ROW = {
+    "users": 0.0,
+    "dns": 1.1,
+    "cdn": -1.1,
+    "load_balancer": 0.0,
+    "web": 0.0,
+    "sessions": 1.6,
+    "cache": 0.8,
+    "queue": -1.1,
+    "workers": -1.1,
+    "db_primary": -1.1,
+    "db_replica": 0.8,
+}
+UTIL_CLIP = 3.0  # utilization drawn up to 300%; a dead tier (infinite) sits at the top
+
+
+def _rate(r: float) -> str:
+    return f"{r:,.0f}/s" if r >= 10 else f"{r:,.1f}/s"
+
+
+def _label(name: str) -> str:
+    return "Users" if name == "users" else TIERS[name].label
+
+
+def architecture_graph(arch: Architecture) -> nx.DiGraph:
+    """Users and the tiers as a directed graph; each edge carries its requests per second at peak."""
+    g = nx.DiGraph()
+    for a, b, rate in arch.edges:
+        g.add_edge(a, b, rate=rate)
+    for n in g.nodes:
+        g.nodes[n]["layer"] = LAYER[n]
+    return g
+
+
+def architecture_figure(
+    arch: Architecture, utilization: Mapping[str, float] | None = None, height: int = 470
+) -> go.Figure:
+    """Requests flow left to right; each tier is coloured by its utilization (``utilization`` overrides, for a
+    moment of a drill) and the bottleneck is ringed. Edge width grows with the request rate."""
+    g = architecture_graph(arch)
+    pos = nx.multipartite_layout(g, subset_key="layer", align="vertical")
+    pos = {n: (float(p[0]), ROW.get(n, float(p[1]))) for n, p in pos.items()}  # keep each tier in its lane
+    util = {t.name: t.utilization for t in arch.tiers}
+    if utilization:
+        util.update(utilization)
+    bottleneck = arch.bottleneck.name
+    top = max((r for _, _, r in arch.edges), default=1.0)
+    fig = go.Figure()
+    for a, b, data in g.edges(data=True):
+        (x0, y0), (x1, y1) = pos[a], pos[b]
+        width = 1.5 + 6 * math.log1p(data["rate"]) / math.log1p(top)
+        dashed = (a, b) in (("users", "dns"), ("db_primary", "db_replica"))
+        fig.add_trace(
+            go.Scatter(
+                x=[x0, x1],
+                y=[y0, y1],
+                mode="lines",
+                hoverinfo="text",
+                line={"width": width, "color": "#B0B0B0", "dash": "dot" if dashed else "solid"},
+                text=f"{_label(a)} → {_label(b)}: {_rate(data['rate'])}",
+                showlegend=False,
+            )
+        )
+        fig.add_annotation(
+            x=(x0 + x1) / 2,
+            y=(y0 + y1) / 2,
+            text=_rate(data["rate"]),
+            showarrow=False,
+            font={"size": 12, "color": "#555555"},
+            bgcolor="rgba(255,255,255,0.8)",
+        )
+    by_name = {t.name: t for t in arch.tiers}
+    names = list(g.nodes)
+    xs, ys = [pos[n][0] for n in names], [pos[n][1] for n in names]
+    colours, texts, hovers, lines = [], [], [], []
+    for n in names:
+        if n in by_name:
+            t = by_name[n]
+            u = util.get(n, t.utilization)
+            colours.append(min(u, 1.2) if math.isfinite(u) else 1.2)
+            shown = "down" if not math.isfinite(u) else f"{100 * u:,.0f}%"
+            texts.append(f"<b>{t.label}</b><br>×{t.instances:,} · {shown}")
+            hovers.append(
+                f"{t.label}: {t.instances:,} instances, {_rate(t.arrival_rate)} of "
+                f"{_rate(t.capacity)} capacity ({shown})<br>{t.role}"
+            )
+        else:
+            colours.append(None)
+            texts.append(f"<b>{_label(n)}</b>")
+            hovers.append(TIERS[n].description if n in TIERS else "Daily active users at their peak hour")
+        lines.append(6 if n == bottleneck else 1)
+    managed = [i for i, n in enumerate(names) if n not in by_name]
+    queued = [i for i, n in enumerate(names) if n in by_name]
+    fig.add_trace(
+        go.Scatter(
+            x=[xs[i] for i in managed],
+            y=[ys[i] for i in managed],
+            mode="markers+text",
+            name="managed service",
+            marker={"size": 34, "color": NEUTRAL, "symbol": "square", "line": {"width": 1, "color": "#333"}},
+            text=[texts[i] for i in managed],
+            textposition="bottom center",
+            hovertext=[hovers[i] for i in managed],
+            hoverinfo="text",
+            showlegend=False,
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=[xs[i] for i in queued],
+            y=[ys[i] for i in queued],
+            mode="markers+text",
+            name="tiers",
+            marker={
+                "size": 44,
+                "color": [colours[i] for i in queued],
+                "cmin": 0,
+                "cmax": 1.2,
+                "colorscale": [[v / 1.2, c] for v, c in UTILIZATION_SCALE] + [[1.0, BAD]],
+                "line": {"width": [lines[i] for i in queued], "color": "#000000"},
+                "colorbar": {"title": {"text": "utilization"}, "tickformat": ".0%", "len": 0.8},
+            },
+            text=[texts[i] for i in queued],
+            textposition="bottom center",
+            hovertext=[hovers[i] for i in queued],
+            hoverinfo="text",
+            showlegend=False,
+        )
+    )
+    fig.update_traces(textfont_color="#222222", selector={"mode": "markers+text"})
+    bx, by = pos[bottleneck]
+    fig.add_annotation(
+        x=bx,
+        y=by,
+        text="bottleneck",
+        showarrow=True,
+        arrowhead=2,
+        ax=0,
+        ay=-48,
+        font={"size": 15, "color": "#000000"},
+        bgcolor=HIGHLIGHT,
+    )
+    apply_style(fig, height=height)
+    fig.update_layout(margin={"l": 20, "r": 20, "t": 30, "b": 20}, hovermode="closest")
+    fig.update_xaxes(visible=False, range=[min(xs) - 0.1, max(xs) + 0.22])
+    fig.update_yaxes(visible=False, range=[min(ys) - 0.75, max(ys) + 0.55])
+    return fig
+
+
+def utilization_figure(arch: Architecture, height: int = 380) -> go.Figure:
+    """One bar per tier: offered load / capacity at peak, against the target and the 100% line."""
+    tiers = list(arch.tiers)
+    u = [t.utilization for t in tiers]
+    colours = [
+        BAD if x >= 1 else (HIGHLIGHT if t.name == arch.bottleneck.name else PALETTE[0])
+        for t, x in zip(tiers, u, strict=True)
+    ]
+    fig = go.Figure(
+        go.Bar(
+            y=[t.label for t in tiers],
+            x=[min(x, UTIL_CLIP) for x in u],
+            orientation="h",
+            marker_color=colours,
+            text=[f"{100 * x:,.0f}%" for x in u],
+            textposition="outside",
+            cliponaxis=False,
+            hovertext=[f"{t.label}: {t.arrival_rate:,.1f} of {t.capacity:,.1f} requests/s" for t in tiers],
+            hoverinfo="text",
+            showlegend=False,
+        )
+    )
+    fig.add_vline(
+        x=arch.config.target_utilization,
+        line_dash="dot",
+        line_color=NEUTRAL,
+        annotation_text="target",
+        annotation_position="top",
+    )
+    fig.add_vline(x=1.0, line_color=BAD, annotation_text="100%", annotation_position="top right")
+    apply_style(fig, height=height)
+    fig.update_layout(margin={"l": 160, "r": 60, "t": 40, "b": 50})
+    fig.update_xaxes(
+        title="utilization at peak (load ÷ capacity)",
+        tickformat=".0%",
+        range=[0, max(1.15, min(max(u), UTIL_CLIP) * 1.15)],
+    )
+    fig.update_yaxes(autorange="reversed")
+    return fig
+
+
+def ladder_figure(steps: Sequence[Architecture], height: int = 430) -> go.Figure:
+    """One row per step of the ladder (no practice, then one more each time), at the same users: requests
+    failed, p99 latency, downtime per year and monthly cost."""
+    names = ["Nothing yet"] + [f"+ {PRACTICES[p].label}" for p in PRACTICE_ORDER[: len(steps) - 1]]
+    panels = (
+        ("failed %", [100 * s.error_rate for s in steps]),
+        ("p99 ms", [1000 * s.latency_p99 if s.latency_p99 else 0.0 for s in steps]),
+        ("down min/yr", [s.downtime_per_year / 60 for s in steps]),
+        ("$ / month", [s.monthly_cost for s in steps]),
+    )
+    fig = make_subplots(
+        rows=1, cols=4, subplot_titles=[p[0] for p in panels], shared_yaxes=True, horizontal_spacing=0.03
+    )
+    for col, (title, values) in enumerate(panels, start=1):
+        fig.add_trace(
+            go.Bar(
+                y=names,
+                x=values,
+                orientation="h",
+                marker_color=[BAD if (col == 1 and v > 1) else PALETTE[col - 1] for v in values],
+                hovertext=[f"{n}: {v:,.1f} {title}" for n, v in zip(names, values, strict=True)],
+                hoverinfo="text",
+                showlegend=False,
+            ),
+            row=1,
+            col=col,
+        )
+    apply_style(fig, height=height)
+    fig.update_layout(margin={"l": 20, "r": 20, "t": 50, "b": 40})
+    fig.update_annotations(font_size=14)
+    fig.update_yaxes(autorange="reversed", tickfont={"size": 13})
+    fig.update_xaxes(tickfont={"size": 12}, nticks=3, tickformat="~s", tickangle=0)
+    return fig
+
+
+def _event_lines(fig: go.Figure, result: DrillResult, rows: int) -> None:
+    labels = {
+        "fail": "fails",
+        "detected": "health check",
+        "failover": "failover",
+        "dns_failover": "DNS failover",
+        "spike": "×2 traffic",
+        "replaced": "replaced",
+        "scaled": "scaled out",
+    }
+    seen: set[str] = set()
+    for e in result.after.events:
+        if e.kind not in labels or e.kind in seen:
+            continue
+        seen.add(e.kind)
+        for row in range(1, rows + 1):
+            fig.add_vline(x=e.time / 60, line_dash="dot", line_color=NEUTRAL, row=row, col=1)
+        fig.add_annotation(
+            x=e.time / 60,
+            y=1.0 - 0.055 * (len(seen) - 1),
+            yref="paper",
+            text=labels[e.kind],
+            showarrow=False,
+            xanchor="left",
+            yanchor="top",
+            bgcolor="rgba(255,255,255,0.85)",
+            font={"size": 13, "color": "#333"},
+        )
+
+
+def drill_figure(result: DrillResult, cursor: float | None = None, height: int = 520) -> go.Figure:
+    """Requests per second served and failed, with the healthy run dashed, and the typical latency."""
+    a, b = result.after, result.before
+    minutes = a.times / 60
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.06)
+    fig.add_trace(
+        go.Scatter(
+            x=minutes,
+            y=b.goodput,
+            name="served, nothing broken",
+            line={"color": NEUTRAL, "dash": "dash", "width": 2},
+        ),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Scatter(x=minutes, y=a.goodput, name="served", line={"color": GOOD, "width": 3}), row=1, col=1
+    )
+    fig.add_trace(
+        go.Scatter(x=minutes, y=a.errors, name="failed", fill="tozeroy", line={"color": BAD, "width": 2}),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=minutes, y=1000 * a.latency, name="latency", line={"color": PALETTE[0]}, showlegend=False
+        ),
+        row=2,
+        col=1,
+    )
+    _event_lines(fig, result, 2)
+    if cursor is not None:
+        for row in (1, 2):
+            fig.add_vline(x=cursor / 60, line_color=PALETTE[7], line_width=2, row=row, col=1)
+    apply_style(fig, height=height)
+    fig.update_yaxes(title="requests/s", rangemode="tozero", row=1, col=1)
+    fig.update_yaxes(title="latency (ms)", rangemode="tozero", row=2, col=1)
+    fig.update_xaxes(title="minutes", row=2, col=1)
+    return fig
+
+
+def drill_utilization_figure(
+    result: DrillResult, cursor: float | None = None, height: int = 380
+) -> go.Figure:
+    """Each tier's offered load ÷ live capacity over the drill (a tier with nothing alive is drawn at the top)."""
+    a = result.after
+    minutes = a.times / 60
+    fig = go.Figure()
+    for i, (name, u) in enumerate(a.utilization.items()):
+        y = np.minimum(np.nan_to_num(u, posinf=UTIL_CLIP), UTIL_CLIP)
+        fig.add_trace(
+            go.Scatter(x=minutes, y=y, name=TIERS[name].label, line={"color": PALETTE[i % len(PALETTE)]})
+        )
+    fig.add_hline(y=1.0, line_color=BAD, annotation_text="100%", annotation_position="top left")
+    if cursor is not None:
+        fig.add_vline(x=cursor / 60, line_color=PALETTE[7], line_width=2)
+    apply_style(fig, height=height)
+    fig.update_layout(margin={"t": 80})
+    fig.update_yaxes(title="utilization", tickformat=".0%", range=[0, UTIL_CLIP * 1.02])
+    fig.update_xaxes(title="minutes")
+    return fig
