@@ -1,5 +1,7 @@
 """Home: what the sandbox is and what each page teaches."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from ui import page  # noqa: E402
@@ -10,6 +12,7 @@ page.start(
     "pick a scenario, predict what will happen, run it, and compare what you see with the theory. "
     "Everything is computed by a real engine (`sdcore`), seeded, so a shared link shows everyone the same numbers.",
 )
+ROOT = Path(__file__).resolve().parents[1]
 PAGES = [
     (
         "Foundations",
@@ -61,7 +64,7 @@ PAGES = [
 ]
 for section in dict.fromkeys(p[0] for p in PAGES):  # sections in order, pages as cards three to a row
     st.subheader(section)
-    cards = [p for p in PAGES if p[0] == section]
+    cards = [p for p in PAGES if p[0] == section and (ROOT / p[1]).exists()]
     for row in range(0, len(cards), 3):
         for col, (_, path, title, teaches) in zip(st.columns(3), cards[row : row + 3], strict=False):
             with col, st.container(border=True, height="stretch"):
