@@ -7,6 +7,7 @@ No Streamlit here: ``ui/`` draws these, ``tests/lessons/`` checks them without A
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -199,6 +200,17 @@ def echo(text: object, limit: int = 60) -> str:
     if len(s) > limit:
         s = s[: limit - 1] + "…"
     return s
+
+
+def md_text(text: object, limit: int = 60) -> str:
+    """User input inside a sentence that Streamlit renders as markdown (st.warning, st.info, st.markdown):
+    bounded like :func:`echo`, then put in a code span (with a fence longer than any run of backticks in
+    it), so a crafted value shows as the characters it is, never as a link, an image or formatting."""
+    body = echo(text, limit)
+    longest = max((len(run) for run in re.findall("`+", body)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if body.startswith("`") or body.endswith("`") or not body.strip() else ""
+    return f"{fence}{pad}{body}{pad}{fence}"
 
 
 def seconds(s: float) -> str:

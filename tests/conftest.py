@@ -7,6 +7,10 @@ make CI red, never pass silently.
 import os
 
 import pytest
+
+# The pages' error boundary turns an unexpected exception into a sentence for visitors; under the tests it
+# is raised instead, so AppTest reports it.
+os.environ.setdefault("SDS_STRICT_ERRORS", "1")
 from hypothesis import HealthCheck, settings
 
 settings.register_profile("ci", deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -19,9 +19,14 @@ from typing import Any
 
 import streamlit as st
 
-from lessons.base import Param, Preset
+from lessons.base import Param, Preset, md_text
 
 CUSTOM = "Custom"
+
+
+def _plain(error: Exception) -> str:
+    """A parse error's sentence (it may quote the link's choices): its markdown characters escaped."""
+    return "".join("\\" + c if c in "\\`*_[]()<>!#|~" else c for c in str(error))[:300]
 
 
 class PageParams:
@@ -86,7 +91,7 @@ class PageParams:
         base = query.get("preset", self.default_preset)
         if base not in self.presets:
             notices.append(
-                f"The link names an unknown preset {base!r}; showing {self.default_preset!r} instead."
+                f"The link names an unknown preset {md_text(base)}; showing {md_text(self.default_preset)} instead."
             )
             base = self.default_preset
         values = self.preset_values(base)
@@ -95,13 +100,14 @@ class PageParams:
                 continue
             p = self.params.get(name)
             if p is None:
-                notices.append(f"The link's parameter {name!r} is not used on this page and was ignored.")
+                notices.append(f"The link's parameter {md_text(name)} is not used on this page and was ignored.")
                 continue
             try:
                 values[name] = p.parse(raw)
             except ValueError as e:
                 notices.append(
-                    f"The link's {name}={raw[:40]!r} {e}; using {p.encode(values[name])!r} from the preset instead."
+                    f"The link's {name} = {md_text(raw, 40)} {_plain(e)}; "
+                    f"using {md_text(p.encode(values[name]))} from the preset instead."
                 )
         selected = base if self._matches(base, values) else CUSTOM
         return {"base": base, "values": values, "selected": selected, "notices": notices}

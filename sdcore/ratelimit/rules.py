@@ -45,6 +45,8 @@ RULE_ALGORITHMS: tuple[str, ...] = LIMIT_ALGORITHMS
 ATTRIBUTES: tuple[str, ...] = ("remote_address", "user_id", "api_key", "endpoint", "method")
 MAX_RULES_TEXT = 50_000
 MAX_RULES = 200
+MAX_DEPTH = 8  # nested descriptors: Envoy's own examples go three deep
+MAX_DESCRIPTORS = 2_000  # descriptors walked in all, checked while walking (not after expanding)
 
 
 class RulesError(ValueError):
@@ -144,6 +146,7 @@ class RuleSet:
 class _Parser:
     def __init__(self) -> None:
         self.problems: list[tuple[int, str]] = []
+        self.walked = 0
 
     def bad(self, node: yaml.Node | None, msg: str) -> None:
         self.problems.append((node.start_mark.line + 1 if node is not None else 0, msg))
@@ -219,8 +222,21 @@ class _Parser:
         if not isinstance(node, yaml.SequenceNode):
             self.bad(node, f"descriptors must be a list (got {_kind(node)})")
             return
+        if len(parent) >= MAX_DEPTH:
+            self.bad(
+                node,
+                f"descriptors are nested more than {MAX_DEPTH} deep; the sandbox handles at most {MAX_DEPTH}",
+            )
+            return
         seen: set[tuple] = set()
         for item in node.value:
+            self.walked += 1
+            if self.walked > MAX_DESCRIPTORS:
+                self.bad(
+                    item,
+                    f"more than {MAX_DESCRIPTORS:,} descriptors; the sandbox handles at most {MAX_DESCRIPTORS:,}",
+                )
+                return
             fields = self.mapping(item, "a descriptor", ("key", "value", "rate_limit", "descriptors"))
             if fields is None:
                 continue
@@ -288,6 +304,17 @@ def _kind(node: yaml.Node | None) -> str:
     return repr(node.value)
 
 
+def _refuse_aliases(text: str) -> None:
+    """YAML aliases (``*name``) let a short text stand for an exponentially large one (a "billion laughs"
+    bomb): refuse them before anything is composed, with the line of the first one."""
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            raise RulesError(
+                [(event.start_mark.line + 1, f"YAML aliases (*{event.anchor}) are not allowed in rules: write each "
+                  "descriptor out in full")]
+            )  # fmt: skip
+
+
 def parse_rules(text: str) -> RuleSet:
     """Parse a YAML or JSON rules text; raise :class:`RulesError` (a ValueError) naming every problem."""
     if len(text) > MAX_RULES_TEXT:
@@ -295,6 +322,7 @@ def parse_rules(text: str) -> RuleSet:
             [(0, f"the rules text is {len(text):,} characters; the limit is {MAX_RULES_TEXT:,}")]
         )
     try:
+        _refuse_aliases(text)
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark

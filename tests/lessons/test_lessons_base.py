@@ -80,3 +80,17 @@ def test_param_parses_url_text_and_refuses_out_of_range():
         "toggle",
         "text",
     )
+
+
+@pytest.mark.parametrize(
+    "hostile", ["[log in again](http://evil.example)", "![x](http://evil.example/a.png)", "<b>x</b>", "a`b``c", "*x*"]
+)
+def test_md_text_puts_user_input_in_a_code_span(hostile):
+    """Whatever the input, the result is one code span holding it verbatim: no markdown link, image or
+    emphasis can form (a code span's content is literal)."""
+    from lessons.base import md_text
+
+    out = md_text(hostile)
+    fence = out[: len(out) - len(out.lstrip("`"))]
+    assert out.endswith(fence) and fence not in out[len(fence) : -len(fence)]
+    assert out[len(fence) : -len(fence)].strip() == hostile

@@ -214,3 +214,39 @@ def test_state_cost_is_measured():
     for algorithm in ("fixed_window", "sliding_window_counter", "token_bucket", "gcra"):
         small, big = state_cost(algorithm, 10), state_cost(algorithm, 5_000)
         assert small.numbers == big.numbers <= 4
+
+
+def _alias_bomb(levels: int) -> str:
+    """A 'billion laughs' rules text: each level's descriptors list names the previous one nine times."""
+    lines = ["domain: bomb", "x0: &a0", "  - key: remote_address", "    rate_limit: {unit: second, requests_per_unit: 1}"]
+    for i in range(1, levels + 1):
+        lines.append(f"x{i}: &a{i}")
+        lines += [f"  - {{key: k{i}_{j}, descriptors: *a{i - 1}}}" for j in range(9)]
+    lines.append(f"descriptors: *a{levels}")
+    return "\n".join(lines)
+
+
+def test_an_alias_bomb_is_refused_at_once_with_its_line():
+    """About 2 KB that would expand to 9**12 descriptors: refused before anything is expanded."""
+    import time
+
+    text = _alias_bomb(12)
+    assert len(text) < 5_000
+    start = time.process_time()
+    with pytest.raises(RulesError, match=r"aliases \(\*a0\) are not allowed") as e:
+        parse_rules(text)
+    assert time.process_time() - start < 2  # a guard against the exponential walk, not a speed goal
+    assert e.value.problems[0][0] > 1
+
+
+def test_nesting_and_descriptor_counts_are_bounded_while_walking():
+    deep = "domain: d\ndescriptors:\n" + "".join(
+        "  " * i + f"  - key: k{i}\n" + "  " * i + "    descriptors:\n" for i in range(12)
+    ) + "  " * 12 + "  - key: last\n" + "  " * 12 + "    rate_limit: {unit: second, requests_per_unit: 1}\n"
+    with pytest.raises(RulesError, match="nested more than 8 deep"):
+        parse_rules(deep)
+    many = "domain: d\ndescriptors:\n" + "".join(
+        f"  - {{key: k{i}, rate_limit: {{unit: second, requests_per_unit: 1}}}}\n" for i in range(2_100)
+    )
+    with pytest.raises(RulesError, match="more than 2,000 descriptors|the limit is 50,000"):
+        parse_rules(many)

@@ -61,7 +61,7 @@ def test_the_url_carries_preset_and_changes_and_a_bad_value_falls_back_with_a_no
     at = run({"preset": "Big", "r": "99"})
     assert at.slider(key="kit.n").value == 7
     assert at.slider(key="kit.r").value == 4  # 99 is out of range: the preset's value
-    assert any("r='99'" in w.value and "using '4'" in w.value for w in at.warning)
+    assert any("r = `99`" in w.value and "using `4`" in w.value for w in at.warning)
     assert dict(at.query_params) == {"preset": "Big"}
 
 
