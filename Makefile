@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run run-api test lint bench clean
+.PHONY: run run-api test fuzz lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ run-api: $(VENV)/.app
 test: $(VENV)/.test
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+fuzz: $(VENV)/.test  # the long version of the suite's fuzzing (derandomized, more examples)
+	FUZZ_EXAMPLES=2000 $(BIN)/python -m pytest tests/fuzz -q
 
 bench: $(VENV)/.test
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done

@@ -79,15 +79,15 @@ def parse_timeline(text: str) -> Timeline:
         body = raw.split("#", 1)[0].strip()
         if not body:
             continue
-        if len(steps) >= MAX_LINES:
+        if len(steps) + len(errors) >= MAX_LINES:  # good or bad, only the first MAX_LINES lines are read
             errors.append(
-                TimelineError(number, raw, f"a timeline holds at most {MAX_LINES} steps; the rest is ignored")
+                TimelineError(number, raw[:200], f"a timeline holds at most {MAX_LINES} steps; the rest is ignored")
             )
             break
         try:
             step = _parse_line(number, body, counts, labels)
         except ValueError as e:
-            errors.append(TimelineError(number, raw, str(e)))
+            errors.append(TimelineError(number, raw[:200], str(e)))
             continue
         steps.append(step)
     return Timeline(tuple(steps), tuple(errors))
