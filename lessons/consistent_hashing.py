@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from lessons.base import Headline, Param, Preset, Reference, preset_table
+from lessons.base import Headline, Param, Preset, Reference, md_text, preset_table
 from sdcore.hashing import HASH_DESCRIPTIONS, HASH_NAMES
 from sdcore.hashing.experiment import (  # noqa: F401  (the engine's experiment, re-exported for the page)
     MAX_NODES,
@@ -174,11 +174,30 @@ CAPTIONS = MappingProxyType(
 )
 
 
-def ring_caption(points: int) -> str:
-    return (
-        f"{points:,} points on the ring; {SAMPLE} of the keys drawn inside it with an arc to their owner. Moved "
-        "keys are red diamonds: notice they all sit on arcs the change took over or gave up."
+def ring_caption(points: int, moved: bool) -> str:
+    """The ring's caption, saying only what this drawing shows: with many points the arcs from a key to
+    its owner are too short to see, and without a change nothing is marked as moved."""
+    arcs = (
+        "each with an arc to the point that owns it"
+        if points <= 200
+        else "each coloured by its owner (with this many points the arc to the owner is too short to see)"
     )
+    text = f"{points:,} points on the ring; {SAMPLE} of the keys drawn inside it, {arcs}."
+    if moved:
+        text += " Keys that moved are the large vermillion (red-orange) diamonds: they all sit on arcs the change took over or gave up."
+    return text
+
+
+RING_SCHEMES = frozenset({"ring", "bounded"})
+
+
+def uses(scheme: str, param: str) -> bool:
+    """Whether a parameter changes anything under ``scheme`` (a control that does not apply is disabled)."""
+    if param == "vnodes":
+        return scheme in RING_SCHEMES
+    if param == "load_factor":
+        return scheme == "bounded"
+    return True
 
 
 def comparison_caption(keys: int) -> str:
@@ -223,3 +242,12 @@ def headlines(
         delta_color="off",
     )
     return moved, modulo, predicted, busiest
+
+
+def skipped_changes(skipped: tuple[tuple[str, str], ...]) -> list[str]:
+    """One notice per change that could not be replayed (the others were kept)."""
+    return [
+        f"The change {md_text(item)} could not be replayed ({md_text(why, 200)}); it was left out and the other "
+        "changes were kept."
+        for item, why in skipped
+    ]

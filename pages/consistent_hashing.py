@@ -12,14 +12,14 @@ from sdcore.hashing.experiment import (
     NodeSet,
     PlacementSpec,
     compare_schemes,
-    decode_changes,
     encode_changes,
     locate,
     moved_keys_table,
     parse_weights,
-    replay,
+    restore,
     run_change,
 )
+from sdcore.hashing.validate import NODE_NAME_RULE
 from ui import page
 from ui.ending import Export, page_end
 from ui.errors import boundary
@@ -53,11 +53,12 @@ def cached_spread(names: tuple[str, ...], hash_name: str):
 page.start(lesson.TITLE, lesson.IDEA)
 P.preset_row()
 cols = st.columns(4)
+scheme = P.value("scheme")
 for col, name in zip(cols, ("nodes", "vnodes", "keys", "hash"), strict=True):
-    P.widget(name, col)
+    P.widget(name, col, disabled=not lesson.uses(scheme, name))
 cols = st.columns(4)
 P.widget("scheme", cols[0])
-P.widget("load_factor", cols[1])
+P.widget("load_factor", cols[1], disabled=not lesson.uses(scheme, "load_factor"))
 P.widget("weights", cols[2], placeholder="e.g. 1,1,2,4")
 P.widget("seed", cols[3])
 P.reset_button()
@@ -65,15 +66,12 @@ v = P.values()
 with boundary():
     spec = PlacementSpec(v["scheme"], v["vnodes"], v["hash"], v["load_factor"])
     start = NodeSet.uniform(v["nodes"], parse_weights(v["weights"], v["nodes"]))
-    try:
-        changes = decode_changes(v["changes"])
-        clusters = replay(start, changes)
-    except ValueError as e:
-        st.warning(
-            f"The changes in the link could not be replayed ({e}); starting from the preset's cluster."
-        )
-        changes, clusters = (), [start]
-        P.set("changes", "")
+    restored = restore(start, v["changes"])
+    changes, clusters = restored.changes, list(restored.clusters)
+    for text in lesson.skipped_changes(restored.skipped):
+        st.warning(text, icon=":material/link_off:")
+    if restored.skipped:
+        P.set("changes", encode_changes(changes))
 P.sync()
 now = clusters[-1]
 
@@ -89,7 +87,12 @@ with st.form("change", border=True):
         horizontal=True,
     )
     fresh = suggested and suggested.action == "add" and suggested.node not in now.names
-    new_name = f[1].text_input("New node's name", suggested.node if fresh else now.next_name())
+    new_name = f[1].text_input(
+        "New node's name",
+        suggested.node if fresh else now.next_name(),
+        max_chars=40,
+        help=f"{NODE_NAME_RULE.capitalize()}. Enter applies the change.",
+    )
     weight = f[2].number_input("Its weight", 0.05, 64.0, suggested.weight if suggested else 1.0, step=0.5)
     gone = f[3].selectbox(
         "Node to remove",
@@ -159,7 +162,7 @@ with left:
             ),
             key="ring",
         )
-        st.caption(lesson.ring_caption(len(ring)))
+        st.caption(lesson.ring_caption(len(ring), moved=bool(last and mv.moved)))
     else:
         st.info(
             f"{lesson.SCHEME_LABELS[spec.scheme]} has no ring to draw: each key is placed by a formula. "
@@ -186,9 +189,14 @@ if last:
     )
     st.caption(lesson.comparison_caption(min(v["keys"], 200_000)))
 st.subheader("Load spread as virtual nodes grow")
-curve = cached_spread(now.names, spec.hash_name)
-st.plotly_chart(charts.spread_figure(curve, spec.vnodes), key="spread")
-st.caption(lesson.CAPTIONS["spread"])
+if lesson.uses(spec.scheme, "vnodes"):
+    curve = cached_spread(now.names, spec.hash_name)
+    st.plotly_chart(charts.spread_figure(curve, spec.vnodes), key="spread")
+    st.caption(lesson.CAPTIONS["spread"])
+else:
+    st.caption(
+        f"{lesson.SCHEME_LABELS[spec.scheme]} has no virtual nodes: pick a ring scheme to see the spread fall."
+    )
 page_end(
     P,
     title=lesson.TITLE,

@@ -136,6 +136,32 @@ def encode_changes(changes: tuple[Change, ...]) -> str:
     return ";".join(c.encode() for c in changes)
 
 
+@dataclass(frozen=True)
+class Restored:
+    """Changes read back from a link: those that replay, the clusters after each, and what was skipped."""
+
+    changes: tuple[Change, ...]
+    clusters: tuple[NodeSet, ...]
+    skipped: tuple[tuple[str, str], ...]  # (the change as written, why it was skipped)
+
+
+def restore(start: NodeSet, text: str) -> Restored:
+    """Replay ``"add:S5:1;remove:S2"`` from ``start``, keeping every change that can be replayed and
+    skipping (with the reason) only those that cannot: one bad item never costs the others."""
+    changes: list[Change] = []
+    clusters = [start]
+    skipped: list[tuple[str, str]] = []
+    for item in filter(None, (s.strip() for s in text.split(";"))):
+        try:
+            (change,) = decode_changes(item)
+            clusters.append(change.apply(clusters[-1]))
+        except ValueError as e:
+            skipped.append((item[:60], str(e)))
+            continue
+        changes.append(change)
+    return Restored(tuple(changes), tuple(clusters), tuple(skipped))
+
+
 def replay(start: NodeSet, changes: tuple[Change, ...]) -> list[NodeSet]:
     """The cluster after each change, starting with ``start`` (so ``len(changes) + 1`` clusters)."""
     states = [start]

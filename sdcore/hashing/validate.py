@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import math
+import re
+
+NODE_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,24}$")  # what a share link can carry (see experiment.Change)
+NODE_NAME_RULE = "letters, digits, '_', '.' and '-', at most 24 characters"
 
 
 def check_node_name(name: object) -> str:
@@ -23,6 +27,9 @@ def check_weight(name: str, weight: object) -> float:
 
 def check_new_node(name: object, existing) -> str:
     name = check_node_name(name)
+    if not NODE_NAME.match(name):
+        shown = name if len(name) <= 40 else name[:39] + "…"
+        raise ValueError(f"a node name may use {NODE_NAME_RULE} (got {shown!r})")
     if name in existing:
         raise ValueError(f"node {name!r} is already in the cluster; node names must be unique")
     return name

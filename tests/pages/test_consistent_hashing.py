@@ -130,3 +130,39 @@ def test_many_servers_and_tight_bounded_loads():
     apply_change(at)
     assert any("at most 64 nodes" in e.value for e in at.error)
     assert metric(at, "Keys moved (add S64)") == f"{moved:.1%}"
+
+
+@pytest.mark.parametrize("name", ["S 6", "a/b", "x(1)", "a:b", "a,b", "sérvér-ü", "<b>x</b>", "N" * 40])
+def test_a_name_the_link_cannot_carry_is_refused_at_apply_and_earlier_changes_stay(name):
+    """Apply validates the name with the rule the replay uses: the bad change is refused with the rule,
+    and the good change made before it stays (in the page and in the link)."""
+    at = open_page(PAGE, {"keys": "1000"})
+    apply_change(at)  # add S5, a good change
+    assert at.query_params["changes"] == "add:S5:1"
+    next(t for t in at.text_input if t.label == "New node's name").input(name)
+    apply_change(at)
+    assert any("a node name may use letters, digits" in e.value for e in at.error)
+    assert at.query_params["changes"] == "add:S5:1"
+    assert metric(at, "Keys moved (add S5)")
+    assert not any("could not be replayed" in w.value for w in at.warning)
+
+
+def test_a_link_with_one_bad_change_keeps_the_others():
+    at = open_page(PAGE, {"keys": "1000", "changes": "add:S5:1;remove:S9;add:S6:2"})
+    warnings = [w.value for w in at.warning]
+    assert len(warnings) == 1 and "remove:S9" in warnings[0] and "other changes were kept" in warnings[0]
+    assert at.query_params["changes"] == "add:S5:1;add:S6:2"
+    assert metric(at, "Keys moved (add S6 (weight 2))")
+
+
+def test_controls_that_do_not_apply_are_disabled_and_captions_follow_the_drawing():
+    ring = open_page(PAGE, {"keys": "1000"})
+    assert not ring.slider(key="hashing.vnodes").disabled and ring.slider(key="hashing.load_factor").disabled
+    caption = next(c.value for c in ring.caption if "points on the ring" in c.value)
+    assert "too short to see" in caption and "diamonds" not in caption  # 400 points, no change yet
+    apply_change(ring)
+    caption = next(c.value for c in ring.caption if "points on the ring" in c.value)
+    assert "vermillion" in caption and " red " not in caption
+    modulo = open_page(PAGE, {"keys": "1000", "scheme": "modulo"})
+    assert modulo.slider(key="hashing.vnodes").disabled and modulo.slider(key="hashing.load_factor").disabled
+    assert any("has no virtual nodes" in c.value for c in modulo.caption)
