@@ -213,6 +213,16 @@ def md_text(text: object, limit: int = 60) -> str:
     return f"{fence}{pad}{body}{pad}{fence}"
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~$])")  # no link, image, tag, emphasis, table or formula can form
+
+
+def md_escape(text: object, limit: int = 300) -> str:
+    """Text (which may quote a visitor's input) for a markdown sentence: bounded like :func:`echo`, markdown
+    characters backslash-escaped, and ``://`` / ``www.`` broken so no bare link forms."""
+    out = _MD_SPECIAL.sub(r"\\\1", echo(text, limit))
+    return out.replace("://", ":\u2060//").replace("www.", "www\u2060.")
+
+
 def seconds(s: float) -> str:
     """A duration in the unit that reads best: "350 µs", "12 ms", "4.2 s", "3 min 20 s", "2.5 h", "3 days"."""
     if s < 0.001:

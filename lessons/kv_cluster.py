@@ -7,7 +7,7 @@ import types
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from lessons.base import Headline, Param, Preset, Reference
+from lessons.base import Headline, Param, Preset, Reference, md_escape, plural
 from sdcore.kvstore.cluster import Version, format_value
 from sdcore.kvstore.latency import LATENCY_PRESETS
 from sdcore.kvstore.scenario import (  # noqa: F401  (the engine's scenario, re-exported for the page)
@@ -175,7 +175,8 @@ TRY_THIS: tuple[str, ...] = (
 
 TIMELINE_HELP = (
     "One step per line: a time in ms (absolute, or +d after the line before it finished), then "
-    "`put KEY VALUE`, `get KEY`, `crash B`, `recover B`, `partition A,B | C,D`, `heal`. Options: `via NODE` "
+    "`put KEY VALUE`, `get KEY`, `crash B`, `recover B`, `partition A,B | C,D` (the nodes not named form one "
+    "more side, so `partition A,B` cuts A and B off from the rest), `heal`. Options: `via NODE` "
     "(coordinator), `ctx g1` (the context of get g1), `as NAME`. Values: a word, a set `{milk,eggs}`, or "
     "`+eggs` / `-milk` with `ctx` (the cart that get read, changed). Requests are named p1, p2… and g1, g2…; "
     "`#` starts a comment."
@@ -354,3 +355,23 @@ REFERENCES = (
         "https://docs.riak.com/riak/kv/latest/learn/concepts/causal-context/",
     ),
 )
+
+
+MAX_ERRORS_SHOWN = 5
+
+
+def error_lines(errors) -> list[str]:
+    """The timeline's errors for the page: identical messages grouped ("… and 290 more lines like this"),
+    at most MAX_ERRORS_SHOWN groups, then one line for the rest. Each line quotes the timeline as text."""
+    groups: dict[str, list] = {}
+    for e in errors:
+        groups.setdefault(e.message, []).append(e)
+    out = []
+    for message, same in list(groups.items())[:MAX_ERRORS_SHOWN]:
+        first = same[0]
+        more = f" — and {plural(len(same) - 1, 'more line')} like this" if len(same) > 1 else ""
+        out.append(f"Line {first.line}: {md_escape(message)} (“{md_escape(first.text.strip(), 80)}”){more}")
+    if len(groups) > MAX_ERRORS_SHOWN:
+        rest = sum(len(v) for v in list(groups.values())[MAX_ERRORS_SHOWN:])
+        out.append(f"… and {plural(rest, 'more line')} with other mistakes.")
+    return out

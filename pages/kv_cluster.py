@@ -49,8 +49,16 @@ with boundary():
     settings = sc.settings_from(v)
     run = cached_run(settings, v["timeline"])
 P.sync()
-for error in run.errors:
-    st.error(str(error), icon=":material/error:")
+for line in sc.error_lines(run.errors):
+    st.error(line, icon=":material/error:")
+if run.operations:
+    ss["kvc._last_good"] = (settings, v["timeline"], run)
+elif run.errors and (kept := ss.get("kvc._last_good")):
+    settings, _, run = kept  # nothing in the timeline runs: keep showing the last run that did
+    st.info(
+        "Nothing in this timeline can run yet, so the page shows the last timeline that did.",
+        icon=":material/history:",
+    )
 for note in run.notes:
     st.info(note, icon=":material/schedule:")
 
@@ -63,8 +71,8 @@ ring = settings.ring()
 placements = replica_placement(ring, run.keys, settings.n)
 colours = node_colours(ring.nodes)
 count = len(run.events)  # the cursor is an event number, 1 to count
-if ss.get("kvc._run") != (settings, v["timeline"]):
-    ss["kvc._run"], ss["kvc.cursor"] = (settings, v["timeline"]), max(count, 1)
+if ss.get("kvc._run") != (settings, run.events):
+    ss["kvc._run"], ss["kvc.cursor"] = (settings, run.events), max(count, 1)
 if ss.get("kvc.play") and ss.get("kvc.cursor", 1) >= count:
     ss["kvc.cursor"] = 1  # playing from the end starts over
 stepper.play_toggle(

@@ -5,7 +5,8 @@ A timeline is text a person edits, one step per line (``#`` starts a comment)::
     0     put cart {milk}               # p1: the first put (labels p1, p2, … and g1, g2, … by order)
     +10   get cart                      # g1: 10 ms after the line before it finished
     +0    put cart +eggs ctx g1 via C   # add eggs to what g1 read, with g1's vector clock, coordinator C
-    100   partition A,B | C,D,E         # nodes not named join no side: "partition A" cuts A off
+    100   partition A,B | C,D,E         # sides split by '|'; the nodes not named form one more side,
+                                        # so "partition A,B" (no '|') cuts A and B off from the rest
     150   crash B
     200   recover B
     220   heal
@@ -81,7 +82,9 @@ def parse_timeline(text: str) -> Timeline:
             continue
         if len(steps) + len(errors) >= MAX_LINES:  # good or bad, only the first MAX_LINES lines are read
             errors.append(
-                TimelineError(number, raw[:200], f"a timeline holds at most {MAX_LINES} steps; the rest is ignored")
+                TimelineError(
+                    number, raw[:200], f"a timeline holds at most {MAX_LINES} steps; the rest is ignored"
+                )
             )
             break
         try:
@@ -147,10 +150,12 @@ def _parse_line(number: int, body: str, counts: dict[str, int], labels: dict[str
         if name in opts:
             raise ValueError(f"{name} is given twice")
         opts[name] = arg
-    _check_value(value, opts.get("ctx", ""))
+    gets = [name for name, kind in labels.items() if kind == "get"]  # in order of appearance
+    _check_value(value, opts.get("ctx", ""), gets[-1] if gets else None)
     ctx = opts.get("ctx", "")
     if ctx and labels.get(ctx) != "get":
-        raise ValueError(f"ctx {ctx!r} must name a get on an earlier line (such as g1)")
+        hint = f"the latest get before this line is {gets[-1]}" if gets else "no get comes before this line"
+        raise ValueError(f"ctx {ctx!r} must name a get on an earlier line ({hint})")
     counts[action] += 1
     label = opts.get("as") or f"{action[0]}{counts[action]}"
     if not _NAME.match(label):
@@ -170,12 +175,18 @@ def _node(name: str) -> str:
     return name.upper()
 
 
-def _check_value(value: str, ctx: str) -> None:
+def _check_value(value: str, ctx: str, latest_get: str | None) -> None:
     if value.startswith(("+", "-")):
         if len(value) < 2:
             raise ValueError(f"say which item {value!r} adds or removes, e.g. +eggs")
+        if not ctx and latest_get:
+            raise ValueError(
+                f"{value!r} changes the value a get read: add 'ctx {latest_get}' (the latest get before this line)"
+            )
         if not ctx:
-            raise ValueError(f"{value!r} changes the value a get read: add 'ctx g1' naming that get")
+            raise ValueError(
+                f"{value!r} changes the value a get read, and no get comes before this line: add one"
+            )
     elif value.startswith("{") != value.endswith("}"):
         raise ValueError(f"a set is written {{milk,eggs}} without spaces (got {value!r})")
 

@@ -42,7 +42,7 @@ def test_parse_every_action_with_labels_and_options():
         ("5 wirte cart x", "unknown action 'wirte'"),
         ("5 put cart", "put takes a key and a value"),
         ("5 get", "get takes a key"),
-        ("5 put cart +eggs", "add 'ctx g1' naming that get"),
+        ("5 put cart +eggs", "no get comes before this line"),
         ("5 put cart x ctx g9", "ctx 'g9' must name a get on an earlier line"),
         ("5 get cart ctx g1", "a get takes via or as"),
         ("5 put cart x via", "options come in pairs"),
@@ -207,3 +207,13 @@ def test_ring_greys_crashed_nodes():
     names = [t.name for t in fig.data if t.name]
     assert "C (down)" in names and "C" not in names
     assert next(t for t in fig.data if t.name == "C (down)").marker.color == "#D9D9D9"
+
+
+def test_the_suggested_ctx_names_the_latest_get_before_the_line():
+    """A change without its context suggests the get just before it, not always g1."""
+    errors = parse_timeline(
+        "0 put cart {milk}\n5 get cart\n6 get cart\n7 get cart as mine\n8 put cart +eggs"
+    ).errors
+    assert len(errors) == 1 and "add 'ctx mine'" in errors[0].message
+    errors = parse_timeline("0 get cart\n1 get cart\n2 put cart x ctx g7").errors
+    assert "the latest get before this line is g2" in errors[0].message

@@ -83,7 +83,8 @@ def test_param_parses_url_text_and_refuses_out_of_range():
 
 
 @pytest.mark.parametrize(
-    "hostile", ["[log in again](http://evil.example)", "![x](http://evil.example/a.png)", "<b>x</b>", "a`b``c", "*x*"]
+    "hostile",
+    ["[log in again](http://evil.example)", "![x](http://evil.example/a.png)", "<b>x</b>", "a`b``c", "*x*"],
 )
 def test_md_text_puts_user_input_in_a_code_span(hostile):
     """Whatever the input, the result is one code span holding it verbatim: no markdown link, image or
@@ -94,3 +95,19 @@ def test_md_text_puts_user_input_in_a_code_span(hostile):
     fence = out[: len(out) - len(out.lstrip("`"))]
     assert out.endswith(fence) and fence not in out[len(fence) : -len(fence)]
     assert out[len(fence) : -len(fence)].strip() == hostile
+
+
+@pytest.mark.parametrize(
+    ("hostile", "forbidden"),
+    [
+        ("[log in](http://evil.example)", "](http://"),
+        ("![x](y)", "!["),
+        ("<img src=x>", "<img"),
+        ("www.evil.example", "www.evil"),
+    ],
+)
+def test_md_escape_leaves_no_link_image_or_tag(hostile, forbidden):
+    from lessons.base import md_escape
+
+    assert forbidden not in md_escape(hostile)
+    assert md_escape("node D is not in this cluster of 3 (A–C)") == "node D is not in this cluster of 3 (A–C)"

@@ -156,3 +156,19 @@ def test_nine_nodes_and_level_any():
     assert at.slider(key="kvc.w").disabled
     settings = ClusterSettings(nodes=9, n=5, hint_rule="cassandra-any")
     assert_shows(at, run_scenario(PRESETS["Dynamo default, healthy"].timeline, settings))
+
+
+def test_an_invalid_timeline_keeps_the_last_run_and_groups_its_errors():
+    """Replacing a good timeline by 300 bad lines keeps the good run on screen (its numbers unchanged),
+    and the errors come grouped: one line per kind of mistake, never 300 boxes."""
+    at = run()
+    before = metric(at, "Requests failed")
+    bad = "\n".join(f"{i} frob x" for i in range(90))  # 90 bad lines: the first 60 are read
+    at.text_area(key="kvc.timeline").input(bad).run()
+    assert not at.exception
+    assert len(at.error) == 2
+    text, cap = at.error[0].value, at.error[1].value
+    assert "unknown action" in text and "59 more lines like this" in text and text.count("Line ") == 1
+    assert "at most 60 steps" in cap
+    assert metric(at, "Requests failed") == before
+    assert any("last timeline that did" in i.value for i in at.info)
