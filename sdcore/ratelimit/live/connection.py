@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -94,6 +95,34 @@ def parse_redis_url(text: str) -> RedisAddress:
     return RedisAddress(host, port or 6379, int(path) if path else 0)
 
 
+def _allowed_entry(entry: str) -> tuple[str, int | None]:
+    """``host``, ``host:port`` or ``[v6]:port`` -> (host lowercased, port or None for any)."""
+    entry = entry.strip().lower()
+    if entry.startswith("["):
+        host, _, rest = entry[1:].partition("]")
+        return host, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else None
+    if entry.count(":") == 1:
+        host, port = entry.split(":")
+        return host, int(port) if port.isdigit() else None
+    return entry, None  # a bare host, or a bare IPv6 address
+
+
+def check_allowed(address: RedisAddress, allowed: Sequence[str]) -> RedisAddress:
+    """``address`` if the operator's allow-list names its host (and port, when the entry has one), else a
+    ValueError that says so without touching the network: a link can choose among allowed Redis servers,
+    never point this server at another machine."""
+    host = address.host.lower().strip("[]")
+    for entry in allowed:
+        h, port = _allowed_entry(entry)
+        if h == host and (port is None or port == address.port):
+            return address
+    names = ", ".join(allowed) or "none"
+    raise ValueError(
+        f"this sandbox's operator does not allow connecting to Redis at {address.host}:{address.port} "
+        f"(allowed: {names}); nothing was contacted. The operator can add it to SDS_REDIS_ALLOWED."
+    )
+
+
 @dataclass(frozen=True)
 class Reachability:
     """Whether a Redis answered PING, and if not, why."""
@@ -104,17 +133,19 @@ class Reachability:
     error: str | None = None
 
 
+NOT_REACHED = "no Redis answered there"
+
+
 def probe_redis(address: RedisAddress, timeout: float = 0.5) -> Reachability:
-    """PING ``address`` once with a short timeout; never raises for an unreachable server."""
+    """PING ``address`` once with a short timeout; never raises. Every failure (refused, timed out, not
+    Redis at all, an error reply) reads the same, so the answer cannot tell an open port from a closed one."""
     client = address.client(timeout=timeout)
     try:
         client.ping()
         version = str(client.info("server").get("redis_version", "?"))
         return Reachability(address, True, version=version)
-    except (*STORE_ERRORS, OSError) as e:
-        return Reachability(address, False, error=f"{type(e).__name__}: {str(e).rstrip('.')}")
-    except redis.exceptions.ResponseError as e:  # e.g. a database number the server does not have
-        return Reachability(address, False, error=f"the server answered with an error: {e}")
+    except (redis.exceptions.RedisError, OSError, ValueError):
+        return Reachability(address, False, error=NOT_REACHED)
     finally:
         client.close()
 

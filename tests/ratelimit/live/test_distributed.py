@@ -70,7 +70,47 @@ def test_bad_urls_are_explained(text, message):
 def test_nothing_listening_is_reported_not_raised():
     reach = probe_redis(RedisAddress("127.0.0.1", free_port()), timeout=0.5)
     assert not reach.ok and reach.version is None
-    assert reach.error.startswith("ConnectionError") and "refused" in reach.error
+    assert reach.error == "no Redis answered there"
+
+
+def test_something_that_is_not_redis_reads_like_a_closed_port():
+    """A listener that answers garbage (here an HTTP-ish line) raises InvalidResponse inside redis-py:
+    the probe reports it exactly as a closed port, so it cannot be used to map which ports are open."""
+    import socket
+    import threading
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+
+    def answer():
+        conn, _ = srv.accept()
+        conn.recv(1024)
+        conn.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+        conn.close()
+
+    threading.Thread(target=answer, daemon=True).start()
+    reach = probe_redis(RedisAddress("127.0.0.1", srv.getsockname()[1]), timeout=1.0)
+    srv.close()
+    closed = probe_redis(RedisAddress("127.0.0.1", free_port()), timeout=0.5)
+    assert (reach.ok, reach.error) == (closed.ok, closed.error) == (False, "no Redis answered there")
+
+
+def test_the_operator_allow_list_decides_before_any_connection():
+    from sdcore.ratelimit.live.connection import check_allowed
+
+    loopback = ("127.0.0.1", "localhost", "::1")
+    assert check_allowed(parse_redis_url("redis://127.0.0.1:7000/0"), loopback).port == 7000
+    assert check_allowed(parse_redis_url("redis://[::1]:6379"), loopback).host == "::1"
+    assert check_allowed(parse_redis_url("redis://10.0.0.5:6379"), ("10.0.0.5:6379",)).host == "10.0.0.5"
+    for url, allowed in (
+        ("redis://10.0.0.5:6379", loopback),
+        ("redis://10.0.0.5:6380", ("10.0.0.5:6379",)),
+        ("redis://127.0.0.2:6379", loopback),
+        ("redis://evil.example:6379", loopback),
+    ):
+        with pytest.raises(ValueError, match="does not allow connecting.*nothing was contacted"):
+            check_allowed(parse_redis_url(url), allowed)
 
 
 def test_a_lock_makes_the_in_memory_race_exact():
