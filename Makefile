@@ -4,23 +4,25 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# setuptools prints a warning box for every editable install; it says nothing a user can act on.
+PIP := PYTHONWARNINGS=ignore $(BIN)/python -m pip
 
 .PHONY: run run-api test fuzz lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(PIP) install --quiet --upgrade pip
 
 $(VENV)/.app: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(PIP) install --quiet -e .
 	touch $@
 
 $(VENV)/.test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(PIP) install --quiet -e '.[test,bench]'
 	touch $@ $(VENV)/.app
 
 run: $(VENV)/.app
-	$(BIN)/streamlit run app.py
+	SDS_ALLOW_PROCESSES=$${SDS_ALLOW_PROCESSES:-1} $(BIN)/streamlit run app.py
 
 run-api: $(VENV)/.app
 	$(BIN)/uvicorn examples.example_api:app --port 8000 --no-proxy-headers
