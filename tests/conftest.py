@@ -11,6 +11,9 @@ import pytest
 # The pages' error boundary turns an unexpected exception into a sentence for visitors; under the tests it
 # is raised instead, so AppTest reports it.
 os.environ.setdefault("SDS_STRICT_ERRORS", "1")
+# The pages' "start a local Redis" and "start the example API" buttons are tested for real (as `make run`
+# allows them); the registry's cap and the switched-off case have tests of their own.
+os.environ.setdefault("SDS_ALLOW_PROCESSES", "1")
 from hypothesis import HealthCheck, settings
 
 settings.register_profile("ci", deadline=None, suppress_health_check=[HealthCheck.too_slow])
