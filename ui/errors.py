@@ -47,4 +47,3 @@ def boundary(stop: bool = True) -> Iterator[None]:
         st.error(UNEXPECTED, icon=":material/error:")
         if stop:
             st.stop()
-

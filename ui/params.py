@@ -100,7 +100,9 @@ class PageParams:
                 continue
             p = self.params.get(name)
             if p is None:
-                notices.append(f"The link's parameter {md_text(name)} is not used on this page and was ignored.")
+                notices.append(
+                    f"The link's parameter {md_text(name)} is not used on this page and was ignored."
+                )
                 continue
             try:
                 values[name] = p.parse(raw)
