@@ -1,4 +1,5 @@
-"""The quorum page's words: its presets, the latency model a student picks, and the sentences it shows.
+"""The quorum page's words: its parameters and presets, the latency model a student picks, the headline
+metrics, and the sentences and captions it shows, computed from the run.
 
 Kept here rather than in the page so that each piece has a unit test: the page only wires widgets to these
 functions and to ``sdcore.kvstore``. Nothing here imports streamlit, plotly or pandas at import time.
@@ -7,19 +8,29 @@ functions and to ``sdcore.kvstore``. Nothing here imports streamlit, plotly or p
 from __future__ import annotations
 
 import math
-import types
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from lessons.base import Headline, Param, Preset, Reference, plural, preset_table
 from sdcore.kvstore._checks import replica_counts, whole_number
 from sdcore.kvstore.latency import LATENCY_PRESETS, Exponential, LegLatencies
-from sdcore.kvstore.quorum import CONSISTENCY_LEVELS, consistency_level_count, staleness_probability
-from sdcore.kvstore.wars import StalenessResult, t_for_probability
+from sdcore.kvstore.quorum import (
+    CONSISTENCY_LEVELS,
+    QuorumOverlap,
+    consistency_level_count,
+    staleness_probability,
+)
+from sdcore.kvstore.wars import MAX_SIMULATED_REPLICAS, MAX_TABLE_TRIALS, StalenessResult, t_for_probability
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from sdcore.hashing import HashRing
+    from sdcore.kvstore.placement import KeyReplicas
 
 EXPONENTIAL = "exponential"
 LATENCY_CHOICES: tuple[str, ...] = (*LATENCY_PRESETS, EXPONENTIAL)
@@ -31,57 +42,40 @@ CURVE_POINTS = 61
 CONFIDENCE_Z = 2.326  # one-sided 99%: "at least" is a lower confidence bound, not the raw estimate
 
 
-@dataclass(frozen=True)
-class Preset:
-    """A named situation: what it shows, and the parameters that differ from the page's defaults."""
-
-    description: str
-    params: types.MappingProxyType
-
-
-def _preset(description: str, **params: object) -> Preset:
-    return Preset(description, types.MappingProxyType(params))
-
-
-PRESETS = types.MappingProxyType(
-    {
-        "Dynamo default (3,2,2)": _preset(
+DEFAULT_PRESET = "Dynamo default (3,2,2)"
+PRESETS = preset_table(
+    (
+        Preset(
+            "Dynamo default (3,2,2)",
             "Three replicas, writes wait for 2 acks, reads for 2 answers: 2 + 2 > 3, so every read sees the "
             "last write. The setting the Dynamo paper reports as common.",
-            n=3,
-            r=2,
-            w=2,
+            dict(n=3, r=2, w=2),
         ),
-        "Fast reads (R=1, W=N)": _preset(
+        Preset(
+            "Fast reads (R=1, W=N)",
             "Every write waits for all 3 replicas, so any single replica can answer a read: cheap reads, "
             "slow writes that fail when one replica is down.",
-            n=3,
-            r=1,
-            w=3,
+            dict(n=3, r=1, w=3),
         ),
-        "Fast writes (W=1)": _preset(
+        Preset(
+            "Fast writes (W=1)",
             "A write returns after one ack; reads must ask all 3 replicas to stay consistent: fast writes, "
             "slow reads.",
-            n=3,
-            r=3,
-            w=1,
+            dict(n=3, r=3, w=1),
         ),
-        "Eventual (3,1,1) on LinkedIn disks": _preset(
+        Preset(
+            "Eventual (3,1,1) on LinkedIn disks",
             "One ack, one answer, slow spinning-disk writes (LinkedIn's published latencies): how stale are "
             "reads, and for how long after a write commits?",
-            n=3,
-            r=1,
-            w=1,
-            latency="linkedin-disk",
+            dict(n=3, r=1, w=1, latency="linkedin-disk"),
         ),
-        "Five replicas": _preset(
+        Preset(
+            "Five replicas",
             "Five replicas with R = W = 2: the same quorums that were strong with 3 replicas no longer "
             "overlap. How often does a read miss the write?",
-            n=5,
-            r=2,
-            w=2,
+            dict(n=5, r=2, w=2),
         ),
-    }
+    )
 )
 
 
@@ -271,3 +265,282 @@ def explanation(result: StalenessResult) -> str:
             f"99.9% of reads are consistent {t_for_probability(result, 0.999):.3g} ms after commit."
         )
     )
+
+
+# -- the page: title, parameters, headlines, captions, try this, references --------------------------------
+
+TITLE = "Key-value store: quorums"
+IDEA = (
+    "Each key lives on N replicas. A write returns once W of them acknowledge it, a read once R of them answer. "
+    "With R + W > N every read overlaps the last write; with less, reads and writes are faster but a read can "
+    "be stale — how often, and for how long after the write, depends on the message latencies."
+)
+# The four exponential legs of the WARS model, in the order latency_model() takes their rates.
+RATES = MappingProxyType(
+    {
+        "rate_w": "W: write request",
+        "rate_a": "A: write ack",
+        "rate_r": "R: read request",
+        "rate_s": "S: read response",
+    }
+)
+PARAMS: tuple[Param, ...] = (
+    Param(
+        "n",
+        3,
+        lo=1,
+        hi=MAX_SIMULATED_REPLICAS,
+        label="N: replicas per key",
+        help="How many nodes store a copy of each key.",
+    ),
+    Param(
+        "r",
+        2,
+        lo=1,
+        hi=MAX_SIMULATED_REPLICAS,
+        label="R: read quorum",
+        help="A read returns after R replicas answer; the newest version among them wins.",
+    ),
+    Param(
+        "w",
+        2,
+        lo=1,
+        hi=MAX_SIMULATED_REPLICAS,
+        label="W: write quorum",
+        help="A write returns after W replicas acknowledge it (it still goes to all N).",
+    ),
+    Param(
+        "t",
+        10,
+        options=T_CURSOR_MS,
+        labels={t: f"{t:g} ms" for t in T_CURSOR_MS},
+        kind="select_slider",
+        label="t after commit (ms)",
+        help="How long after the write commits the read starts: the cursor on the curve.",
+    ),
+    Param(
+        "latency",
+        "linkedin-ssd",
+        options=LATENCY_CHOICES,
+        labels={c: latency_label(c) for c in LATENCY_CHOICES},
+        label="Message latencies",
+        help="Published production fits (Bailis et al. 2012), or exponential legs you set.",
+    ),
+    *(
+        Param(
+            name,
+            1.0,
+            lo=0.01,
+            hi=100.0,
+            step=0.1,
+            kind="number",
+            number_format="%.2f",
+            label=f"{leg} rate (/ms)",
+            help="Exponential leg: mean delay 1/rate ms. Only for 'Exponential legs'.",
+        )
+        for name, leg in RATES.items()
+    ),
+    Param(
+        "trials",
+        100_000,
+        options=TRIALS_CHOICES,
+        labels={k: f"{k:,}" for k in TRIALS_CHOICES},
+        kind="select_slider",
+        label="Simulated writes and reads",
+        help="Monte Carlo trials: more is smoother and slower.",
+    ),
+    Param(
+        "seed",
+        0,
+        lo=0,
+        hi=2**31 - 1,
+        kind="number",
+        label="Seed",
+        help="Same seed, same simulated latencies.",
+    ),
+)
+GUESS_LABEL = "Your guess: % of reads started right at commit (t = 0) that return stale data"
+# The consistency-level shortcuts (read level, write level).
+LEVEL_BUTTONS: tuple[tuple[str, str], ...] = (
+    ("QUORUM", "QUORUM"),
+    ("ONE", "ALL"),
+    ("ALL", "ONE"),
+    ("ONE", "ONE"),
+)
+
+
+def headlines(result: StalenessResult, t_ms: float) -> tuple[Headline, ...]:
+    """The run's numbers: stale reads at commit for random quorums (closed form), consistent reads at the
+    cursor, when 99.9% of reads are consistent, and the read and write latency quantiles."""
+    closed, _ = stale_at_commit(result.n, result.r, result.w, result)
+    heads = [
+        Headline(
+            "Stale reads at commit, random quorums (closed form)",
+            f"{closed:.1%}",
+            help="C(N−W, R) / C(N, R): the chance a random read quorum misses every replica that acknowledged "
+            "the write.",
+        ),
+        Headline(f"Consistent reads at t = {t_ms:g} ms", f"{result.probability_at(t_ms):.2%}"),
+        Headline(
+            "99.9% of reads consistent after",
+            f"{t_for_probability(result, 0.999):.3g} ms",
+            help="The smallest t after commit at which 99.9% of the simulated reads return the write.",
+        ),
+    ]
+    for op, q, quorum in (("Read", result.read_latency, "R"), ("Write", result.write_latency, "W")):
+        heads.append(
+            Headline(
+                f"{op} latency, median · p99.9",
+                f"{q.p50:.2f} · {q.p999:.2f} ms",
+                help=f"{op}s wait for the {quorum}-th fastest replica: p50 / p99 / p99.9 = {q.p50:.3g} / "
+                f"{q.p99:.3g} / {q.p999:.3g} ms.",
+            )
+        )
+    return tuple(heads)
+
+
+def reveal_headlines(guess: int, result: StalenessResult) -> tuple[Headline, ...]:
+    """ "Predict first" answered: the guess, then the closed form and the WARS measurement at t = 0 against it."""
+    closed, measured = stale_at_commit(result.n, result.r, result.w, result)
+    return (
+        Headline("Your guess", f"{guess}%"),
+        *(
+            Headline(
+                label, f"{value:.2%}", f"{100 * value - guess:+.1f} pts vs your guess", delta_color="off"
+            )
+            for label, value in (
+                ("Random quorums (closed form)", closed),
+                ("WARS simulation at t = 0", measured),
+            )
+        ),
+    )
+
+
+def levels_sentence(n: int, r: int, w: int) -> str:
+    return "Cassandra names these counts consistency levels: " + describe_levels(n, r, w) + "."
+
+
+def overlap_caption(overlap: QuorumOverlap) -> str:
+    """Under the quorum picture: the worst-case placement, and which replicas (if any) it cannot avoid
+    sharing, as drawn."""
+    text = "The worst case: the write lands on the first W replicas, the read asks the last R. "
+    n, total, both = overlap.n, overlap.r + overlap.w, [i + 1 for i in overlap.overlap_replicas]
+    if not both:
+        return text + (
+            f"Here no replica is in both quorums: R + W = {total} ≤ N = {n}, so the read can miss the write."
+        )
+    which = ", ".join(map(str, both))
+    return text + (
+        f"Notice the green {'replica' if len(both) == 1 else 'replicas'} {which} in both quorums: R + W = "
+        f"{total} > N = {n}, so every read hears from a replica that has the write."
+    )
+
+
+def curve_caption(result: StalenessResult) -> str:
+    """Under the consistency curve: a flat line for a strong quorum, else how fast it climbs to 99.9%."""
+    if result.strong:
+        return (
+            f"R + W = {result.r + result.w} > N = {result.n}: a flat line at 100%, every read meets the write, "
+            "even one started at the commit."
+        )
+    at_commit, t999 = float(result.probability_at(0.0)), t_for_probability(result, 0.999)
+    text = "Reads started longer after the commit find the write on more replicas: "
+    if t999 <= 0:
+        return text + f"here {at_commit:.2%} already do at the commit, so the curve starts at the top."
+    return text + (
+        f"notice how fast the curve climbs, from {at_commit:.1%} at the commit to 99.9% after {t999:.3g} ms."
+    )
+
+
+def trials_caption(trials: int) -> str:
+    """Under the table of every (R, W): how many simulated writes and reads it shares."""
+    return (
+        f"From {min(trials, MAX_TABLE_TRIALS):,} simulated writes and reads shared by every row"
+        + (" (the table's limit; the curve above uses more)" if trials > MAX_TABLE_TRIALS else "")
+        + "."
+    )
+
+
+def tradeoff_caption(table: pd.DataFrame) -> str:
+    """Under the latency/consistency scatter: whether the strong quorums pay in tail latency here (median
+    read + write p99.9 of the strong rows against the partial ones)."""
+    tail = table["read_p999_ms"] + table["write_p999_ms"]
+    strong, partial = tail[table["strong"]], tail[~table["strong"]]
+    if partial.empty:
+        return (
+            f"Each point is one (R, W): with N = {int(table['n'].iloc[0])} every quorum is strong, at 100%."
+        )
+    s, p = float(strong.median()), float(partial.median())
+    numbers = f"median read + write p99.9 {s:.3g} ms strong vs {p:.3g} ms partial"
+    if s > p:
+        return (
+            "Each point is one (R, W): notice that the strong quorums, at 100%, mostly sit further right — "
+            f"consistency costs tail latency ({numbers})."
+        )
+    return (
+        f"Each point is one (R, W): here the strong quorums, at 100%, cost no more tail latency ({numbers})."
+    )
+
+
+HEATMAP_CAPTION = (
+    "P(consistent) at t = 0 for each R (row) and W (column): below the dashed staircase every cell is 100%."
+)
+COORDINATOR_CAPTION = "The coordinator (first node) sends the write to all N and waits for W acks."
+# column -> (heading, number format or None)
+TABLE_COLUMNS = MappingProxyType(
+    {
+        "yours": ("your R, W", None),
+        "r": ("R", None),
+        "w": ("W", None),
+        "strong": ("R + W > N", None),
+        "closed_form_staleness": ("stale, random quorums", "percent"),
+        "p_consistent": ("consistent at t = 0 (WARS)", "percent"),
+        "read_p999_ms": ("read p99.9 (ms)", "%.3g"),
+        "write_p999_ms": ("write p99.9 (ms)", "%.3g"),
+    }
+)
+
+
+def ring_caption(ring: HashRing, placements: Sequence[KeyReplicas]) -> str:
+    """Under the ring: how a preference list is built, and the skipped points when this ring has any."""
+    skipped = any(p.skipped_points for p in placements)
+    return (
+        f"{plural(len(ring.nodes), 'node')}, {ring.vnodes} points each. From each key (★) walk clockwise and keep "
+        "the first N distinct nodes"
+        + (
+            ": notice the grey crosses, points skipped because their node already holds a copy."
+            if skipped
+            else "."
+        )
+    )
+
+
+def preference_rows(placements: Sequence[KeyReplicas]) -> list[dict[str, str]]:
+    return [
+        {"key": p.key, "coordinator": p.replicas[0], "preference list": ", ".join(p.replicas)}
+        for p in placements
+    ]
+
+
+TRY_THIS: tuple[str, ...] = (
+    "Pick 'Five replicas' (N = 5, R = W = 2). Predict the stale fraction, reveal it, then raise R to 3.",
+    "'Eventual (3,1,1) on LinkedIn disks': how long until 99.9% of reads are consistent? Switch to SSDs: why "
+    "does the window shrink so much, when only the write leg changed?",
+    "Exponential legs: slow the write leg (W rate 0.1/ms), then instead slow the read-request leg R. Why does a "
+    "slower read request make stale reads *rarer*?",
+    "Interview: why do Cassandra users pick QUORUM/QUORUM? What does R = 1, W = N cost when a replica is down? "
+    "Does a sloppy quorum with hinted handoff keep the R + W > N guarantee?",
+)
+REFERENCES: tuple[Reference, ...] = (
+    Reference(
+        "Bailis et al. 2012, Probabilistically Bounded Staleness (VLDB)", "https://arxiv.org/abs/1204.6082"
+    ),
+    Reference(
+        "DeCandia et al. 2007, Dynamo",
+        "https://www.allthingsdistributed.com/files/amazon-dynamo-sosp2007.pdf",
+    ),
+    Reference(
+        "Apache Cassandra: tunable consistency",
+        "https://cassandra.apache.org/doc/latest/cassandra/architecture/dynamo.html",
+    ),
+)

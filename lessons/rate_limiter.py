@@ -1,5 +1,6 @@
-"""The rate-limiter page's words: algorithm labels, the presets, the headline metrics, the time cursor's steps, the
-comparison table and the sentences around it (measured against the bounds).
+"""The rate-limiter page's words: its parameters (labels, ranges, help) and presets, the headline metrics,
+the time cursor's steps, the comparison table, and the captions and sentences around it, computed from the
+run (measured against the bounds).
 
 Kept here rather than in the page so that each piece has a unit test; the page only wires widgets to these
 functions and to :mod:`sdcore.ratelimit`. Nothing here imports streamlit, plotly or (at import time) pandas.
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from lessons.base import Headline, Param, Preset, Reference, md_escape, preset_table, seconds
 from sdcore.ratelimit.compare import (  # noqa: F401  (the page's run, re-exported)
     Comparison,
     LimiterSettings,
@@ -37,7 +39,7 @@ from sdcore.ratelimit.limiters import ALGORITHMS, counter_estimate
 from sdcore.ratelimit.simulate import (
     SimulationResult,
     state_at,
-    time_slice,  # noqa: F401
+    time_slice,
 )
 from sdcore.ratelimit.traffic import (  # noqa: F401  (the engine's traffic config, re-exported for the page)
     BURST_OFF_S,
@@ -49,6 +51,7 @@ from sdcore.ratelimit.traffic import (  # noqa: F401  (the engine's traffic conf
     TrafficConfig,
     _client_counts,
     clients_by_volume,
+    parse_trace_csv,
 )
 
 if TYPE_CHECKING:
@@ -116,194 +119,237 @@ def limiter_settings(
     return LimiterSettings(limit, window, capacity, refill_rate, queue_size, outflow_rate)
 
 
-# --- presets -------------------------------------------------------------------------------------------
-
-DEFAULTS: Mapping[str, object] = MappingProxyType(
-    {
-        "shape": "poisson",
-        "rate": 80.0,
-        "peak": 5.0,
-        "duration": 60.0,
-        "clients": 20,
-        "seed": 0,
-        "algorithm": ALL,
-        "limit": 100,
-        "window": 1.0,
-        "capacity": 100,
-        "refill": 100.0,
-        "queue": 100,
-        "outflow": 100.0,
-        "a_algo": "token_bucket",
-        "b_algo": "sliding_window_counter",
-        "b_limit": 100,
-        "b_window": 1.0,
-        "b_burst": 100,
-        "b_rate": 100.0,
-        "zoom": 20,
-    }
-)
+def zoom_label(zoom: int) -> str:
+    return "whole trace" if zoom == 0 else f"{zoom} windows"
 
 
-# The page's parameters: number ranges (the widgets' and the URL's bounds) and choices.
-RANGES: Mapping[str, tuple[float, float]] = MappingProxyType(
-    {
-        "rate": (0.1, 100_000.0),
-        "peak": (1.0, 100.0),
-        "duration": (1.0, 3_600.0),
-        "clients": (1, 10_000),
-        "seed": (0, 2**31 - 1),
-        "limit": (1, 100_000),
-        "window": (0.01, 3_600.0),
-        "capacity": (1, 100_000),
-        "refill": (0.01, 100_000.0),
-        "queue": (1, 100_000),
-        "outflow": (0.01, 100_000.0),
-        "b_limit": (1, 100_000),
-        "b_window": (0.01, 3_600.0),
-        "b_burst": (1, 100_000),
-        "b_rate": (0.01, 100_000.0),
-    }
+# --- the page's parameters and presets ----------------------------------------------------------------
+
+
+def _number(name: str, default: float, lo: float, hi: float, label: str, help: str) -> Param:
+    return Param(name, default, lo=lo, hi=hi, kind="number", label=label, help=help)
+
+
+# In the URL's order (the order a share link lists them in).
+PARAMS: tuple[Param, ...] = (
+    Param(
+        "shape",
+        "poisson",
+        options=SHAPES,
+        labels=SHAPE_LABELS,
+        label="Traffic",
+        help="The shape of the arrivals (ignored while an uploaded trace is used).",
+    ),
+    _number(
+        "rate",
+        80.0,
+        0.1,
+        100_000.0,
+        "Base rate (req/s)",
+        "Requests per second (per client for many clients).",
+    ),
+    _number(
+        "peak",
+        5.0,
+        1.0,
+        100.0,
+        "Peak (× base)",
+        "Burst rate, the ramp's final rate, or the abuser's rate, as a multiple of the base.",
+    ),
+    _number(
+        "duration",
+        60.0,
+        1.0,
+        3_600.0,
+        "Duration (s)",
+        f"Length of the trace; rate × duration is capped at {MAX_PAGE_REQUESTS:,} requests.",
+    ),
+    _number(
+        "clients", 20, 1, 10_000, "Clients", "Well-behaved clients besides the abuser (many clients only)."
+    ),
+    _number("seed", 0, 0, 2**31 - 1, "Seed", "Which random arrivals are drawn; same seed, same trace."),
+    Param(
+        "algorithm",
+        ALL,
+        options=ALGORITHM_CHOICES,
+        labels={c: algorithm_label(c) for c in ALGORITHM_CHOICES},
+        label="Algorithm",
+        help="Which limiters the charts and metrics show; the comparison table always runs all five.",
+    ),
+    _number(
+        "limit",
+        100,
+        1,
+        100_000,
+        "Limit (requests)",
+        "Requests allowed per window (window counters and logs), per client.",
+    ),
+    _number(
+        "window", 1.0, 0.01, 3_600.0, "Window W (s)", "Window length; also the W of 'most admitted in any W'."
+    ),
+    _number(
+        "capacity",
+        100,
+        1,
+        100_000,
+        "Bucket capacity",
+        "Token bucket: tokens it holds, the largest burst it admits at once.",
+    ),
+    _number("refill", 100.0, 0.01, 100_000.0, "Refill rate (/s)", "Token bucket: tokens added per second."),
+    _number("queue", 100, 1, 100_000, "Queue size", "Leaking bucket: requests that may wait."),
+    _number(
+        "outflow", 100.0, 0.01, 100_000.0, "Outflow rate (/s)", "Leaking bucket: requests served per second."
+    ),
+    Param(
+        "a_algo",
+        "token_bucket",
+        options=tuple(ALGORITHMS),
+        labels=ALGORITHMS,
+        label="A: algorithm",
+        help="A uses the parameters at the top.",
+    ),
+    Param(
+        "b_algo",
+        "sliding_window_counter",
+        options=tuple(ALGORITHMS),
+        labels=ALGORITHMS,
+        label="B: algorithm",
+        help="B uses the four settings to the right.",
+    ),
+    _number("b_limit", 100, 1, 100_000, "B: limit", "Requests per window for B."),
+    _number("b_window", 1.0, 0.01, 3_600.0, "B: window (s)", "B's window length."),
+    _number(
+        "b_burst",
+        100,
+        1,
+        100_000,
+        "B: bucket size",
+        "B's token bucket capacity and leaking bucket queue size.",
+    ),
+    _number("b_rate", 100.0, 0.01, 100_000.0, "B: bucket rate (/s)", "B's refill and outflow rate."),
+    Param(
+        "zoom",
+        20,
+        options=ZOOMS,
+        labels={z: zoom_label(z) for z in ZOOMS},
+        kind="select_slider",
+        label="Charts show",
+        help="The time span of the charts below, centred on the cursor, in windows of length W.",
+    ),
 )
-CHOICES: Mapping[str, tuple] = MappingProxyType(
-    {
-        "shape": SHAPES,
-        "algorithm": ALGORITHM_CHOICES,
-        "a_algo": tuple(ALGORITHMS),
-        "b_algo": tuple(ALGORITHMS),
-        "zoom": ZOOMS,
-    }
-)
-# Number inputs: (label, tooltip), in the order the page draws them.
-FIELDS: Mapping[str, tuple[str, str]] = MappingProxyType(
-    {
-        "rate": ("Base rate (req/s)", "Requests per second (per client for many clients)."),
-        "peak": (
-            "Peak (× base)",
-            "Burst rate, the ramp's final rate, or the abuser's rate, as a multiple of the base.",
-        ),
-        "duration": (
-            "Duration (s)",
-            f"Length of the trace; rate × duration is capped at {MAX_PAGE_REQUESTS:,} requests.",
-        ),
-        "clients": ("Clients", "Well-behaved clients besides the abuser (many clients only)."),
-        "seed": ("Seed", "Which random arrivals are drawn; same seed, same trace."),
-        "limit": ("Limit (requests)", "Requests allowed per window (window counters and logs), per client."),
-        "window": ("Window W (s)", "Window length; also the W of 'most admitted in any W'."),
-        "capacity": (
-            "Bucket capacity",
-            "Token bucket: tokens it holds, the largest burst it admits at once.",
-        ),
-        "refill": ("Refill rate (/s)", "Token bucket: tokens added per second."),
-        "queue": ("Queue size", "Leaking bucket: requests that may wait."),
-        "outflow": ("Outflow rate (/s)", "Leaking bucket: requests served per second."),
-        "b_limit": ("B: limit", "Requests per window for B."),
-        "b_window": ("B: window (s)", "B's window length."),
-        "b_burst": ("B: bucket size", "B's token bucket capacity and leaking bucket queue size."),
-        "b_rate": ("B: bucket rate (/s)", "B's refill and outflow rate."),
-    }
-)
+# The number inputs of each row, in the order the page draws them.
 TRAFFIC_FIELDS = ("rate", "peak", "duration", "clients", "seed")
 LIMITER_FIELDS = ("limit", "window", "capacity", "refill", "queue", "outflow")
 B_FIELDS = ("b_limit", "b_window", "b_burst", "b_rate")
 
-
-@dataclass(frozen=True)
-class Preset:
-    """A named situation: what it shows, and the parameters that differ from :data:`DEFAULTS`."""
-
-    description: str
-    params: MappingProxyType
-
-
-def _preset(description: str, **params: object) -> Preset:
-    return Preset(description, MappingProxyType(params))
-
-
-PRESETS: Mapping[str, Preset] = MappingProxyType(
-    {
-        "Flash sale burst": _preset(
+DEFAULT_PRESET = "Flash sale burst"
+PRESETS: Mapping[str, Preset] = preset_table(
+    (
+        Preset(
+            "Flash sale burst",
             "50 requests/s, and every 5 s a one-second rush at 500/s; the budget is 100 per second. Who "
             "lets the rush through, who smooths it, and who turns it away? B: a token bucket sized for it.",
-            shape="bursty",
-            rate=50.0,
-            peak=10.0,
-            duration=120.0,
-            b_algo="token_bucket",
-            b_burst=500,
+            dict(shape="bursty", rate=50.0, peak=10.0, duration=120.0, b_algo="token_bucket", b_burst=500),
         ),
-        "Burst across the window edge": _preset(
+        Preset(
+            "Burst across the window edge",
             "10 per second. 10 requests arrive just before t = 1 s and 10 just after: each fixed window "
             "holds only 10, yet 20 get through within 0.2 s. How many does each algorithm admit?",
-            shape="boundary",
-            limit=10,
-            capacity=10,
-            refill=10.0,
-            queue=10,
-            outflow=10.0,
-            a_algo="fixed_window",
-            b_limit=10,
-            b_burst=10,
-            b_rate=10.0,
+            dict(
+                shape="boundary",
+                limit=10,
+                capacity=10,
+                refill=10.0,
+                queue=10,
+                outflow=10.0,
+                a_algo="fixed_window",
+                b_limit=10,
+                b_burst=10,
+                b_rate=10.0,
+            ),
         ),
-        "Steady under the limit": _preset(
+        Preset(
+            "Steady under the limit",
             "Evenly spaced requests at 80/s against a budget of 100/s: nothing should be rejected. B "
             "lowers the limit to 60/s: now a quarter must go.",
-            shape="steady",
-            rate=80.0,
-            duration=120.0,
-            a_algo="fixed_window",
-            b_algo="fixed_window",
-            b_limit=60,
-            b_burst=60,
-            b_rate=60.0,
+            dict(
+                shape="steady",
+                rate=80.0,
+                duration=120.0,
+                a_algo="fixed_window",
+                b_algo="fixed_window",
+                b_limit=60,
+                b_burst=60,
+                b_rate=60.0,
+            ),
         ),
-        "Abusive client": _preset(
+        Preset(
+            "Abusive client",
             "50 clients send 2 requests/s each; one sends 100/s. A per-client limit of 10 per second "
             "should stop the abuser and nobody else.",
-            shape="clients",
-            rate=2.0,
-            peak=50.0,
-            clients=50,
-            limit=10,
-            capacity=10,
-            refill=10.0,
-            queue=10,
-            outflow=10.0,
-            b_limit=10,
-            b_burst=10,
-            b_rate=10.0,
-            zoom=5,
+            dict(
+                shape="clients",
+                rate=2.0,
+                peak=50.0,
+                clients=50,
+                limit=10,
+                capacity=10,
+                refill=10.0,
+                queue=10,
+                outflow=10.0,
+                b_limit=10,
+                b_burst=10,
+                b_rate=10.0,
+                zoom=5,
+            ),
         ),
-        "Bucket too small for normal traffic": _preset(
+        Preset(
+            "Bucket too small for normal traffic",
             "Random arrivals averaging 90/s against a refill of 100/s, but the buckets hold only 3: "
             "ordinary clumps of requests get rejected. B: the same bucket holding 30.",
-            shape="poisson",
-            rate=90.0,
-            duration=120.0,
-            capacity=3,
-            queue=3,
-            b_algo="token_bucket",
-            b_burst=30,
-            zoom=5,
+            dict(
+                shape="poisson",
+                rate=90.0,
+                duration=120.0,
+                capacity=3,
+                queue=3,
+                b_algo="token_bucket",
+                b_burst=30,
+                zoom=5,
+            ),
         ),
-    }
+    )
 )
+
+
+def traffic_from(v: Mapping[str, object]) -> TrafficConfig:
+    """The generated traffic the page's values describe (parameters its shape ignores reset: one cache
+    entry per distinct trace)."""
+    return TrafficConfig(
+        v["shape"], v["rate"], v["peak"], v["duration"], v["clients"], v["seed"], v["limit"], v["window"]
+    ).normalized()
+
+
+def settings_from(v: Mapping[str, object]) -> LimiterSettings:
+    """The five limiters' settings from the page's values (the parameters at the top: setting A)."""
+    return limiter_settings(v["limit"], v["window"], v["capacity"], v["refill"], v["queue"], v["outflow"])
+
+
+def b_settings_from(v: Mapping[str, object]) -> LimiterSettings:
+    """Setting B: its own limit and window, one bucket size and one rate for both buckets."""
+    return limiter_settings(v["b_limit"], v["b_window"], v["b_burst"], v["b_rate"], v["b_burst"], v["b_rate"])
 
 
 # --- the run, summarized; the change against the previous run ------------------------------------------
 
 
-@dataclass(frozen=True)
-class Headline:
-    label: str
-    value: str
-    delta: str | None
-    help: str
+def trace_headline(trace: Trace) -> Headline:
+    return Headline("Requests in the trace", f"{len(trace):,}", help=trace.description)
 
 
 def headlines(comparison: Comparison, names: Sequence[str], previous: RunSummary | None) -> list[Headline]:
     """One metric per algorithm shown: the share admitted, with the change against the previous run (in
-    percentage points; the page says what it is compared with)."""
+    percentage points; the page says what it is compared with, :data:`PREVIOUS_NOTE`)."""
     s = comparison.settings
     out = []
     for name in names:
@@ -318,6 +364,7 @@ def headlines(comparison: Comparison, names: Sequence[str], previous: RunSummary
                 None if before is None else f"{100 * (share - before):+.1f} pts",
                 f"{ALGORITHMS[name]}: {row.accepted:,} of {n:,} requests admitted, {row.rejected:,} rejected; at most "
                 f"{row.max_in_window:,} to one client in any {s.window:g} s window (limit {s.limit:,}).",
+                delta_color="off",
             )
         )
     if len(names) == 1:
@@ -329,13 +376,15 @@ def headlines(comparison: Comparison, names: Sequence[str], previous: RunSummary
                 f"{row.max_in_window / s.limit:.2f}x the limit ({s.limit:,})",
                 "Most requests admitted to one client in any window of length W anywhere in the trace (not "
                 "only the aligned ones).",
+                delta_color="off",
             )
         )
     return out
 
 
 def clients_sentence(comparison: Comparison, names: Sequence[str]) -> str | None:
-    """For a trace with several clients: how the busiest client fared against everybody else."""
+    """For a trace with several clients: how the busiest client fared against everybody else, and who
+    was slowed (only the heavy sender, everybody, or nobody), as this run measured it."""
     first = comparison.results[names[0]]
     if first.keys is None:
         return None
@@ -344,17 +393,34 @@ def clients_sentence(comparison: Comparison, names: Sequence[str]) -> str | None
         return None
     busiest = int(np.argmax(counts))
     top, is_top = str(uniq[busiest]), codes == busiest
-    parts = []
+    parts, top_slowed, others_slowed = [], False, False
     for name in names:
         r = comparison.results[name]
         mine, others = ~r.allowed[is_top], ~r.allowed[~is_top]
+        top_slowed |= bool(mine.any())
+        others_slowed |= bool(others.any())
         parts.append(f"{ALGORITHMS[name].lower()} {mine.mean():.1%} vs {others.mean():.2%}")
+    if others_slowed:
+        verdict = (
+            "Each client has its own limit, yet the others are turned away too: at times their own traffic "
+            "reaches the limit."
+        )
+    elif top_slowed:
+        verdict = "Each client has its own limit, so only the heavy sender is slowed."
+    else:
+        verdict = "Each client has its own limit, and no client reaches it here: nobody is slowed."
     return (
-        f"Rejected, busiest client ({top}, {int(is_top.sum()):,} requests) vs the other {len(uniq) - 1:,} "
-        f"clients: "
-        + "; ".join(parts)
-        + ". Each client has its own limit, so only the heavy sender is slowed."
+        f"Rejected, busiest client ({md_escape(top)}, {int(is_top.sum()):,} requests) vs the other {len(uniq) - 1:,} "
+        f"clients: " + "; ".join(parts) + ". " + verdict
     )
+
+
+def read_upload(data: bytes) -> tuple[Trace | None, str | None]:
+    """An uploaded CSV as a trace, or the parser's sentence naming the rows that are wrong."""
+    try:
+        return parse_trace_csv(data), None
+    except ValueError as e:
+        return None, str(e)
 
 
 def duration_text(seconds: float) -> str:
@@ -427,10 +493,6 @@ def default_cursor(comparison: Comparison, names: Sequence[str], key: str | None
     return float((t.min() + t.max()) / 2e6) if len(t) else 0.0
 
 
-def zoom_label(zoom: int) -> str:
-    return "whole trace" if zoom == 0 else f"{zoom} windows"
-
-
 def view_range(t: float, lo: float, hi: float, span: float) -> tuple[float, float]:
     """The charts' time range: ``span`` seconds centred on the cursor ``t``, kept inside ``[lo, hi]``
     (the whole range when ``span`` is 0 or covers it)."""
@@ -459,6 +521,13 @@ def state_number(value: float) -> str:
     """A state for the table: whole numbers plain (a count), others to two decimals (tokens, estimates)."""
     text = f"{value:,.2f}"
     return text[:-3] if text.endswith(".00") else text
+
+
+def arrival_slices(
+    comparison: Comparison, names: Sequence[str], start: float, end: float
+) -> list[SimulationResult]:
+    """What the arrivals chart draws for ``names``: only the requests between ``start`` and ``end``."""
+    return [time_slice(comparison.results[n], start, end, False) for n in names]
 
 
 def states_frame(
@@ -561,6 +630,16 @@ def sliding_log_sentence(comparison: Comparison) -> str:
         f"{lib.max_in_window:,}). Under the textbook rule a rejected request still fills the log, so a "
         f"client that keeps sending above the limit stays blocked until it pauses for a whole window; the "
         f"library version gives it its quota again as soon as old admitted requests leave the window."
+    )
+
+
+def counter_sentences(comparison: Comparison) -> tuple[str, str, str]:
+    """Beside the busiest-window bars: the counter against Cloudflare's figure, the two sliding logs, and
+    what rounding the estimate would have changed."""
+    return (
+        cloudflare_sentence(comparison),
+        sliding_log_sentence(comparison),
+        rounding_sentence(comparison.results["sliding_window_counter"]),
     )
 
 
@@ -694,7 +773,153 @@ def decisions_frame(comparison: Comparison) -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
-# --- the page's fixed text -----------------------------------------------------------------------------
+# --- the page's words: title, labels, captions computed from the run ----------------------------------
+
+TITLE = "Rate limiter"
+IDEA = (
+    "Cap how many requests a client may send in a period, so one client (or a bug, or an attacker) cannot "
+    "exhaust a service. Five algorithms do it with different memory, burstiness and fairness: run them on "
+    "the same traffic and step through time to see why they disagree."
+)
+UPLOAD_LABEL = (
+    "One request per row: time in seconds, then optionally the client. At most 5 MB, 1,000,000 rows."
+)
+UPLOAD_LINK_NOTE = "The link carries the settings, not the uploaded file: share the file alongside it."
+PREVIOUS_NOTE = "Arrows: the change against the previous run's settings."
+CLIENT_LABEL = "Client shown in the state charts"
+CLIENT_HELP = (
+    "Busiest first. The arrivals chart shows every client; the state belongs to one client's limiter."
+)
+PLAY_HELP = (
+    "Move the cursor across the trace by itself. It runs only while this is on (an animation reruns in every "
+    "open tab)."
+)
+CURSOR_LABEL = "Time cursor (s)"
+
+
+def traffic_caption(trace: Trace, upload_name: str | None = None) -> str:
+    """What the trace is; with an upload, how to return to the generated traffic."""
+    text = f"Traffic: {trace.description} ({len(trace):,} requests)."
+    if upload_name:
+        text += f" Uploaded file {md_escape(upload_name, 120)}; clear it to return to generated traffic."
+    return text
+
+
+def upload_error(file_name: str, error: str, previous_upload: str | None) -> str:
+    """A rejected upload: what is wrong (the parser names the rows) and what the page still shows. The file
+    name and the rows it quotes are the visitor's: escaped, so they show as the characters they are."""
+    keep = (
+        f"the previous upload ({md_escape(previous_upload, 120)})"
+        if previous_upload
+        else "the generated traffic"
+    )
+    return f"{md_escape(file_name, 120)}: {md_escape(error, 1000)}. Nothing was lost: the page still shows {keep}."
+
+
+def guess_label(settings: LimiterSettings) -> str:
+    return (
+        f"How many requests will the fixed window counter admit to one client in the busiest "
+        f"{settings.window:g} s window (limit {settings.limit:,})?"
+    )
+
+
+def reveal_headline(comparison: Comparison, guess: int) -> Headline:
+    """The answer to "predict first": the fixed window's busiest window, against the guess and the limit."""
+    most, limit = comparison.row("fixed_window").max_in_window, comparison.settings.limit
+    return Headline(
+        "Fixed window, busiest window",
+        f"{most:,}",
+        f"{most - guess:+,} vs your guess; {most / limit:.2f}x the limit",
+        delta_color="off",
+    )
+
+
+def cursor_sentence(t: float, key: str | None = None) -> str:
+    return (
+        f"**At t = {t:.3f} s**"
+        + (f" (client {md_escape(key)})" if key else "")
+        + ": each limiter's state as its store holds it at that moment."
+    )
+
+
+def arrivals_caption(comparison: Comparison, names: Sequence[str], key: str | None = None) -> str:
+    """The arrivals chart: what it shows, and which of the algorithms shown turned nothing away here."""
+    calm = [_name(n) for n in names if not comparison.row(n).rejected]
+    if len(calm) == len(names):
+        notice = "here nothing is rejected: every request, burst or not, gets through"
+    else:
+        notice = "notice who lets a burst through and who spreads it out"
+        if calm:
+            notice += f"; the {_and(calm)} reject{'s' if len(calm) == 1 else ''} nothing here"
+    return (
+        "Every request, admitted (green) or rejected (red), per algorithm on one time axis"
+        + (" (all clients)" if key else "")
+        + f": {notice}."
+    )
+
+
+def _name(name: str) -> str:
+    """An algorithm's name inside a sentence ("the token bucket", "GCRA")."""
+    return SHORT_NAMES[name] if name == "gcra" else SHORT_NAMES[name].lower()
+
+
+def _and(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def table_caption(comparison: Comparison) -> str:
+    """Under the comparison table: who adds latency and whose memory grows, as measured on this trace."""
+    lb, log = comparison.row("leaking_bucket"), comparison.row("sliding_log")
+    if lb.max_delay:
+        delay = f"Only the leaking bucket adds latency (it queues: up to {seconds(lb.max_delay)} here)"
+    else:
+        delay = "No limiter adds latency here (the leaking bucket's queue never made a request wait)"
+    return (
+        f"{delay}; the logs' memory grows with the traffic (here up to {log.state_bytes:,} bytes per "
+        "client), the counters' does not. The last column compares each log with the sliding window counter."
+    )
+
+
+def max_in_window_caption(comparison: Comparison) -> str:
+    """The busiest-window bars: which limiters let more through than the limit promises on this trace."""
+    limit = comparison.settings.limit
+    over = [f"{_name(r.name)} ({r.max_in_window:,})" for r in comparison.rows if r.max_in_window > limit]
+    text = "The most admitted to one client in any window of length W, anywhere: "
+    if not over:
+        return text + f"here every bar stays at or under the dotted limit ({limit:,})."
+    return text + (
+        f"bars past the dotted limit ({limit:,}) are red, letting more through than the limit promises: "
+        f"here the {_and(over)}."
+    )
+
+
+def ab_caption(a: SimulationResult, b: SimulationResult) -> str:
+    """Under the A/B chart: how many requests the two settings decide differently."""
+    differ = int(np.count_nonzero(a.allowed != b.allowed)) if len(a) == len(b) else None
+    text = "A above B on one time axis: "
+    if differ == 0:
+        return text + "here they decide every request alike."
+    if differ is None:
+        return text + "notice where one setting rejects and the other does not."
+    return text + (
+        f"notice where one setting rejects and the other does not ({differ:,} of {len(a):,} requests decided "
+        "differently)."
+    )
+
+
+def table_columns(window: float) -> Mapping[str, tuple[str, str | None]]:
+    """The comparison table's column headings and number formats (``None``: shown as it is)."""
+    return {
+        "accepted": ("admitted", None),
+        "admitted_pct": ("admitted %", "%.1f%%"),
+        "max_in_window": (f"most in any {window:g} s", None),
+        "mean_delay": ("mean added latency (s)", "%.3g"),
+        "max_delay": ("max added latency (s)", "%.3g"),
+        "state_bytes": ("state per client (bytes)", None),
+        "state_note": ("what the state holds", None),
+        "differs_pct": ("decides unlike the counter", "%.3f%%"),
+    }
+
 
 CHART_NOTES: Mapping[str, str] = MappingProxyType(
     {
@@ -718,17 +943,17 @@ TRY_THIS: tuple[str, ...] = (
     "Interview: where would you put the limiter (client, API gateway, middleware)? Which headers tell a "
     "rejected client when to retry (429, Retry-After, RateLimit)? Why does Stripe use a token bucket?",
 )
-REFERENCES: tuple[tuple[str, str], ...] = (
-    (
+REFERENCES: tuple[Reference, ...] = (
+    Reference(
         "Cloudflare: How we built rate limiting capable of scaling to millions of domains",
         "https://blog.cloudflare.com/counting-things-a-lot-of-different-things/",
     ),
-    ("Stripe: Scaling your API with rate limiters", "https://stripe.com/blog/rate-limiters"),
-    (
+    Reference("Stripe: Scaling your API with rate limiters", "https://stripe.com/blog/rate-limiters"),
+    Reference(
         "IETF draft: RateLimit header fields for HTTP",
         "https://datatracker.ietf.org/doc/draft-ietf-httpapi-ratelimit-headers/",
     ),
-    (
+    Reference(
         "limits (alisaifee): rate limiting strategies",
         "https://limits.readthedocs.io/en/stable/strategies.html",
     ),

@@ -14,10 +14,13 @@ from sdcore.kvstore import (
     LATENCY_PRESETS,
     Exponential,
     consistency_level_count,
+    quorum_overlap,
+    quorum_table,
     simulate_staleness,
     staleness_probability,
     t_for_probability,
 )
+from sdcore.kvstore.placement import demo_placement
 
 
 @pytest.fixture(scope="module")
@@ -167,3 +170,72 @@ def test_stale_at_commit_and_explanation(eventual, strong):
     assert "C(2, 1) / C(3, 1) = 2/3 = **66.7%**" in text and f"**{measured:.2%}** stale" in text
     assert "can all be different" in text
     assert "Both are zero" in kv.explanation(strong) and "must share one" in kv.explanation(strong)
+
+
+# -- the page's parameters and the words computed from the run --------------------------------------------
+
+
+def test_params_cover_the_presets_and_label_every_widget():
+    """Every preset value is within its parameter's range or choices; every widget has a label and help;
+    the four rate inputs are the four WARS legs, in latency_model()'s order."""
+    params = {p.name: p for p in kv.PARAMS}
+    assert kv.DEFAULT_PRESET in kv.PRESETS
+    for preset in kv.PRESETS.values():
+        for name, value in preset.params.items():
+            p = params[name]
+            assert type(value) is type(p.default)
+            assert value in p.options if p.options else p.lo <= value <= p.hi
+    assert all(p.label and p.help for p in kv.PARAMS)
+    assert list(kv.RATES) == ["rate_w", "rate_a", "rate_r", "rate_s"]
+    assert [params[n].label for n in kv.RATES][0] == "W: write request rate (/ms)"
+    assert params["t"].format(0.5) == "0.5 ms" and params["trials"].format(100_000) == "100,000"
+
+
+def test_headlines_are_the_results_numbers(eventual):
+    heads = {h.label: h for h in kv.headlines(eventual, 20)}
+    assert heads["Stale reads at commit, random quorums (closed form)"].value == "66.7%"
+    assert heads["Consistent reads at t = 20 ms"].value == f"{eventual.probability_at(20):.2%}"
+    t999 = t_for_probability(eventual, 0.999)
+    assert heads["99.9% of reads consistent after"].value == f"{t999:.3g} ms"
+    q = eventual.write_latency
+    assert heads["Write latency, median · p99.9"].value == f"{q.p50:.2f} · {q.p999:.2f} ms"
+    guess, closed, measured = kv.reveal_headlines(50, eventual)
+    assert guess.value == "50%" and closed.value == "66.67%"
+    stale = 1 - eventual.probability_at(0.0)
+    assert measured.value == f"{stale:.2%}" and measured.delta == f"{100 * stale - 50:+.1f} pts vs your guess"
+
+
+def test_captions_follow_the_run(eventual, strong):
+    """The overlap caption names the shared replicas only when R + W > N; the curve is called flat only for
+    a strong quorum, else its value at commit and its 99.9% time are the result's."""
+    assert "green replica 2 in both quorums: R + W = 4 > N = 3" in kv.overlap_caption(quorum_overlap(3, 2, 2))
+    assert "replicas 2, 3 in both" in kv.overlap_caption(quorum_overlap(4, 3, 3))
+    text = kv.overlap_caption(quorum_overlap(5, 2, 2))
+    assert "no replica is in both quorums: R + W = 4 ≤ N = 5" in text and "green" not in text
+    assert "flat line at 100%" in kv.curve_caption(strong)
+    text = kv.curve_caption(eventual)
+    t999 = t_for_probability(eventual, 0.999)
+    assert f"from {eventual.probability_at(0.0):.1%} at the commit to 99.9% after {t999:.3g} ms" in text
+    assert "flat" not in text
+    assert kv.trials_caption(20_000) == "From 20,000 simulated writes and reads shared by every row."
+    assert "the table's limit" in kv.trials_caption(1_000_000)
+
+
+def test_tradeoff_caption_compares_the_strong_and_partial_tails():
+    table = quorum_table(3, "linkedin-disk", 5_000, 0)
+    tail = table.read_p999_ms + table.write_p999_ms
+    s, p = tail[table.strong].median(), tail[~table.strong].median()
+    text = kv.tradeoff_caption(table)
+    assert f"{s:.3g} ms strong vs {p:.3g} ms partial" in text
+    assert ("consistency costs tail latency" in text) == (s > p)
+    assert "every quorum is strong" in kv.tradeoff_caption(quorum_table(1, "linkedin-ssd", 1_000, 0))
+
+
+def test_ring_caption_and_preference_rows():
+    ring, placements = demo_placement(3)
+    text = kv.ring_caption(ring, placements)
+    assert text.startswith(f"{len(ring.nodes)} nodes, {ring.vnodes} points each")
+    assert ("grey crosses" in text) == any(p.skipped_points for p in placements)
+    rows = kv.preference_rows(placements)
+    assert [r["coordinator"] for r in rows] == [p.replicas[0] for p in placements]
+    assert all(len(r["preference list"].split(", ")) == 3 for r in rows)

@@ -36,32 +36,38 @@ def run(trace, **kw):
 # --- presets and parameters --------------------------------------------------------------------------
 
 
+PARAMS = {p.name: p for p in rl.PARAMS}
+DEFAULTS = {p.name: p.default for p in rl.PARAMS}
+
+
 @pytest.mark.parametrize("name", list(rl.PRESETS))
 def test_presets_are_complete_typed_and_in_range(name):
     """Every preset names only known parameters, with the default's type (a float widget given an int
     would fail) and within the widget's range or choices; its traffic builds under the page's cap."""
     params = rl.PRESETS[name].params
     for key, value in params.items():
-        assert key in rl.DEFAULTS
-        assert type(value) is type(rl.DEFAULTS[key]), key
-        if key in rl.RANGES:
-            lo, hi = rl.RANGES[key]
-            assert lo <= value <= hi, key
-        if key in rl.CHOICES:
-            assert value in rl.CHOICES[key], key
-    v = {**rl.DEFAULTS, **params}
-    config = rl.TrafficConfig(
-        v["shape"], v["rate"], v["peak"], v["duration"], v["clients"], v["seed"], v["limit"], v["window"]
-    )
+        assert key in PARAMS
+        assert type(value) is type(PARAMS[key].default), key
+        if PARAMS[key].lo is not None:
+            assert PARAMS[key].lo <= value <= PARAMS[key].hi, key
+        if PARAMS[key].options is not None:
+            assert value in PARAMS[key].options, key
+    config = rl.traffic_from({**DEFAULTS, **params})
     assert 10 <= len(config.build()) <= rl.MAX_PAGE_REQUESTS
 
 
 def test_every_number_input_has_a_range_and_a_label():
-    numbers = {k for k, d in rl.DEFAULTS.items() if isinstance(d, int | float) and k not in rl.CHOICES}
-    assert numbers == set(rl.RANGES) == set(rl.FIELDS)
-    assert set(rl.TRAFFIC_FIELDS) | set(rl.LIMITER_FIELDS) | set(rl.B_FIELDS) == set(rl.FIELDS)
-    for key, (lo, hi) in rl.RANGES.items():
-        assert type(lo) is type(hi) is type(rl.DEFAULTS[key]) and lo <= rl.DEFAULTS[key] <= hi
+    """Every number parameter is a number input with bounds of its own type around its default, a label and
+    help; each is drawn in exactly one of the page's rows."""
+    numbers = {p.name for p in rl.PARAMS if p.options is None}
+    assert numbers == {p.name for p in rl.PARAMS if p.widget_kind() == "number"}
+    assert set(rl.TRAFFIC_FIELDS) | set(rl.LIMITER_FIELDS) | set(rl.B_FIELDS) == numbers
+    for name in numbers:
+        p = PARAMS[name]
+        assert type(p.lo) is type(p.hi) is type(p.default) and p.lo <= p.default <= p.hi
+        assert p.label and p.help
+    assert all(p.label and p.help for p in rl.PARAMS)
+    assert list(rl.PRESETS)[0] == rl.DEFAULT_PRESET
 
 
 def test_shown_algorithms():
@@ -311,3 +317,111 @@ def test_sliding_log_sentence_and_tables():
         assert decisions[f"{name}_allowed"].tolist() == r.allowed.tolist()
         assert np.array_equal(decisions[f"{name}_retry_after_s"], r.retry_after, equal_nan=True)
     assert "leaking_bucket_departure_s" in decisions and "token_bucket_departure_s" not in decisions
+
+
+# --- the page's words computed from the run ----------------------------------------------------------
+
+
+def test_settings_from_the_page_values():
+    """A is the parameters at the top; B has one bucket size and one rate for both buckets."""
+    v = {**DEFAULTS, **rl.PRESETS["Flash sale burst"].params}
+    assert rl.settings_from(v) == rl.limiter_settings(100, 1.0, 100, 100.0, 100, 100.0)
+    assert rl.b_settings_from(v) == rl.limiter_settings(100, 1.0, 500, 100.0, 500, 100.0)
+    assert rl.traffic_from(v) == rl.TrafficConfig("bursty", 50.0, 10.0, 120.0, 20, 0, 100, 1.0).normalized()
+
+
+def test_who_is_slowed_follows_the_run():
+    """ "Only the heavy sender is slowed" only when no other client had a request rejected; otherwise the
+    sentence says the others were turned away too, or that nobody was."""
+    tr = many_clients(6, 2.0, 60.0, 10.0, rng=0)
+    c = run(tr, limit=10, window=1.0)
+    only = rl.clients_sentence(c, ["token_bucket", "fixed_window"])
+    others = [~c.results[n].allowed[tr.keys != "abuser"] for n in ("token_bucket", "fixed_window")]
+    assert not any(o.any() for o in others) and "only the heavy sender is slowed" in only
+    tight = run(tr, limit=1, window=1.0)
+    assert (~tight.results["fixed_window"].allowed[tr.keys != "abuser"]).any()
+    text = rl.clients_sentence(tight, ["fixed_window"])
+    assert "only the heavy sender" not in text and "the others are turned away too" in text
+    loose = run(tr, limit=1000, window=1.0)
+    assert loose.row("fixed_window").rejected == 0
+    assert "nobody is slowed" in rl.clients_sentence(loose, ["fixed_window"])
+
+
+def test_arrivals_caption_names_who_rejects():
+    edge = run(boundary_burst(10, 1.0), limit=10, window=1.0)
+    assert edge.row("fixed_window").rejected == 0 and edge.row("sliding_log").rejected > 0
+    text = rl.arrivals_caption(edge, list(ALGORITHMS))
+    assert "the fixed window counter rejects nothing here" in text and "(all clients)" not in text
+    calm = run(steady(50.0, 5.0), limit=100, window=1.0)
+    assert "here nothing is rejected" in rl.arrivals_caption(calm, list(ALGORITHMS), key="a")
+    assert "(all clients)" in rl.arrivals_caption(calm, ["token_bucket"], key="a")
+
+
+def test_table_and_busiest_window_captions_follow_the_run():
+    """The leaking bucket "adds latency" only when a request waited; the busiest-window caption names
+    exactly the limiters whose bar passes the limit, with their numbers."""
+    edge = run(boundary_burst(10, 1.0), limit=10, window=1.0)
+    lb = edge.row("leaking_bucket")
+    assert lb.max_delay > 0 and "Only the leaking bucket adds latency (it queues: up to 990 ms here)" in (
+        rl.table_caption(edge)
+    )
+    assert f"up to {edge.row('sliding_log').state_bytes:,} bytes per client" in rl.table_caption(edge)
+    calm = run(steady(50.0, 5.0), limit=100, window=1.0)
+    assert not calm.row("leaking_bucket").max_delay and "No limiter adds latency here" in rl.table_caption(
+        calm
+    )
+    text = rl.max_in_window_caption(edge)
+    over = [r for r in edge.rows if r.max_in_window > 10]
+    assert "fixed window counter (20)" in text and "sliding window log (" not in text
+    assert text.count("(") == len(over) + 1  # one number per bar past the limit, plus the limit itself
+    assert "every bar stays at or under the dotted limit (100)" in rl.max_in_window_caption(calm)
+
+
+def test_ab_caption_counts_the_requests_decided_differently():
+    tr = boundary_burst(10, 1.0)
+    a = simulate(FixedWindowCounter(10, 1.0), tr.timestamps)
+    b = simulate(TokenBucket(10, 10.0), tr.timestamps)
+    k = int(np.count_nonzero(a.allowed != b.allowed))
+    assert k > 0 and f"({k:,} of 20 requests decided differently)" in rl.ab_caption(a, b)
+    assert "decide every request alike" in rl.ab_caption(a, a)
+
+
+def test_headline_words_of_the_page():
+    tr = boundary_burst(10, 1.0)
+    assert rl.trace_headline(tr).value == "20" and rl.trace_headline(tr).help == tr.description
+    c = run(tr, limit=10, window=1.0)
+    h = rl.reveal_headline(c, 12)
+    assert (h.value, h.delta, h.delta_color) == ("20", "+8 vs your guess; 2.00x the limit", "off")
+    assert all(x.delta_color == "off" for x in rl.headlines(c, ["fixed_window"], None))
+    assert "busiest 1 s window (limit 10)" in rl.guess_label(c.settings)
+    assert rl.cursor_sentence(1.05, "abuser").startswith("**At t = 1.050 s** (client abuser)")
+    assert rl.traffic_caption(tr).endswith("(20 requests).")
+    assert "Uploaded file a.csv" in rl.traffic_caption(tr, "a.csv")
+    assert rl.upload_error("b.csv", "row 3: bad", None).endswith(
+        "the page still shows the generated traffic."
+    )
+    assert "the previous upload (a.csv)" in rl.upload_error("b.csv", "row 3: bad", "a.csv")
+    trace, error = rl.read_upload(b"t\n0.1\nsoon\n")
+    assert trace is None and "row 3" in error
+    trace, error = rl.read_upload(b"0.1\n0.2\n")
+    assert error is None and len(trace) == 2
+    assert rl.counter_sentences(c) == (
+        rl.cloudflare_sentence(c),
+        rl.sliding_log_sentence(c),
+        rl.rounding_sentence(c.results["sliding_window_counter"]),
+    )
+    part = rl.arrival_slices(c, ["fixed_window"], 0.95, 1.0)[0]
+    assert np.all((part.time_us >= 950_000) & (part.time_us <= 1_000_000))
+    assert rl.table_columns(2.0)["max_in_window"] == ("most in any 2 s", None)
+
+
+def test_a_visitors_names_are_shown_as_text():
+    """A file name, a quoted cell or a client name from an upload cannot form a link or formatting in the
+    markdown the page renders; plain names read unchanged."""
+    text = rl.upload_error("[x](http://evil.example).csv", "row 2: '**boom**' is not a number", "a_b.csv")
+    assert "[x]" not in text and "http://" not in text and "**boom**" not in text
+    assert "a\\_b.csv" in text and "row 2:" in text
+    assert "file \\[x\\](y).csv;" in rl.traffic_caption(boundary_burst(10, 1.0), "[x](y).csv")
+    assert rl.cursor_sentence(1.0, "*bold*").count("**") == 2  # only the page's own bold
+    tr = many_clients(3, 2.0, 30.0, 5.0, rng=0)
+    assert "busiest client (abuser," in rl.clients_sentence(run(tr, limit=5, window=1.0), ["fixed_window"])
