@@ -248,7 +248,7 @@ PRESETS: Mapping[str, Preset] = preset_table(
         Preset(
             "Flash sale burst",
             "50 requests/s, and every 5 s a one-second rush at 500/s; the budget is 100 per second. Who "
-            "lets the rush through, who smooths it, and who turns it away? B: a token bucket sized for it.",
+            "lets the rush through, who smooths it, and who turns it away? Under “Two settings side by side”, setting B is a token bucket sized for it.",
             dict(shape="bursty", rate=50.0, peak=10.0, duration=120.0, b_algo="token_bucket", b_burst=500),
         ),
         Preset(
@@ -270,8 +270,8 @@ PRESETS: Mapping[str, Preset] = preset_table(
         ),
         Preset(
             "Steady under the limit",
-            "Evenly spaced requests at 80/s against a budget of 100/s: nothing should be rejected. B "
-            "lowers the limit to 60/s: now a quarter must go.",
+            "Evenly spaced requests at 80/s against a budget of 100/s: nothing should be rejected. "
+            "Under “Two settings side by side”, setting B lowers the limit to 60/s: now a quarter must go.",
             dict(
                 shape="steady",
                 rate=80.0,
@@ -306,7 +306,7 @@ PRESETS: Mapping[str, Preset] = preset_table(
         Preset(
             "Bucket too small for normal traffic",
             "Random arrivals averaging 90/s against a refill of 100/s, but the buckets hold only 3: "
-            "ordinary clumps of requests get rejected. B: the same bucket holding 30.",
+            "ordinary clumps of requests get rejected. Under “Two settings side by side”, setting B is the same bucket holding 30.",
             dict(
                 shape="poisson",
                 rate=90.0,

@@ -425,3 +425,13 @@ def test_a_visitors_names_are_shown_as_text():
     assert rl.cursor_sentence(1.0, "*bold*").count("**") == 2  # only the page's own bold
     tr = many_clients(3, 2.0, 30.0, 5.0, rng=0)
     assert "busiest client (abuser," in rl.clients_sentence(run(tr, limit=5, window=1.0), ["fixed_window"])
+
+
+def test_a_preset_never_names_setting_b_before_saying_where_b_is():
+    import re
+
+    from lessons.rate_limiter import PRESETS
+
+    for p in PRESETS.values() if hasattr(PRESETS, "values") else PRESETS:
+        if re.search(r"\bB\b", p.description):
+            assert "Two settings side by side" in p.description, p.name

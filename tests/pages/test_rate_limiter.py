@@ -207,3 +207,15 @@ def test_a_one_request_upload_and_clearing_it():
     at.file_uploader(key="rl.upload").set_value(None).run()
     ok(at)
     assert metric(at, "Requests in the trace") == "20"
+
+
+def test_settings_hidden_by_an_error_come_back_unchanged():
+    """Too much traffic hides the lower page; going back to a valid rate shows B, the zoom and the rest as
+    they were (not their widget minimums), and the link carries only the rate that changed."""
+    at = open_page(PAGE, {"preset": "Flash sale burst"})
+    keep = {k: at.session_state[k] for k in ("ratelimit.b_limit", "ratelimit.b_window", "ratelimit.zoom")}
+    at.number_input(key="ratelimit.rate").set_value(100000.0).run()
+    assert any("at most 1,000,000" in e.value for e in at.error)
+    at.number_input(key="ratelimit.rate").set_value(80.0).run()
+    assert {k: at.session_state[k] for k in keep} == keep
+    assert dict(at.query_params) == {"preset": "Flash sale burst", "rate": "80"}
