@@ -7,6 +7,10 @@ status code (200, 429 when limited, 403 for the deny-list), the rule that decide
 ``RateLimit`` and ``RateLimit-Policy``). Retry-After is never optimistic: it is found by trying every
 matching rule ahead of time on a copy of their state, so a retry at that time succeeds if nothing else
 arrives.
+
+Under mixed traffic: :data:`PROFILES` names the kinds of sender, :func:`gateway_traffic` draws their seeded
+requests, and a :class:`GatewayConfig` (rules, profiles, duration, seed) is one experiment, run by
+:func:`run_gateway`, replayed up to one request by :func:`inspect_request`.
 """
 
 from __future__ import annotations
@@ -189,18 +193,23 @@ PROFILES: Mapping[str, ClientProfile] = MappingProxyType(
 )
 
 
+def _check_traffic(profiles: Sequence[str], duration: float) -> None:
+    if not 0 < duration <= 3600:
+        raise ValueError(f"duration must be between 0 and 3,600 seconds (got {duration})")
+    for name in profiles:
+        if name not in PROFILES:
+            raise ValueError(f"unknown client profile {name!r} (choose from {', '.join(PROFILES)})")
+
+
 def gateway_traffic(profiles: Sequence[str], duration: float, seed: int = 0) -> list[Request]:
     """Seeded Poisson traffic from the named client profiles, merged in time order.
 
     The abuser rotates through user ids (credential stuffing), so only a per-address rule catches it.
     """
-    if not 0 < duration <= 3600:
-        raise ValueError(f"duration must be between 0 and 3,600 seconds (got {duration})")
+    _check_traffic(profiles, duration)
     rng = np.random.default_rng(seed)
     out: list[Request] = []
     for name in profiles:
-        if name not in PROFILES:
-            raise ValueError(f"unknown client profile {name!r} (choose from {', '.join(PROFILES)})")
         p = PROFILES[name]
         for i in range(p.count):
             n = int(rng.poisson(p.rate * duration))
@@ -220,6 +229,31 @@ def gateway_traffic(profiles: Sequence[str], duration: float, seed: int = 0) -> 
             f"{len(out):,} requests is more than the gateway view handles (200,000); shorten the run"
         )
     return out
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    """One gateway experiment: a rules text, the client profiles that send traffic, for ``duration`` seconds
+    from ``seed``. Frozen and hashable, so a page caches its run by it; checked when made (the rules are
+    parsed when the run starts, with their line numbers)."""
+
+    rules: str
+    clients: tuple[str, ...]
+    duration: float = 60.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "clients", tuple(self.clients))
+        _check_traffic(self.clients, self.duration)
+
+    def traffic(self) -> list[Request]:
+        return gateway_traffic(self.clients, self.duration, self.seed)
+
+    def run(self) -> GatewayRun:
+        return run_gateway(self.rules, self.traffic())
+
+    def inspect(self, index: int) -> Inspection:
+        return inspect_request(self.rules, self.traffic(), index)
 
 
 @dataclass(frozen=True, eq=False)
@@ -317,103 +351,3 @@ def status_timeline(run: GatewayRun, bins: int = 60) -> dict[str, dict[int, np.n
         c: {s: np.histogram(ts, bins=edges)[0] for s, ts in by.items()} | {"edges": edges}  # type: ignore[dict-item]
         for c, by in out.items()
     }
-
-
-@dataclass(frozen=True)
-class GatewayPreset:
-    description: str
-    rules: str
-    clients: tuple[str, ...]
-
-
-_BASE_LISTS = """deny_list:
-  - remote_address: 198.18.0.0/15     # a range seen attacking last week
-allow_list:
-  - api_key: partner-key              # the partner's integration is never limited
-"""
-
-GATEWAY_PRESETS: Mapping[str, GatewayPreset] = MappingProxyType(
-    {
-        "API gateway with per-endpoint rules": GatewayPreset(
-            "Per address, per user on /login, and a tighter cap on the expensive /search: every matching "
-            "rule applies, so the abuser hammering /login is contained while users browse freely.",
-            "domain: api_gateway\n"
-            + _BASE_LISTS
-            + """descriptors:
-  - key: remote_address                # everyone: 10 requests a second per address
-    rate_limit: {unit: second, requests_per_unit: 10, algorithm: token_bucket}
-  - key: endpoint
-    value: /login
-    descriptors:
-      - key: user_id                   # 20 logins a minute per user
-        rate_limit: {unit: minute, requests_per_unit: 20, algorithm: sliding_window_counter}
-  - key: endpoint
-    value: /search
-    descriptors:
-      - key: remote_address            # search is expensive: 5 a second per address
-        rate_limit: {unit: second, requests_per_unit: 5, algorithm: gcra}
-""",
-            ("users", "crawler", "abuser", "partner", "attacker"),
-        ),
-        "Crawler vs users": GatewayPreset(
-            "A search crawler sends 12 requests a second from one address; a per-address limit of 6 a "
-            "second halves it and leaves the users untouched.",
-            "domain: api_gateway\ndescriptors:\n  - key: remote_address\n"
-            "    rate_limit: {unit: second, requests_per_unit: 6, algorithm: sliding_window_counter}\n",
-            ("users", "crawler"),
-        ),
-        "Partner on the allow-list": GatewayPreset(
-            "The partner sends 25 requests a second, far above the public limit; its API key is on the "
-            "allow-list, so it is never limited while the same limit stops the crawler.",
-            "domain: api_gateway\n"
-            + _BASE_LISTS
-            + """descriptors:
-  - key: remote_address
-    rate_limit: {unit: second, requests_per_unit: 8, algorithm: token_bucket}
-""",
-            ("users", "crawler", "partner"),
-        ),
-        "Deny-listed attacker": GatewayPreset(
-            "An address range on the deny-list gets 403 on every request, before any counter is touched; "
-            "the abuser, not on the list, is only slowed to the per-address limit.",
-            "domain: api_gateway\n"
-            + _BASE_LISTS
-            + """descriptors:
-  - key: remote_address
-    rate_limit: {unit: second, requests_per_unit: 5, algorithm: fixed_window}
-""",
-            ("users", "abuser", "attacker"),
-        ),
-    }
-)
-
-
-def explain_state(algorithm: str, state: tuple | None) -> str:
-    """A stored state in words, for the request inspector (the store keeps integers in µs and µ-tokens)."""
-    if state is None:
-        return "nothing stored yet (first request of this client under this rule)"
-
-    def s(us: int) -> str:
-        return f"{us / 1e6:.3f} s"
-
-    match algorithm:
-        case "token_bucket":
-            tokens, carry, last = state
-            return f"{(tokens * 1_000_000 + carry) / 1e12:.3f} tokens, as of {s(last)}"
-        case "leaking_bucket":
-            last, dep = state
-            return "queue empty" if dep is None else f"last queued request leaves at {s(dep)}"
-        case "fixed_window":
-            last, count = state
-            return f"{count} counted in the window that holds {s(last)}"
-        case "sliding_log":
-            last, log = state
-            tail = ", ".join(s(t) for t in log[-3:])
-            return f"{len(log)} timestamps in the log" + (f" (latest: {tail})" if log else "")
-        case "sliding_window_counter":
-            last, k, cur, prev = state
-            return f"window #{k}: {cur} this window, {prev} in the previous one"
-        case "gcra":
-            last, tat = state
-            return f"theoretical arrival time {s(tat)} (seen {s(last)})"
-    return repr(state)

@@ -2,7 +2,8 @@
 
 import pytest
 
-from sdcore.ratelimit.gateway import GATEWAY_PRESETS, Gateway, gateway_traffic
+from lessons.api_gateway import SCENARIOS as GATEWAY_PRESETS
+from sdcore.ratelimit.gateway import Gateway, gateway_traffic
 from tests.pages.conftest import metric, open_page
 
 PAGE = "pages/api_gateway.py"
