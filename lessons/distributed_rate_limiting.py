@@ -1,5 +1,6 @@
-"""The distributed rate-limiting page's words: its presets, the headline numbers of the race, the round trip,
-the fault run and the synchronization model, the measured-vs-expected sentences, and the commands it shows.
+"""The distributed rate-limiting page's words: its parameters and presets, the headline numbers of the race,
+the round trip, the fault run and the synchronization model, the measured-vs-expected sentences, the captions
+and messages, the "why" text, try-this, references, and the commands it shows.
 
 >>> from sdcore.ratelimit.sync import SyncConfig, compare_sync
 >>> results = compare_sync(SyncConfig(instances=4, clients=2, rate=50.0, limit=10, duration=5.0))
@@ -10,14 +11,22 @@ the fault run and the synchronization model, the measured-vs-expected sentences,
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lessons.base import Headline, Preset, preset_table
-from sdcore.ratelimit.distributed import VARIANTS, FaultRun, RaceReport, RaceResult
-from sdcore.ratelimit.sync import SYNC_OPTIONS, SyncResult
+from lessons.base import Headline, Param, Preset, Reference, md_text, preset_table
+from sdcore.ratelimit.distributed import (
+    FAULT_LABELS,
+    FAULT_MODES,
+    VARIANTS,
+    FaultRun,
+    RaceReport,
+    RaceResult,
+)
+from sdcore.ratelimit.sync import SYNC_OPTIONS, SYNC_POLICIES, SyncConfig, SyncResult
 
 if TYPE_CHECKING:
     from sdcore.ratelimit.live.burst import BurstRow
@@ -322,3 +331,296 @@ def burst_summary(rows: Sequence[BurstRow]) -> str:
         else:
             runs.append([s, 1])
     return " → ".join(f"{s} × {k}" for s, k in runs)
+
+
+# --- the page: title, parameters, captions, messages, why, try this, references ----------------------
+
+TITLE = "Distributed rate limiting"
+IDEA = (
+    "Ten servers behind a load balancer must enforce **one** limit per client, so they keep the counters in a "
+    "shared in-memory store, Redis, with counters that expire. Two servers that read a counter at the same time "
+    "and both write it back admit too much: the race. And when the store fails, every server must decide alone."
+)
+# The live modules' defaults (sdcore.ratelimit.live.connection / .burst), written here because a lesson
+# never loads the live code; tests/lessons checks that they agree.
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_API_URL = "http://127.0.0.1:8000/search"
+PARAMS = (
+    # the shared store (where it is, not part of the experiment)
+    Param("backend", "redis", options=("redis", "memory"), labels={"redis": "Redis", "memory": "In memory only"},
+          kind="radio", defines_experiment=False, label="Backend",
+          help="Redis: shared by every server. In memory: threads of this one process, which is all a lock can "
+          "protect."),
+    Param("redis_url", DEFAULT_REDIS_URL, max_len=200, defines_experiment=False, label="Redis URL",
+          help="redis://host:port/db. No password: the URL goes into the share link."),
+    # the race
+    Param("clients", 8, lo=1, hi=16, label="Servers (threads) K",
+          help="Each has its own connection, as separate servers would."),
+    Param("requests", 25, lo=1, hi=100, label="Requests per server",
+          help="All for the same client, in the same window."),
+    Param("limit", 10, lo=1, hi=100, label="Limit per window", help="What the client may send in the window."),
+    Param("think_ms", 1, lo=0, hi=10, label="Think time (ms)",
+          help="Work between reading the counter and writing it."),
+    Param("runs", 3, lo=1, hi=10, label="Runs",
+          help="Live threads are not deterministic: min/median/max over runs."),
+    Param("variants", list(VARIANTS), options=tuple(VARIANTS), multi=True,
+          labels={n: v.label for n, v in VARIANTS.items()}, label="Variants"),
+    # the fault run
+    Param("fault", "refuse", options=FAULT_MODES[1:], labels=FAULT_LABELS, label="Fault",
+          help="What the proxy between the limiter and Redis does for the middle third of the run."),
+    Param("decisions", 60, lo=30, hi=300, step=3, label="Decisions",
+          help="One request every 0.1 s of virtual time."),
+    Param("timeout_ms", 100, lo=20, hi=1000, step=10, label="Client timeout (ms)",
+          help="socket_timeout and socket_connect_timeout."),
+    # the synchronization model
+    Param("instances", 4, lo=1, hi=16, label="Instances M", help="Servers behind the load balancer."),
+    Param("balancer", "round_robin", options=("round_robin", "random"), labels=SYNC_POLICIES,
+          label="Load balancer",
+          help="How the balancer picks an instance (sticky sessions always hash the client)."),
+    Param("sync_ms", 500, lo=50, hi=5000, step=50, label="Sync interval S (ms)",
+          help="How often a synced instance pushes its counts and reads the totals."),
+    Param("sync_clients", 5, lo=1, hi=10, label="Clients", help="Each sends Poisson traffic."),
+    Param("rate", 50, lo=1, hi=200, label="Requests/s per client", help="Well above the limit shows the overshoot."),
+    Param("sync_limit", 10, lo=1, hi=100, label="Limit per window L", help="Per client."),
+    Param("window", 1, lo=1, hi=10, label="Window (s)", help="A fixed window counter."),
+    Param("duration", 20, lo=5, hi=60, label="Seconds of traffic", help="Virtual time: runs in a moment."),
+    Param("seed", 0, lo=0, hi=2**31 - 1, kind="number", label="Seed", help="Same seed, same traffic."),
+    # try it for real (a local service, not part of the experiment)
+    Param("api_url", DEFAULT_API_URL, max_len=200, defines_experiment=False, label="API URL",
+          help="This machine only (127.0.0.1, localhost, ::1): the page sends nothing elsewhere."),
+    Param("burst", 15, lo=1, hi=50, defines_experiment=False, label="Requests in the burst",
+          help="Sent one after the other."),
+)  # fmt: skip
+
+
+def race_settings(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The race's settings from the page's values, as ``run_races`` takes them."""
+    return {"clients": values["clients"], "requests_per_client": values["requests"], "limit": values["limit"],
+            "think_time": values["think_ms"] / 1000, "runs": values["runs"]}  # fmt: skip
+
+
+def race_timing(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Of :func:`race_settings`, what ``race_seconds`` takes to say how long a race lasts."""
+    return {k: settings[k] for k in ("requests_per_client", "think_time", "runs")}
+
+
+def fault_settings(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The fault run's settings from the page's values, as ``compare_fault_policies`` takes them."""
+    return {"decisions": values["decisions"], "timeout": values["timeout_ms"] / 1000}
+
+
+def sync_config(values: Mapping[str, Any]) -> SyncConfig:
+    """The synchronization model's config from the page's values (ValueError for a bad combination)."""
+    return SyncConfig(instances=values["instances"], policy=values["balancer"], sync_every=values["sync_ms"] / 1000,
+                      clients=values["sync_clients"], rate=float(values["rate"]), limit=values["sync_limit"],
+                      window=float(values["window"]), duration=float(values["duration"]), seed=values["seed"])  # fmt: skip
+
+
+# A server this session can start itself: (stop button, start button, the start button's help).
+OWN_SERVER = MappingProxyType(
+    {
+        "server": ("Stop my local Redis", "Start a local Redis for me",
+                   "A throwaway redis-server on a free port of this machine, for your session only."),
+        "api": ("Stop my example API", "Start the example API for me",
+                "uvicorn examples.example_api:app on a free port of this machine, for your session only."),
+    }
+)  # fmt: skip
+
+
+def pointed_at(what: str, url: str) -> dict[str, str]:
+    """The parameters that point the page at the server it started for this session (``url``: its address)."""
+    if what == "server":
+        return {"redis_url": f"{url}/0", "backend": "redis"}
+    return {"api_url": f"{url}/search"}
+
+
+CONNECT_HELP = (
+    "Use the Redis at this address. Nothing is contacted before you press it, and only addresses this "
+    "server's operator allows can be used (by default this machine's)."
+)
+
+
+def press_connect(url: str) -> str:
+    return (
+        f"Press Connect to use the Redis at {md_text(url, 120)}: the page contacts nothing until you do. Meanwhile "
+        "it runs what works in memory."
+    )
+
+
+def connected(version: str | None, url: str) -> str:
+    return f"Connected to Redis {version} at {url}."
+
+
+def unreachable(url: str, error: str | None, hint: str) -> str:
+    """Redis did not answer: why, how to start one (``hint``), and what the page does meanwhile."""
+    return (f"Cannot reach Redis at {url} ({error}). {hint} Until then the page runs what works in memory; the "
+            "Redis variants of the race and the fault experiment need Redis.")  # fmt: skip
+
+
+def race_button_help(seconds: float) -> str:
+    return f"Runs live, about {seconds:.0f} s with these settings (threads really wait the think time)."
+
+
+def slow_race_caption(seconds: float) -> str:
+    return f"These settings take about {seconds:.0f} s to run: the threads really wait the think time."
+
+
+RACE_NOT_RUN = "Press **Run the race** to run it live with these settings."
+FAULT_RUNNING = "Breaking the connection, fail open then fail closed…"
+
+
+def skipped_note(report: RaceReport) -> str:
+    return f"Not run without Redis: {', '.join(VARIANTS[n].short for n in report.skipped)}."
+
+
+def fault_needs_redis(backend: str, hint: str) -> str:
+    """Why the fault experiment is not offered: it breaks a real connection."""
+    return ("This experiment breaks a real connection to Redis through a proxy, and needs Redis; nothing is "
+            "simulated here. " + ("Choose the Redis backend above." if backend == "memory" else hint))  # fmt: skip
+
+
+def fault_caption(runs: Sequence[FaultRun]) -> str:
+    return (
+        "Every decision's latency by its number, coloured by outcome; grey is the fault: fail open admits "
+        f"(orange), fail closed rejects (purple); Redis answers again at decision {runs[0].recovered_at} and "
+        f"{runs[1].recovered_at}, and the first decision back pays for a new connection."
+    )
+
+
+SYNC_INTRO = (
+    "The API runs on **M instances** behind a load balancer. Where does each keep its counters? On "
+    "itself (local), in one shared Redis, on itself with the balancer pinning each client to one "
+    "instance (sticky sessions), or on itself with a sync to a central store every S seconds."
+)
+
+
+SYNC_SPINNER = "Running the four options on the same traffic…"
+
+
+def sync_metrics_caption(config: SyncConfig) -> str:
+    return f"Requests admitted per client per window, against a limit of {config.limit}:"
+
+
+SYNC_LIVE_RUNNING = "Running the four options live…"
+SYNC_LIVE_NEEDS_REDIS = (
+    "With Redis connected, a button here runs the four options live, with threads and the real Redis."
+)
+
+
+def sync_live_help(demo: LiveSyncConfig) -> str:
+    return (f"{demo.clients} client threads at {demo.rate:g}/s, {demo.windows} windows of {demo.window:g} s, "
+            f"synced every {demo.sync_every:g} s, M = {demo.instances}, {demo.runs} runs per option; shared and "
+            "synced on your Redis.")  # fmt: skip
+
+
+def sync_live_caption(demo: LiveSyncConfig) -> str:
+    return (f"Live, admitted per client per {demo.window:g} s window (min/median/max over runs, clients and "
+            f"windows): wall-clock threads, so the numbers move from run to run; the limit is {demo.limit}.")  # fmt: skip
+
+
+TRY_IT_INTRO = (
+    "`examples/example_api.py` puts these throttle rules, as ASGI middleware, in front of a small API "
+    "(`examples/rules.yaml`: `/search` 10 a minute per address, 30 a minute for everything from one "
+    "address). From the project's folder:"
+)
+SHARED_COUNTERS_CAPTION = (
+    "The synchronization issue on real servers: with `--workers 2` each process counts on its own (25 "
+    "searches, 20 answered 200); share the counters through Redis and the limit holds again:"
+)
+
+
+def api_running(url: str) -> str:
+    return f"Your example API is running at {url} (counters in its own memory)."
+
+
+def nothing_answered(where: str, rows: Sequence[BurstRow]) -> str:
+    return f"Nothing answered at {where} ({rows[0].error}). {START_API_HINT}"
+
+
+CAPTIONS = MappingProxyType(
+    {
+        "race": "Admitted requests per variant (median bar, min–max whisker over the runs) against the dashed "
+        "limit: red bars overshoot; only the atomic ones stop exactly at the limit.",
+        "sync": "Admitted requests per second for each client, window by window: local counters sit near the "
+        "dotted M × limit, one shared counter and sticky sessions on the dashed limit, synced counters "
+        "in between.",
+        "burst": "One marker per request at its X-Ratelimit-Remaining: the counter runs down, then 429s "
+        "with Retry-After until the window moves on.",
+    }
+)
+
+
+def exports(
+    race: RaceReport | None, runs: Sequence[FaultRun] | None, sync: Mapping[str, SyncResult] | None
+) -> list[tuple[str, Callable[[], list[dict[str, Any]]], str]]:
+    """The CSV downloads of what has run: (button label, the rows, built when asked, file name)."""
+    out = []
+    if race and race.results:
+        out.append(("Race results (CSV)", race.rows, "race.csv"))
+    if runs:
+        out.append(("Every decision of the fault runs (CSV)", lambda: [row for r in runs for row in r.rows()],
+                    "fault_decisions.csv"))  # fmt: skip
+    if sync:
+        out.append(("Synchronization model, every client (CSV)", lambda: sync_client_rows(sync),
+                    "sync_clients.csv"))  # fmt: skip
+    return out
+
+
+def explanation(race: RaceReport | None, rt: RoundTrip | None) -> str:
+    """Why: INCR and EXPIRE (with the race's measured-vs-expected sentence once it ran), Lua atomicity,
+    sorted-set logs, where the latency goes (the measured round trip ``rt`` with Redis connected), and the
+    synchronization issue."""
+    rtt_text = (
+        f"{rt.decision_ms.median * 1000:.0f} µs here, against {rt.ping_ms.median * 1000:.0f} µs for a bare "
+        "PING (the difference is the script and the client's work)"
+        if rt is not None
+        else "tens to hundreds of µs on one machine, a millisecond or more across a network"
+    )
+    return (
+        "**INCR and EXPIRE.** A fixed window is one counter per client and window, `INCR` to count and `EXPIRE` "
+        "so old windows vanish by themselves. `INCR` alone is atomic, but *check then INCR* is two commands: "
+        "every server that read a count below the limit before the others incremented is admitted, up to K − 1 "
+        "extra. GET then SET is worse: two servers write the same next value and the counter itself loses "
+        "updates. Sent as two commands, INCR then EXPIRE can also leave a counter without a TTL if the server "
+        "dies between. "
+        + (race_check(race) if race else "Run the race to check this against the theory.")
+        + "\n\n"
+        "**Lua atomicity.** Redis runs a script from start to end with nothing interleaved, so read-decide-write "
+        "in one script can never race; WATCH/MULTI gets the same answer optimistically, paying retries when "
+        "servers collide. A lock (the in-memory store) is atomic too, but only among threads of one process.\n\n"
+        "**Sorted-set logs.** A sliding log keeps one member per request in a sorted set scored by time: "
+        "ZREMRANGEBYSCORE drops the old ones, ZCARD counts, ZADD records. As separate commands it races like the "
+        "counter; in one script it is exact, at the price of one entry per request.\n\n"
+        f"**Where the latency goes.** A Lua decision is one round trip: {rtt_text}, added to every request the "
+        "limiter guards. GET→INCR→PEXPIRE needs three round trips, the separate log four, each WATCH retry "
+        "three more (compare decisions/s in the table). When Redis is slow, every request waits up to the "
+        "client's timeout, so set it explicitly to a small multiple of the normal round trip.\n\n"
+        "**The synchronization issue.** With counters on each of M instances, a client spread over them is "
+        "counted M times: up to M × limit a window. Sticky sessions count each client on one instance, exact "
+        "with no store, but a hash of a few clients is uneven (a hot instance) and an instance that goes away "
+        "forgets its counts. Syncing every S seconds (Kong's `sync_rate`) saves the round trip per decision, but "
+        "every instance misses what the others admitted since their last sync: up to S seconds stale."
+    )
+
+
+TRY_THIS: tuple[str, ...] = (
+    "Predict: with K = 1, how far over the limit does GET → SET go? Run “One server: no race”.",
+    "Fail open or fail closed for a login endpoint? For a product page? Run both faults and count what slipped "
+    "through in the table.",
+    "Interview question: Redis is down for 30 s. What should 50 API servers do, and how does the limit recover?",
+    "Predict: with M = 8 instances and local counters, what does a client get per window? With sticky sessions, "
+    "how busy is the busiest instance? Then set S to 50 ms and to 5 s: where do synced counters land?",
+)
+REFERENCES = (
+    Reference("Redis INCR: the rate limiter pattern", "https://redis.io/docs/latest/commands/incr/"),
+    Reference(
+        "Redis EVAL: atomicity of scripts",
+        "https://redis.io/docs/latest/develop/interact/programmability/eval-intro/",
+    ),
+    Reference("Redis transactions: WATCH", "https://redis.io/docs/latest/develop/interact/transactions/"),
+    Reference("Stripe: scaling your API with rate limiters", "https://stripe.com/blog/rate-limiters"),
+    Reference(
+        "Kong: rate limiting strategies and sync_rate",
+        "https://developer.konghq.com/gateway/rate-limiting/strategies",
+    ),
+)

@@ -36,6 +36,8 @@ def test_race_and_fault_on_a_real_redis(app_url, page, redis_url):
         "&decisions=30&timeout_ms=500"
     )
     main = page.locator('[data-testid="stMain"]')
+    main.get_by_text("Press Connect").wait_for(timeout=60_000)  # a link alone contacts nothing
+    main.get_by_role("button", name="Connect", exact=True).click()
     main.get_by_text("Connected to Redis").wait_for(timeout=60_000)
     assert metric_value(page, "PING round trip").endswith("µs")
     charts = page.locator('[data-testid="stPlotlyChart"]')

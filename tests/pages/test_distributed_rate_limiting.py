@@ -59,8 +59,10 @@ def redis_url():
 
 def test_without_redis_the_page_says_how_to_start_one_and_runs_in_memory():
     at = open_page(PAGE, {"redis_url": nowhere(), **SMALL})
+    assert "Press Connect" in texts(at.info) and not at.warning  # nothing is contacted before the click
+    click(at, "Connect")
     warning = texts(at.warning)
-    assert "Cannot reach Redis" in warning and "Connection refused" in warning
+    assert "Cannot reach Redis" in warning and "no Redis answered there" in warning
     assert "redis-server --port 6379" in warning and "sudo apt-get install redis-server" in warning
     assert "needs Redis; nothing is simulated" in texts(at.info)
     assert not [b for b in at.button if b.label.startswith("Run with a fault")]
@@ -124,6 +126,7 @@ def test_out_of_range_link_values_fall_back_with_a_notice():
 def test_race_on_redis_lua_never_overshoots(redis_url):
     chosen = ["get_set", "get_incr", "watch_multi", "lua", "memory_lock"]
     at = open_page(PAGE, {"redis_url": redis_url, "variants": ",".join(chosen), **SMALL})
+    click(at, "Connect")
     assert "Connected to Redis" in texts(at.success)
     ping = metric(at, "PING round trip")
     assert ping.endswith(" µs") and 0 < int(ping.split()[0].replace(",", "")) < 100_000
@@ -139,6 +142,7 @@ def test_race_on_redis_lua_never_overshoots(redis_url):
 @pytest.mark.redis
 def test_fault_run_degrades_and_recovers(redis_url):
     at = open_page(PAGE, {"redis_url": redis_url, "decisions": "30", "timeout_ms": "500"})
+    click(at, "Connect")
     click(at, "Run with a fault mid-run")
     assert int(metric(at, "Degraded, fail open")) == 10 and int(metric(at, "Degraded, fail closed")) == 10
     assert metric(at, "Back on Redis, fail open") == "decision 20"
@@ -302,6 +306,7 @@ def test_a_url_off_this_machine_is_refused(url):
 @pytest.mark.redis
 def test_sync_live_run_on_redis(redis_url):
     at = open_page(PAGE, {"redis_url": redis_url, "instances": "3", "sync_limit": "10"})
+    click(at, "Connect")
     click(at, "Run it live (threads, about 10 s)")
     table = next(d.value for d in at.dataframe if "admitted median" in d.value.columns).set_index("option")
     assert list(table["store"]) == ["this process", "Redis", "this process", "Redis"]
@@ -315,3 +320,15 @@ def test_sync_live_run_on_redis(redis_url):
         <= 30
     )
     assert (table["runs"] == 3).all() and (table["worst case"] == [30, 10, 10, 30]).all()
+
+
+@pytest.mark.parametrize("host", ["10.255.255.1", "192.0.2.77", "evil.example"])
+def test_a_link_to_a_redis_the_operator_did_not_allow_connects_nowhere(host):
+    """Even after Connect, an address outside SDS_REDIS_ALLOWED (default: this machine) is refused with a
+    sentence and nothing is contacted (the socket-level check is tests/browser/test_network_guard.py)."""
+    at = open_page(PAGE, {"redis_url": f"redis://{host}:6379/0"})
+    click(at, "Connect")
+    assert "does not allow connecting to Redis" in texts(at.error) and "nothing was contacted" in texts(
+        at.error
+    )
+    assert not at.success and not at.warning

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from sdcore.ratelimit.live import children
 from sdcore.ratelimit.live.redis_server import free_port
 from sdcore.ratelimit.live.resilient import POLICIES
 
@@ -210,7 +211,7 @@ class ExampleApiServer:
                 last_error = f"port {self.port} is already in use"
                 continue
             with tempfile.TemporaryFile() as log:
-                self.process = subprocess.Popen(
+                self.process = children.popen(
                     [sys.executable, "-m", "uvicorn", EXAMPLE_APP, "--host", self.host, "--port", str(self.port),
                      "--log-level", "warning", "--no-proxy-headers"],
                     cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -271,10 +272,4 @@ def start_example_api(
 
 
 def _terminate(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    children.stop(process)

@@ -9,6 +9,7 @@ from urllib.parse import unquote, urlsplit
 
 import redis
 
+from sdcore.ratelimit.live import children
 from sdcore.ratelimit.live.redis_server import LocalRedisServer
 from sdcore.ratelimit.live.redis_store import delete_prefix, redis_client
 
@@ -160,12 +161,7 @@ def start_local_redis() -> LocalRedisServer:
 
 
 def _terminate(process) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except Exception:  # noqa: BLE001 - last resort at shutdown
-            process.kill()
+    children.stop(process)
 
 
 def _cleanup(address: RedisAddress, prefix: str) -> None:

@@ -3,7 +3,8 @@
     with LocalRedisServer() as server:
         client = redis_client(server.host, server.port)
 
-No persistence (``--save ''``, ``--appendonly no``), bound to 127.0.0.1 only, stopped by its PID.
+No persistence (``--save ''``, ``--appendonly no``), bound to 127.0.0.1 only, in its own process group,
+dying with the thread that started it (:mod:`sdcore.ratelimit.live.children`), stopped by its PID.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import tempfile
 import time
 
 import redis
+
+from sdcore.ratelimit.live import children
 
 
 def redis_server_path(executable: str = "redis-server") -> str | None:
@@ -35,12 +38,15 @@ class LocalRedisServer:
 
     host = "127.0.0.1"
 
-    def __init__(self, executable: str = "redis-server", *, startup_timeout: float = 10.0) -> None:
+    def __init__(
+        self, executable: str = "redis-server", *, startup_timeout: float = 10.0, maxmemory_mb: int = 64
+    ) -> None:
         path = redis_server_path(executable)
         if path is None:
             raise FileNotFoundError(f"{executable} is not on PATH (Debian: apt-get install redis-server)")
         self.executable = path
         self.startup_timeout = startup_timeout
+        self.maxmemory_mb = maxmemory_mb  # a visitor's throwaway Redis cannot grow past this
         self.port: int | None = None
         self.process: subprocess.Popen | None = None
 
@@ -55,9 +61,10 @@ class LocalRedisServer:
             # The server's output goes to a temporary file (it keeps its own handle), read if it fails.
             # The working directory is irrelevant: nothing is ever written (no RDB, no AOF).
             with tempfile.TemporaryFile() as log:
-                self.process = subprocess.Popen(
+                self.process = children.popen(
                     [self.executable, "--port", str(self.port), "--bind", self.host, "--save", "",
-                     "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"],
+                     "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning",
+                     "--maxmemory", f"{self.maxmemory_mb}mb", "--maxmemory-policy", "allkeys-lru"],
                     stdout=log,
                     stderr=subprocess.STDOUT,
                 )  # fmt: skip
@@ -84,13 +91,7 @@ class LocalRedisServer:
     def stop(self) -> None:
         if self.process is None:
             return
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        children.stop(self.process)
         self.process = None
 
     def __enter__(self) -> LocalRedisServer:
