@@ -16,17 +16,17 @@ from ui.params import PageParams
 P = PageParams("gateway", gw.PARAMS, gw.PRESETS, gw.DEFAULT_PRESET)
 
 
-@st.cache_data(max_entries=12, show_spinner="Sending the traffic through the gateway…")
+@st.cache_data(max_entries=12, ttl=3600, show_spinner="Sending the traffic through the gateway…")
 def cached_run(config: GatewayConfig):
     return config.run()
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_data(max_entries=32, ttl=3600, show_spinner=False)
 def cached_inspection(config: GatewayConfig, index: int):
     return config.inspect(index)
 
 
-@st.cache_data(max_entries=2, show_spinner="Measuring state per client…")
+@st.cache_data(max_entries=2, ttl=3600, show_spinner="Measuring state per client…")
 def cached_costs():
     return state_cost_table(gw.COST_LIMITS)
 

@@ -29,23 +29,23 @@ P = PageParams("hashing", lesson.PARAMS, lesson.PRESETS, lesson.DEFAULT_PRESET)
 SAMPLE = lesson.SAMPLE
 
 
-@st.cache_data(max_entries=6, show_spinner="Hashing the keys…")
+@st.cache_data(max_entries=6, ttl=3600, show_spinner="Hashing the keys…")
 def cached_hashes(hash_name: str, keys: int, seed: int, bits: int) -> np.ndarray:
     return hash_keys(make_keys(keys, seed), hash_name, bits)
 
 
-@st.cache_data(max_entries=24, show_spinner="Placing the keys…")
+@st.cache_data(max_entries=24, ttl=3600, show_spinner="Placing the keys…")
 def cached_owners(spec: PlacementSpec, cluster: NodeSet, keys: int, seed: int) -> np.ndarray:
     h = cached_hashes(spec.hash_name, keys, seed, spec.hash_bits)
     return locate(spec, cluster, KeyHashes.precomputed(spec.hash_name, **{f"h{spec.hash_bits}": h}))
 
 
-@st.cache_data(max_entries=8, show_spinner="Comparing schemes…")
+@st.cache_data(max_entries=8, ttl=3600, show_spinner="Comparing schemes…")
 def cached_comparison(spec: PlacementSpec, before: NodeSet, after: NodeSet, keys: int, seed: int):
     return compare_schemes(spec, before, after, KeyHashes(make_keys(keys, seed), spec.hash_name))
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_data(max_entries=8, ttl=3600, show_spinner=False)
 def cached_spread(names: tuple[str, ...], hash_name: str):
     return spread_vs_vnodes(names, hash_name=hash_name, samples=8 if len(names) <= 16 else 2)
 

@@ -24,7 +24,7 @@ from ui.processes import process_button
 
 P = PageParams("distributed", dl.PARAMS, dl.PRESETS, dl.DEFAULT_PRESET)
 ss = st.session_state
-cached_compare = st.cache_data(max_entries=16, show_spinner=dl.SYNC_SPINNER)(compare_sync)
+cached_compare = st.cache_data(max_entries=16, ttl=3600, show_spinner=dl.SYNC_SPINNER)(compare_sync)
 
 
 def own_server(col, what: str, starter, errors: tuple, show: bool = True) -> None:

@@ -23,17 +23,17 @@ P = PageParams("kv", kv.PARAMS, kv.PRESETS, kv.DEFAULT_PRESET)
 ss = st.session_state
 
 
-@st.cache_data(max_entries=32, show_spinner="Simulating writes and reads…")
+@st.cache_data(max_entries=32, ttl=3600, show_spinner="Simulating writes and reads…")
 def cached_result(n: int, r: int, w: int, latency: str, rates: tuple, trials: int, seed: int):
     return simulate_staleness(n, r, w, kv.latency_model(latency, rates), [0.0], trials, seed)
 
 
-@st.cache_data(max_entries=8, show_spinner="Simulating every (R, W)…")
+@st.cache_data(max_entries=8, ttl=3600, show_spinner="Simulating every (R, W)…")
 def cached_table(n: int, latency: str, rates: tuple, trials: int, seed: int) -> pd.DataFrame:
     return quorum_table(n, kv.latency_model(latency, rates), min(trials, MAX_TABLE_TRIALS), seed)
 
 
-@st.cache_resource(max_entries=24, show_spinner=False)
+@st.cache_resource(max_entries=24, ttl=3600, show_spinner=False)
 def static_figure(kind: str, *key):
     """A figure that R, W and t leave alone, built once per parameters (plotly's validation costs ~15-30 ms a
     figure). Shared by every session, so never mutated: st.plotly_chart copies it with to_dict()."""

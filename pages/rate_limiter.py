@@ -22,29 +22,29 @@ DETAIL = {
 }
 
 
-@st.cache_resource(max_entries=8, show_spinner="Drawing the traffic…")
+@st.cache_resource(max_entries=4, ttl=3600, show_spinner="Drawing the traffic…")
 def cached_trace(source: rl.TrafficConfig) -> Trace:
     return source.build()
 
 
-@st.cache_data(max_entries=4, show_spinner="Reading the uploaded trace…")
+@st.cache_data(max_entries=4, ttl=3600, show_spinner="Reading the uploaded trace…")
 def parse_upload(data: bytes) -> tuple[Trace | None, str | None]:
     return rl.read_upload(data)
 
 
 # Results are frozen dataclasses of read-only arrays (and hold MappingProxyType, which cache_data cannot
 # pickle): one shared copy serves every session without copying megabytes per rerun.
-@st.cache_resource(max_entries=6, show_spinner="Running the five limiters on the trace…")
+@st.cache_resource(max_entries=2, ttl=3600, show_spinner="Running the five limiters on the trace…")
 def cached_comparison(source, settings, _trace: Trace):
     return compare_limiters(_trace.timestamps, _trace.keys, settings)
 
 
-@st.cache_resource(max_entries=6, show_spinner="Running setting B…")
+@st.cache_resource(max_entries=2, ttl=3600, show_spinner="Running setting B…")
 def cached_b(source, settings, algorithm: str, _trace: Trace):
     return simulate(settings.limiters()[algorithm], _trace.timestamps, _trace.keys)
 
 
-@st.cache_resource(max_entries=6, show_spinner=False)
+@st.cache_resource(max_entries=6, ttl=3600, show_spinner=False)
 def cached_views(source, settings, client, _comparison):
     return {n: r.select(client) if client else r for n, r in _comparison.results.items()}
 
