@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from lessons.base import Headline, Param, Preset, Reference, num, preset_table
+from lessons.base import Headline, Param, Preset, Reference, md_escape, md_text, num, plural, preset_table
 from sdcore.ratelimit.gateway import PROFILES, GatewayConfig, GatewayRun, Inspection
 from sdcore.ratelimit.limiters import ALGORITHMS
 from sdcore.ratelimit.statecost import StateCost
@@ -294,3 +294,27 @@ REFERENCES = (
     Reference("redis-cell (GCRA)", "https://github.com/brandur/redis-cell"),
     Reference("Stripe: scaling your API with rate limiters", "https://stripe.com/blog/rate-limiters"),
 )
+
+
+def coverage_warnings(coverage, carried: Sequence[str]) -> list[str]:
+    """A sentence for each rule that cannot have limited anyone in this run: a key no client's requests
+    carry (probably a typo), or a rule that never matched. Shown as warnings beside the rules."""
+    keys = ", ".join(md_text(k, 40) for k in sorted(carried)) or "none"
+    out = []
+    for c in coverage:
+        where = f"the rule on line {c.rule.line} ({md_escape(c.rule.name, 120)})"
+        if c.missing_keys:
+            missing = ", ".join(md_text(k, 40) for k in c.missing_keys)
+            out.append(
+                f"No client's requests carry {missing}, so {where} never applies: a typo? The requests carry {keys}."
+            )
+        elif c.matched == 0:
+            out.append(f"{where.capitalize()} matched no request in this run, so it limited no one.")
+    return out
+
+
+def request_clamped(asked: int, count: int) -> str:
+    return (
+        f"The link asks for request {num(asked)}, but this run has {plural(count, 'request')}: showing the last "
+        "one."
+    )

@@ -5,7 +5,7 @@ import streamlit as st
 
 from lessons import api_gateway as gw
 from sdcore.charts import gateway as charts
-from sdcore.ratelimit.gateway import GatewayConfig, status_timeline
+from sdcore.ratelimit.gateway import GatewayConfig, rule_coverage, status_timeline
 from sdcore.ratelimit.rules import parse_rules
 from sdcore.ratelimit.statecost import state_cost_table
 from ui import page
@@ -59,6 +59,10 @@ heads = gw.headlines(run, config)
 for col, h in zip(st.columns(len(heads)), heads, strict=True):
     col.metric(h.label, h.value, help=h.help)
 st.markdown(gw.served_line(run))
+for text in gw.coverage_warnings(
+    rule_coverage(valid, run.requests), {k for r in run.requests for k in r.attributes}
+):
+    st.warning(text, icon=":material/rule:")
 
 a, b = st.columns(2)
 with a:
@@ -74,7 +78,8 @@ st.dataframe(pd.DataFrame(gw.limited_rows(run)), hide_index=True)
 
 st.subheader("Request inspector")
 n = len(run.requests)
-P.clamp("request", min(P.value("request"), n - 1))  # a shorter run than the link's
+asked = P.value("request")
+P.clamp("request", min(asked, n - 1), gw.request_clamped(asked, n) if asked > n - 1 else None)
 idx = P.widget("request", hi=n - 1)
 ins = cached_inspection(config, idx)
 i1, i2 = st.columns([1, 1.2])

@@ -299,6 +299,28 @@ def run_gateway(rules: RuleSet | str, requests: Sequence[Request]) -> GatewayRun
     return GatewayRun(tuple(requests), decisions)
 
 
+@dataclass(frozen=True)
+class RuleCoverage:
+    """How one rule met the traffic: requests it counted, and the descriptor keys of its chain that no
+    request carried at all (a typo such as ``remote_adress`` silently turns a limit off)."""
+
+    rule: Rule
+    matched: int
+    missing_keys: tuple[str, ...]
+
+
+def rule_coverage(rules: RuleSet | str, requests: Sequence[Request]) -> tuple[RuleCoverage, ...]:
+    """For every rule: how many of ``requests`` it counted, and which of its keys no request carries."""
+    ruleset = parse_rules(rules) if isinstance(rules, str) else rules
+    carried = {k for r in requests for k in r.attributes}
+    out = []
+    for rule in ruleset.rules:
+        matched = sum(rule.bucket(r.attributes) is not None for r in requests)
+        missing = tuple(dict.fromkeys(k for k, _ in rule.chain if k not in carried))
+        out.append(RuleCoverage(rule, matched, missing))
+    return tuple(out)
+
+
 # --- inspecting one request ---------------------------------------------------------------------------
 
 

@@ -78,3 +78,28 @@ def test_no_clients_and_bad_url():
     assert "robots" in notices and "duration" in notices
     at.multiselect[0].set_value([]).run()
     assert any("at least one client" in w.value for w in at.warning)
+
+
+def test_a_typo_in_a_descriptor_key_is_warned_about_not_silently_ignored():
+    """`remote_adress` is carried by no request: the limit never applies, and the page says so (with the
+    keys the requests do carry) instead of serving 100% in silence."""
+    typo = "domain: d\ndescriptors:\n  - key: remote_adress\n    rate_limit: {unit: second, requests_per_unit: 1}\n"
+    at = open_page(PAGE, {"preset": "Crawler vs users", "duration": "10"})
+    at.text_area[0].set_value(typo).run()
+    warning = " ".join(w.value for w in at.warning)
+    assert "`remote_adress`" in warning and "never applies" in warning and "`remote_address`" in warning
+    assert metric(at, "Limited (429)") == "0"
+    exact = "domain: d\ndescriptors:\n  - key: endpoint\n    value: /nowhere\n    rate_limit: {unit: second, requests_per_unit: 1}\n"
+    at.text_area[0].set_value(exact).run()
+    assert any("matched no request in this run" in w.value for w in at.warning)
+
+
+def test_a_request_beyond_the_run_is_clamped_with_a_notice():
+    at = open_page(PAGE, {"duration": "10", "request": "100000"})
+    n = int(metric(at, "Requests").replace(",", ""))
+    assert any("asks for request 100,000" in w.value and f"has {n:,} requests" in w.value for w in at.warning)
+    assert (
+        at.number_input(key="gateway.request").value == n - 1
+        if any(x.key == "gateway.request" for x in at.number_input)
+        else at.slider(key="gateway.request").value == n - 1
+    )

@@ -329,3 +329,19 @@ def test_the_model_rules_render_as_the_engine_reads_them():
     ]
     assert [(e.key, e.value) for e in parsed.deny_list] == list(DENY)
     assert [(e.key, e.value) for e in parsed.allow_list] == list(ALLOW)
+
+
+def test_rule_coverage_counts_matches_and_names_keys_no_request_carries():
+    from sdcore.ratelimit.gateway import Request, rule_coverage
+
+    rules = (
+        "domain: d\ndescriptors:\n"
+        "  - key: remote_adress\n    rate_limit: {unit: second, requests_per_unit: 1}\n"
+        "  - key: endpoint\n    value: /login\n    rate_limit: {unit: second, requests_per_unit: 1}\n"
+        "  - key: remote_address\n    rate_limit: {unit: second, requests_per_unit: 1}\n"
+    )
+    reqs = [Request(float(i), {"remote_address": f"10.0.0.{i % 3}", "endpoint": "/feed"}) for i in range(9)]
+    typo, login, address = rule_coverage(rules, reqs)
+    assert (typo.matched, typo.missing_keys) == (0, ("remote_adress",))
+    assert (login.matched, login.missing_keys) == (0, ())
+    assert (address.matched, address.missing_keys) == (9, ())
