@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from lessons.base import Headline, Param, Preset, Reference, md_text, preset_table
+from lessons.base import seconds as seconds_text
 from sdcore.ratelimit.distributed import (
     FAULT_LABELS,
     FAULT_MODES,
@@ -458,11 +459,15 @@ def unreachable(url: str, error: str | None, hint: str) -> str:
 
 
 def race_button_help(seconds: float) -> str:
-    return f"Runs live, about {seconds:.0f} s with these settings (threads really wait the think time)."
+    return (
+        f"Runs live, about {seconds_text(seconds)} with these settings (threads really wait the think time)."
+    )
 
 
 def slow_race_caption(seconds: float) -> str:
-    return f"These settings take about {seconds:.0f} s to run: the threads really wait the think time."
+    return (
+        f"These settings take about {seconds_text(seconds)} to run: the threads really wait the think time."
+    )
 
 
 RACE_NOT_RUN = "Press **Run the race** to run it live with these settings."

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lessons.base import Headline, Param, Preset, Reference, md_escape, preset_table, seconds
+from lessons.base import Headline, Param, Preset, Reference, md_escape, plural, preset_table, seconds
 from sdcore.ratelimit.compare import (  # noqa: F401  (the page's run, re-exported)
     Comparison,
     LimiterSettings,
@@ -410,8 +410,10 @@ def clients_sentence(comparison: Comparison, names: Sequence[str]) -> str | None
     else:
         verdict = "Each client has its own limit, and no client reaches it here: nobody is slowed."
     return (
-        f"Rejected, busiest client ({md_escape(top)}, {int(is_top.sum()):,} requests) vs the other {len(uniq) - 1:,} "
-        f"clients: " + "; ".join(parts) + ". " + verdict
+        f"Rejected, busiest client ({md_escape(top)}, {int(is_top.sum()):,} requests) vs the other {plural(len(uniq) - 1, 'client')}: "
+        + "; ".join(parts)
+        + ". "
+        + verdict
     )
 
 

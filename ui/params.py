@@ -233,7 +233,9 @@ class PageParams:
             if isinstance(p.default, float):
                 lo = None if lo is None else float(lo)
                 hi = None if hi is None else float(hi)
-                kw.setdefault("format", p.number_format or "%g")
+                # "%g" writes 1,000,000 as "1e+06": past 10^5 the box shows decimals instead
+                big = hi is not None and hi >= 1e5
+                kw.setdefault("format", p.number_format or ("%.3f" if big else "%g"))
             elif lo is not None or hi is not None:
                 lo = None if lo is None else int(lo)
                 hi = None if hi is None else int(hi)
