@@ -17,11 +17,13 @@ from numbers import Integral, Real
 
 __all__ = [
     "boolean",
+    "count_between",
     "int_between",
     "number_between",
     "one_of",
     "positive_finite",
     "real_number",
+    "seconds_between",
     "seed",
     "whole_number",
 ]
@@ -104,6 +106,21 @@ def one_of(name: str, value: object, choices: Iterable[object]) -> object:
     if not ok:
         raise ValueError(f"{name} must be one of {', '.join(map(str, options))} {_got(name, value)}")
     return value
+
+
+def count_between(name: str, value: object, lo: int, hi: int) -> int:
+    """A whole number in [lo, hi] given as an int (not a float, not a bool): counts of clients, runs, windows.
+    "clients must be a whole number between 1 and 64 (got 99)"."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or not lo <= value <= hi:
+        raise ValueError(f"{name} must be a whole number between {lo} and {hi:,} (got {value!r})")
+    return int(value)
+
+
+def seconds_between(name: str, value: object, lo: float, hi: float) -> float:
+    """A duration in (lo, hi] seconds: "window must be more than 0 and at most 10 seconds (got 0)"."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not lo < value <= hi:
+        raise ValueError(f"{name} must be more than {lo:g} and at most {hi:g} seconds (got {value!r})")
+    return float(value)
 
 
 def boolean(name: str, value: object) -> bool:

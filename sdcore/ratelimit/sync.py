@@ -45,13 +45,13 @@ import math
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from numbers import Real
 from types import MappingProxyType
 from typing import Any
 
 import mmh3
 import numpy as np
 
+from sdcore import checks
 from sdcore.ratelimit import steps
 from sdcore.ratelimit.limiters import make_limiter
 from sdcore.ratelimit.rules import RULE_ALGORITHMS
@@ -222,16 +222,8 @@ def _name(entry: tuple[str, str, int]) -> str:
 # --- the virtual-time model --------------------------------------------------------------------------
 
 
-def _check_int(name: str, value: object, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise ValueError(f"{name} must be a whole number between {lo} and {hi:,} (got {value!r})")
-    return value
-
-
-def _check_seconds(name: str, value: object, lo: float, hi: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real) or not lo < value <= hi:
-        raise ValueError(f"{name} must be more than {lo:g} and at most {hi:g} seconds (got {value!r})")
-    return float(value)
+_check_int = checks.count_between
+_check_seconds = checks.seconds_between
 
 
 def _check_choice(name: str, value: object, choices) -> str:

@@ -39,6 +39,7 @@ from typing import ClassVar
 
 import redis
 
+from sdcore import checks
 from sdcore.ratelimit.distributed import VARIANTS, RaceResult, RaceRun
 from sdcore.ratelimit.limiters import FixedWindowCounter, SlidingWindowLog
 from sdcore.ratelimit.live.redis_store import RedisStore, delete_prefix
@@ -265,10 +266,7 @@ def _check_think_time(value: object) -> float:
     return float(value)
 
 
-def _check_int(name: str, value: object, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise ValueError(f"{name} must be a whole number between {lo} and {hi:,} (got {value!r})")
-    return value
+_check_int = checks.count_between
 
 
 def _one_run(client_factory, cls, clients, requests_per_client, limit, think_time, prefix, clock, sleep):
