@@ -49,7 +49,17 @@ from sdcore.ratelimit.limiters import (
     TokenBucket,
     counter_estimate,
 )
-from sdcore.ratelimit.simulate import SimulationResult, StateAt, simulate, state_at, state_curve
+from sdcore.ratelimit.logs import parse_trace
+from sdcore.ratelimit.simulate import (
+    Bins,
+    SimulationResult,
+    StateAt,
+    bin_counts,
+    simulate,
+    state_at,
+    state_curve,
+    time_step,
+)
 from sdcore.ratelimit.store import MemoryStore, Store
 from sdcore.ratelimit.traffic import (
     Trace,
@@ -61,9 +71,31 @@ from sdcore.ratelimit.traffic import (
     ramp,
     steady,
 )
+from sdcore.ratelimit.tuning import (
+    LimitedClients,
+    PeakDistribution,
+    Suggestion,
+    TopTalkers,
+    client_peaks,
+    limited_clients,
+    suggest_limits,
+    top_talkers,
+)
 
 __all__ = [
     "ALGORITHMS",
+    "Bins",
+    "LimitedClients",
+    "PeakDistribution",
+    "Suggestion",
+    "TopTalkers",
+    "bin_counts",
+    "client_peaks",
+    "limited_clients",
+    "parse_trace",
+    "suggest_limits",
+    "time_step",
+    "top_talkers",
     "ROUNDING_NOTE",
     "Comparison",
     "ComparisonRow",

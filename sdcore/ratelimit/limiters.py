@@ -203,29 +203,48 @@ class SlidingWindowLog(_WindowLimiter):
     """At most ``limit`` requests in any window ``(now - window, now]``, exactly, by keeping a log of
     timestamps. ``log_rejected=True`` (the textbook version) logs rejected requests too, so a client that
     keeps sending stays blocked until it pauses; ``log_rejected=False`` (most libraries) logs only admitted
-    requests. Memory: one timestamp per logged request in the window."""
+    requests. ``inclusive_edge=True`` counts the closed window ``[now - window, now]`` instead, as Xu's
+    book and ``limits``' moving window do: an entry exactly one window old still counts. It matters for
+    timestamps on a grid (access logs have whole seconds): with the half-open window and a window of one
+    second, requests logged in different seconds never share a window, so the log behaves like a fixed
+    window of one second; the closed one counts the previous second too. Memory: one timestamp per logged
+    request in the window."""
 
     algorithm = "sliding_log"
     title = "Sliding window log"
 
     def __init__(
-        self, limit: int, window: float, log_rejected: bool = True, *, store: Store | None = None
+        self,
+        limit: int,
+        window: float,
+        log_rejected: bool = True,
+        inclusive_edge: bool = False,
+        *,
+        store: Store | None = None,
     ) -> None:
         self.log_rejected = check_bool("log_rejected", log_rejected)
+        self.inclusive_edge = check_bool("inclusive_edge", inclusive_edge)
         super().__init__(limit, window, store=store)
 
     @property
     def params(self) -> MappingProxyType:
-        return MappingProxyType({**super().params, "log_rejected": int(self.log_rejected)})
+        return MappingProxyType(
+            {
+                **super().params,
+                "log_rejected": int(self.log_rejected),
+                "inclusive_edge": int(self.inclusive_edge),
+            }
+        )
 
     @property
     def label(self) -> str:
         variant = "rejected logged" if self.log_rejected else "admitted only"
-        return f"{super().label[:-1]}, {variant})"
+        edge = ", edge included" if self.inclusive_edge else ""
+        return f"{super().label[:-1]}, {variant}{edge})"
 
     def allow(self, now: float, key: str = "default") -> Decision:
         allowed, size, retry_us = self.store.sliding_log(
-            key, to_micros(now), self._limit, self._window_us, self.log_rejected
+            key, to_micros(now), self._limit, self._window_us, self.log_rejected, self.inclusive_edge
         )
         return self._decision(allowed, self._limit - size, retry_us)
 
@@ -297,10 +316,18 @@ LIMIT_ALGORITHMS: tuple[str, ...] = (
 )
 
 
-def make_limiter(algorithm: str, limit: int, window: float, store: Store | None = None) -> Limiter:
+def make_limiter(
+    algorithm: str,
+    limit: int,
+    window: float,
+    store: Store | None = None,
+    *,
+    inclusive_edge: bool = False,
+) -> Limiter:
     """``limit`` requests per ``window`` seconds with the named algorithm: buckets hold ``limit`` and refill
     or drain at ``limit / window`` per second; the sliding log counts admitted requests only (the library
-    rule); GCRA allows a burst of ``limit``."""
+    rule), over ``(t - window, t]`` or with ``inclusive_edge`` over ``[t - window, t]``; GCRA allows a
+    burst of ``limit``."""
     rate = limit / window
     match algorithm:
         case "fixed_window":
@@ -308,7 +335,9 @@ def make_limiter(algorithm: str, limit: int, window: float, store: Store | None 
         case "sliding_window_counter":
             return SlidingWindowCounter(limit, window, store=store)
         case "sliding_log":
-            return SlidingWindowLog(limit, window, log_rejected=False, store=store)
+            return SlidingWindowLog(
+                limit, window, log_rejected=False, inclusive_edge=inclusive_edge, store=store
+            )
         case "token_bucket":
             return TokenBucket(limit, rate, store=store)
         case "leaking_bucket":

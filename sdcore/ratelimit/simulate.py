@@ -9,18 +9,26 @@ Speed: what can be vectorized is (fixed window: a running count per window; the 
 ``searchsorted`` count of every earlier request in the window). The rest is a short loop over plain
 Python ints that records only what cannot be recovered afterwards (the decision, the bucket level, the
 departure); remaining, retry_after and the state are then computed with numpy from the same integer
-formulas as :mod:`sdcore.ratelimit.steps`. Traces with several clients are grouped by client (stable),
-run per client and scattered back.
+formulas as :mod:`sdcore.ratelimit.steps`. Traces with several clients are grouped by client once (a
+stable sort of their codes) and every kernel runs over all clients together, then the arrays are
+scattered back: the number of clients costs only the sort. The window algorithms skip, with numpy, every
+client that no limit could touch (with all its requests admitted it stays under the limit), so the loop
+runs only over the clients that are limited, from their first request that could be rejected.
+
+For charts over long spans: :func:`time_step` (a cursor step for any span) and :func:`bin_counts`
+(admitted and rejected requests per bin, when there are more points than a browser draws comfortably).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 import numpy as np
 
+from sdcore import checks
 from sdcore.ratelimit.limiters import (
     ALGORITHMS,
     GCRA,
@@ -165,25 +173,80 @@ class SimulationResult:
         return ", ".join(map(repr, c[:5])) + (f" and {len(c) - 5} more" if len(c) > 5 else "")
 
 
-# --- kernels: one client, times in µs, already clamped (non-decreasing) -------------------------------
-# Each returns (allowed, remaining, retry_us, departure_us or None, state).
+# --- kernels: every client at once ---------------------------------------------------------------------
+# The requests are grouped by client (stable: each client's requests in arrival order), times in µs and
+# already clamped (non-decreasing within a client). ``sg`` marks where each client's requests start. The
+# vectorized parts work on all clients together (a searchsorted on (client, time) pairs); the parts that
+# must go request by request are one loop over plain ints, and the window algorithms first find, with
+# numpy, the clients that cannot be rejected at all (with every request admitted they stay under the
+# limit), so the loop runs only over the others. Each kernel returns
+# (allowed, remaining, retry_us, departure_us or None, state), in the grouped order.
 
 
-def _token_bucket(t: np.ndarray, capacity_ut: int, rate_uts: int):
-    # One int ``level`` in 10**-12 tokens = tokens_ut * 10**6 + carry of the store's state.
+@dataclass(frozen=True, eq=False)
+class _Segments:
+    """Where each client's requests start in the grouped order."""
+
+    new: np.ndarray  # bool per request: the first request of its client
+    starts: np.ndarray  # index of each client's first request
+    seg: np.ndarray  # the client (0, 1, ...) of each request
+
+    @classmethod
+    def of(cls, new: np.ndarray) -> _Segments:
+        return cls(new, np.flatnonzero(new), np.cumsum(new, dtype=np.int64) - 1)
+
+    @property
+    def ends(self) -> np.ndarray:
+        return np.r_[self.starts[1:], len(self.new)]
+
+
+def _run_start(breaks: np.ndarray) -> np.ndarray:
+    """For each element, the index where its run starts (``breaks`` marks the first element of each run)."""
+    idx = np.arange(len(breaks))
+    return np.maximum.accumulate(np.where(breaks, idx, 0))
+
+
+def _seg_search(
+    seg_a: np.ndarray, t_a: np.ndarray, seg_q: np.ndarray, q: np.ndarray, side: str
+) -> np.ndarray:
+    """``searchsorted`` on (client, time) pairs: for each query ``(seg_q, q)``, how many entries of ``a``
+    (sorted by client, then time) belong to an earlier client, or to the same one with a time below ``q``
+    (``side='left'``) or at most ``q`` (``'right'``). One searchsorted on a combined integer key: the time
+    within the span of the trace if that fits in 62 bits, else the rank of the time among the entries."""
+    if len(t_a) == 0:
+        return np.zeros(len(q), dtype=np.int64)
+    lo = int(t_a.min())
+    span = int(t_a.max()) - lo + 2
+    n_seg = int(max(seg_a[-1], seg_q.max() if len(seg_q) else 0)) + 1
+    if n_seg * span < 2**62:
+        comb_a = seg_a * span + (t_a - lo)
+        comb_q = seg_q * span + np.clip(q - lo, -1, span - 1)
+        return np.searchsorted(comb_a, comb_q, side=side)
+    uniq = np.unique(t_a)
+    u = len(uniq) + 2
+    comb_a = seg_a * u + np.searchsorted(uniq, t_a, side="right")
+    comb_q = seg_q * u + np.searchsorted(uniq, q, side=side)
+    return np.searchsorted(comb_a, comb_q, side="right")
+
+
+def _token_bucket(t: np.ndarray, sg: _Segments, capacity_ut: int, rate_uts: int):
+    # One int ``level`` in 10**-12 tokens = tokens_ut * 10**6 + carry of the store's state. A client's first
+    # request sees a gap long enough to fill the bucket, so one loop runs every client.
     full = capacity_ut * MICRO
     one = MICRO * MICRO
+    dt = np.empty(len(t), dtype=np.int64)
+    dt[0] = 0
+    np.subtract(t[1:], t[:-1], out=dt[1:])
+    dt[sg.new] = -(-full // rate_uts)
     level = full
-    last = int(t[0])
     allowed: list[bool] = []
     levels: list[int] = []
     a, lv = allowed.append, levels.append
-    for now in t.tolist():
+    for d in dt.tolist():
         if level < full:
-            level += (now - last) * rate_uts
+            level += d * rate_uts
             if level > full:
                 level = full
-        last = now
         if level >= one:
             level -= one
             a(True)
@@ -196,12 +259,14 @@ def _token_bucket(t: np.ndarray, capacity_ut: int, rate_uts: int):
     return ok, lev // one, retry, None, (lev // MICRO) / MICRO
 
 
-def _leaking_bucket(t: np.ndarray, queue_size: int, interval_us: int):
+def _leaking_bucket(t: np.ndarray, sg: _Segments, queue_size: int, interval_us: int):
     slack = (queue_size - 1) * interval_us
-    last_dep = int(t[0]) - interval_us  # as if the previous departure were long enough ago
+    last_dep = 0
     deps: list[int] = []
     d_app = deps.append
-    for now in t.tolist():
+    for now, first in zip(t.tolist(), sg.new.tolist(), strict=True):
+        if first:
+            last_dep = now - interval_us  # as if the previous departure were long enough ago
         if last_dep - now <= slack:
             d = last_dep + interval_us
             last_dep = d if d > now else now
@@ -210,102 +275,147 @@ def _leaking_bucket(t: np.ndarray, queue_size: int, interval_us: int):
             d_app(-1)
     dep = np.array(deps, dtype=np.int64)
     ok = dep >= 0
-    latest = np.maximum.accumulate(dep)  # departures grow, the first request is always admitted
+    # The latest departure so far, per client: a client's first request is always admitted.
+    latest = dep[_run_start(ok)]
     before = np.empty_like(latest)
-    before[0] = t[0] - interval_us
     before[1:] = latest[:-1]
+    before[sg.new] = t[sg.new] - interval_us
     waiting = np.where(ok, -((t - dep) // interval_us), np.maximum(0, -((t - before) // interval_us)))
     retry = np.where(ok, 0, before - slack - t)
     return ok, queue_size - waiting, retry, dep, waiting.astype(np.float64)
 
 
-def _segment_position(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For a sorted array: (start index of each run of equal values, index of each element's run start)."""
-    n = len(keys)
-    new = np.empty(n, dtype=bool)
-    new[0] = True
-    np.not_equal(keys[1:], keys[:-1], out=new[1:])
-    idx = np.arange(n)
-    return np.flatnonzero(new), np.maximum.accumulate(np.where(new, idx, 0))
-
-
-def _fixed_window(t: np.ndarray, limit: int, window_us: int):
+def _fixed_window(t: np.ndarray, sg: _Segments, limit: int, window_us: int):
     w = t // window_us
-    _, run_start = _segment_position(w)
-    pos = np.arange(len(t)) - run_start  # admitted or not, earlier requests in the same window
+    breaks = sg.new.copy()
+    np.logical_or(breaks[1:], w[1:] != w[:-1], out=breaks[1:])
+    pos = np.arange(len(t)) - _run_start(breaks)  # admitted or not, earlier requests in the same window
     ok = pos < limit
     count = np.minimum(pos + 1, limit)
     retry = np.where(ok, 0, (w + 1) * window_us - t)
     return ok, limit - count, retry, None, count.astype(np.float64)
 
 
-def _sliding_log_all(t: np.ndarray, limit: int, window_us: int):
+def _log_side(inclusive: int) -> str:
+    # Half-open (t - W, t]: an entry at t - W has left ('right' counts it among the expired); closed
+    # [t - W, t]: it still counts, only entries before t - W have left.
+    return "left" if inclusive else "right"
+
+
+def _sliding_log_all(t: np.ndarray, sg: _Segments, limit: int, window_us: int, inclusive: int):
     idx = np.arange(len(t))
-    count = idx - np.searchsorted(t, t - window_us, side="right")  # earlier requests in (t - W, t]
+    lower = _seg_search(sg.seg, t, sg.seg, t - window_us, _log_side(inclusive))
+    count = idx - lower  # earlier requests of the client in the window
     ok = count < limit
     size = count + 1
     oldest_that_must_go = t[np.maximum(idx + 1 - limit, 0)]
-    retry = np.where(ok, 0, oldest_that_must_go + window_us - t)
+    retry = np.where(ok, 0, oldest_that_must_go + window_us + inclusive - t)
     return ok, np.maximum(0, limit - size), retry, None, size.astype(np.float64)
 
 
-def _sliding_log_admitted(t: np.ndarray, limit: int, window_us: int):
-    # The window has room iff the limit-th most recent admitted request has left it: log[-limit] + W <= now.
-    # The log starts with `limit` entries old enough to have left any window, so no length check is needed.
-    log = [int(t[0]) - window_us] * limit
-    allowed: list[bool] = []
-    a, push = allowed.append, log.append
-    oldest = -limit
-    for now in t.tolist():
-        if log[oldest] + window_us <= now:
-            push(now)
-            a(True)
-        else:
-            a(False)
-    ok = np.array(allowed, dtype=bool)
-    times = np.array(log[limit:], dtype=np.int64)
-    lower = np.searchsorted(times, t - window_us, side="right")
+def _first_hot(sg: _Segments, hot: np.ndarray) -> tuple[list[int], list[int]]:
+    """The first hot request of each client that has one, and the end of that client's requests."""
+    h = np.flatnonzero(hot)
+    if not len(h):
+        return [], []
+    s = sg.seg[h]
+    first = h[np.r_[True, s[1:] != s[:-1]]]
+    return first.tolist(), sg.ends[sg.seg[first]].tolist()
+
+
+def _sliding_log_admitted(t: np.ndarray, sg: _Segments, limit: int, window_us: int, inclusive: int):
+    # The window has room iff the limit-th most recent admitted request has left it. A request with fewer
+    # than `limit` earlier requests (admitted or not) in its window is admitted whatever happened before,
+    # so the loop starts at each client's first request that has `limit` of them ("hot"), with the log of
+    # its earlier requests, all admitted; clients with no hot request never enter it.
+    side = _log_side(inclusive)
+    n = len(t)
+    idx = np.arange(n)
+    count_all = idx - _seg_search(sg.seg, t, sg.seg, t - window_us, side)
+    ok = np.ones(n, dtype=bool)
+    gone = window_us + inclusive  # an entry e has left the window at `now` iff e + gone <= now
+    tl = t.tolist()
+    starts = sg.starts.tolist()
+    seg = sg.seg
+    for f, e in zip(*_first_hot(sg, count_all >= limit), strict=True):
+        log = tl[starts[seg[f]] : f]
+        push = log.append
+        oldest = -limit
+        res: list[bool] = []
+        a = res.append
+        for now in tl[f:e]:
+            if log[oldest] + gone <= now:
+                push(now)
+                a(True)
+            else:
+                a(False)
+        ok[f:e] = res
+    if ok.all():  # nobody was rejected: the log holds every request
+        lower = idx - count_all
+        times = t
+    else:
+        adm = np.flatnonzero(ok)
+        times = t[adm]
+        lower = _seg_search(seg[adm], times, seg, t - window_us, side)
     size = np.cumsum(ok) - lower
-    retry = np.where(ok, 0, times[np.minimum(lower, len(times) - 1)] + window_us - t)
+    retry = np.where(ok, 0, times[np.minimum(lower, len(times) - 1)] + gone - t)
     return ok, limit - size, retry, None, size.astype(np.float64)
 
 
-def _sliding_window_counter(t: np.ndarray, limit: int, window_us: int):
+def _counter_runs(t: np.ndarray, sg: _Segments, window_us: int):
+    """Runs of requests of one client in one fixed window: (window of each request, run start flags,
+    run id of each request, start of each run, whether each run follows its client's previous window)."""
+    k = t // window_us
+    breaks = sg.new.copy()
+    np.logical_or(breaks[1:], k[1:] != k[:-1], out=breaks[1:])
+    starts = np.flatnonzero(breaks)
+    run_k, run_seg = k[starts], sg.seg[starts]
+    adjacent = np.zeros(len(starts), dtype=bool)
+    adjacent[1:] = (run_seg[1:] == run_seg[:-1]) & (run_k[1:] == run_k[:-1] + 1)
+    return k, breaks, np.cumsum(breaks) - 1, starts, adjacent
+
+
+def _sliding_window_counter(t: np.ndarray, sg: _Segments, limit: int, window_us: int):
     W = window_us
     lw = limit * W
-    k_cur = -2
-    cur = prev = 0
-    end = 0
-    allowed: list[bool] = []
-    a = allowed.append
-    for now in t.tolist():
-        k = now // W
-        if k != k_cur:
-            prev = cur if k == k_cur + 1 else 0
-            cur = 0
-            k_cur = k
-            end = (k + 1) * W
-        if cur * W + prev * (end - now) < lw:
-            cur += 1
-            a(True)
-        else:
-            a(False)
-    ok = np.array(allowed, dtype=bool)
-    # Recover current/previous counts per request from the decisions.
-    k = t // W
-    starts, run_start = _segment_position(k)
-    c = np.cumsum(ok)
-    before_run = np.where(run_start > 0, c[run_start - 1], 0)
-    cur_after = c - before_run
-    run_total = cur_after[np.r_[starts[1:] - 1, len(t) - 1]]
-    run_k = k[starts]
-    run_prev = np.zeros(len(starts), dtype=np.int64)
-    adjacent = run_k[1:] == run_k[:-1] + 1
-    run_prev[1:] = np.where(adjacent, run_total[:-1], 0)
-    prev_of = run_prev[np.searchsorted(starts, run_start)]
+    n = len(t)
+    k, breaks, run_id, starts, adjacent = _counter_runs(t, sg, W)
+    run_start = starts[run_id]
     span = (k + 1) * W - t
+    # With every request admitted: the estimate before each request. Below the limit everywhere, a
+    # client is never rejected; otherwise the loop starts at its first request at or above it.
+    pos = np.arange(n) - run_start
+    run_len = np.diff(np.r_[starts, n])
+    prev_all = np.where(adjacent, np.r_[0, run_len[:-1]], 0)[run_id]
+    hot = pos * W + prev_all * span >= lw
+    ok = np.ones(n, dtype=bool)
+    tl = t.tolist()
+    for f, e in zip(*_first_hot(sg, hot), strict=True):
+        k_cur, cur, prev = int(k[f]), int(pos[f]), int(prev_all[f])
+        end = (k_cur + 1) * W
+        res: list[bool] = []
+        a = res.append
+        for now in tl[f:e]:
+            kk = now // W
+            if kk != k_cur:
+                prev = cur if kk == k_cur + 1 else 0
+                cur = 0
+                k_cur = kk
+                end = (kk + 1) * W
+            if cur * W + prev * (end - now) < lw:
+                cur += 1
+                a(True)
+            else:
+                a(False)
+        ok[f:e] = res
+    # Recover current/previous counts per request from the decisions.
+    c = np.cumsum(ok)
+    before_run = np.where(run_start > 0, c[np.maximum(run_start - 1, 0)], 0)
+    cur_after = c - before_run
+    run_total = cur_after[np.r_[starts[1:] - 1, n - 1]]
+    prev_of = np.where(adjacent, np.r_[0, run_total[:-1]], 0)[run_id]
     num = cur_after * W + prev_of * span
-    retry = np.zeros(len(t), dtype=np.int64)
+    retry = np.zeros(n, dtype=np.int64)
     rej = np.flatnonzero(~ok)
     if len(rej):
         cu, pr, kk, tt = cur_after[rej], prev_of[rej], k[rej], t[rej]
@@ -320,13 +430,13 @@ def _sliding_window_counter(t: np.ndarray, limit: int, window_us: int):
     return ok, np.maximum(0, limit - num // W), retry, None, num / W
 
 
-def _gcra(t: np.ndarray, interval_us: int, tolerance_us: int):
-    tat = int(t[0])
+def _gcra(t: np.ndarray, sg: _Segments, interval_us: int, tolerance_us: int):
+    tat = 0
     allowed: list[bool] = []
     tats: list[int] = []
     a, rec = allowed.append, tats.append
-    for now in t.tolist():
-        if tat < now:
+    for now, first in zip(t.tolist(), sg.new.tolist(), strict=True):
+        if first or tat < now:
             tat = now
         if tat - now <= tolerance_us:
             tat += interval_us
@@ -342,11 +452,15 @@ def _gcra(t: np.ndarray, interval_us: int, tolerance_us: int):
     return ok, remaining, retry, None, (tolerance_us + interval_us - ahead) / interval_us
 
 
+_NOT_A_LIMITER = (
+    "limiter must be one of the limiters of sdcore.ratelimit (TokenBucket, LeakingBucket, FixedWindowCounter, "
+    "SlidingWindowLog, SlidingWindowCounter or GCRA) (got {!r})"
+)
+
+
 def _kernel(limiter: Limiter):
     if not isinstance(limiter, Limiter):
-        raise ValueError(
-            f"limiter must be one of the limiters of sdcore.ratelimit (TokenBucket, LeakingBucket, FixedWindowCounter, SlidingWindowLog, SlidingWindowCounter or GCRA) (got {limiter!r})"
-        )
+        raise ValueError(_NOT_A_LIMITER.format(limiter))
     p = limiter.params
     if isinstance(limiter, TokenBucket):
         return _token_bucket, (p["capacity_ut"], p["rate_uts"])
@@ -356,14 +470,12 @@ def _kernel(limiter: Limiter):
         return _fixed_window, (p["limit"], p["window_us"])
     if isinstance(limiter, SlidingWindowLog):
         kernel = _sliding_log_all if p["log_rejected"] else _sliding_log_admitted
-        return kernel, (p["limit"], p["window_us"])
+        return kernel, (p["limit"], p["window_us"], p["inclusive_edge"])
     if isinstance(limiter, SlidingWindowCounter):
         return _sliding_window_counter, (p["limit"], p["window_us"])
     if isinstance(limiter, GCRA):
         return _gcra, (p["interval_us"], p["tolerance_us"])
-    raise ValueError(
-        f"limiter must be one of the limiters of sdcore.ratelimit (TokenBucket, LeakingBucket, FixedWindowCounter, SlidingWindowLog, SlidingWindowCounter or GCRA) (got {limiter!r})"
-    )
+    raise ValueError(_NOT_A_LIMITER.format(limiter))
 
 
 def check_timestamps(timestamps) -> np.ndarray:
@@ -384,55 +496,98 @@ def check_timestamps(timestamps) -> np.ndarray:
     return t
 
 
-def _group(keys, n: int) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Stable grouping: (keys as a str array, indices of each client's requests in order)."""
-    key_list = keys.tolist() if isinstance(keys, np.ndarray) else list(keys)
-    if len(key_list) != n:
-        raise ValueError(f"keys must have one client per timestamp ({len(key_list)} keys for {n} timestamps)")
-    key_list = [str(k) for k in key_list]
-    codes_of: dict[str, int] = {}
-    codes = np.fromiter((codes_of.setdefault(k, len(codes_of)) for k in key_list), dtype=np.int64, count=n)
-    key_arr = np.array(key_list, dtype=object)
-    if len(codes_of) == 1:
-        return key_arr, [np.arange(n)]
-    order = np.argsort(codes, kind="stable")
-    bounds = np.cumsum(np.bincount(codes, minlength=len(codes_of)))[:-1]
-    return key_arr, np.split(order, bounds)
+def client_codes(keys, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(the client of each request as a code 0, 1, ... in order of first appearance, the client names as
+    strings): a hash table (pandas' factorize), not a Python loop, so a million keys take a fraction of a
+    second; a ``pandas.Categorical`` is already factorized and costs nothing. Keys are compared as
+    ``str(key)``, as ``allow`` receives them."""
+    import pandas as pd
+
+    if isinstance(keys, pd.Categorical):
+        if len(keys) != n:
+            raise ValueError(f"keys must have one client per timestamp ({len(keys)} keys for {n} timestamps)")
+        codes, uniques = keys.codes.astype(np.int64), list(keys.categories)
+        if n and codes.min() < 0:
+            codes, uniques = pd.factorize(np.asarray(keys, dtype=object), use_na_sentinel=False)
+    else:
+        arr = keys if isinstance(keys, np.ndarray) else np.asarray(list(keys), dtype=object)
+        if arr.ndim != 1 or len(arr) != n:
+            raise ValueError(f"keys must have one client per timestamp ({len(arr)} keys for {n} timestamps)")
+        codes, uniques = pd.factorize(arr)
+        if n and codes.min() < 0:  # None or NaN among the keys: a client of its own, named as str() does
+            codes, uniques = pd.factorize(arr.astype(object), use_na_sentinel=False)
+    names = [str(u) for u in uniques]
+    if len(set(names)) < len(names):  # two keys that differ but print the same: one client, as in allow
+        remap, merged = pd.factorize(np.array(names, dtype=object))
+        codes, names = remap[codes], list(merged)
+    return np.asarray(codes, dtype=np.int64), np.array(names, dtype=object)
+
+
+def _clamp(t: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """Raise each time earlier than its client's previous one to it (a running maximum per client)."""
+    back = np.flatnonzero((t[1:] < t[:-1]) & ~new[1:]) + 1
+    if not len(back):
+        return t
+    t = t.copy()
+    starts = np.flatnonzero(new)
+    for s in np.unique(starts[np.searchsorted(starts, back, side="right") - 1]).tolist():
+        e = int(starts[np.searchsorted(starts, s, side="right")]) if s < starts[-1] else len(t)
+        np.maximum.accumulate(t[s:e], out=t[s:e])
+    return t
 
 
 def simulate(limiter: Limiter, timestamps: Sequence[float] | np.ndarray, keys=None) -> SimulationResult:
     """Decide every request of a trace with ``limiter``'s configuration, starting from an empty state.
 
     ``timestamps``: seconds, in arrival order (not necessarily sorted: a time earlier than the same
-    client's previous one is raised to it, exactly as ``allow`` does). ``keys``: one client per request, or
-    ``None`` for a single client. Equals ``[limiter_copy.allow(t, k) for t, k in zip(timestamps, keys)]``
-    on a fresh copy.
+    client's previous one is raised to it, exactly as ``allow`` does). ``keys``: one client per request
+    (strings, or anything ``str`` names: integer codes are fastest), or ``None`` for a single client.
+    Equals ``[limiter_copy.allow(t, k) for t, k in zip(timestamps, keys)]`` on a fresh copy.
+
+    The requests are grouped by client once (a stable sort of the client codes) and every kernel runs
+    over all clients together, so the number of clients costs nothing but the sort.
     """
     kernel, args = _kernel(limiter)
     t = check_timestamps(timestamps)
     n = len(t)
     t_us = np.rint(t * MICRO).astype(np.int64)
-    key_arr, groups = (None, [np.arange(n)]) if keys is None else _group(keys, n)
+    key_arr = None
+    order = None
+    if keys is not None:
+        codes, names = client_codes(keys, n)
+        key_arr = names[codes]
+        if len(names) > 1:
+            order = np.argsort(codes, kind="stable")
+            codes = codes[order]
+            t_us = t_us[order]
+        new = np.empty(n, dtype=bool)
+        if n:
+            new[0] = True
+            np.not_equal(codes[1:], codes[:-1], out=new[1:])
+    else:
+        new = np.zeros(n, dtype=bool)
+        new[:1] = True
 
-    allowed = np.zeros(n, dtype=bool)
-    remaining = np.zeros(n, dtype=np.int64)
-    retry_us = np.zeros(n, dtype=np.int64)
-    dep_us = np.full(n, -1, dtype=np.int64) if isinstance(limiter, LeakingBucket) else None
-    state = np.zeros(n, dtype=np.float64)
-    time_us = np.empty(n, dtype=np.int64)
-    for idx in groups if n else []:
-        clamped = np.maximum.accumulate(t_us[idx])
-        ok, rem, ret, dep, st = kernel(clamped, *args)
-        time_us[idx] = clamped
-        allowed[idx] = ok
-        remaining[idx] = rem
-        retry_us[idx] = ret
-        state[idx] = st
-        if dep_us is not None:
-            dep_us[idx] = dep
+    out_allowed = np.zeros(n, dtype=bool)
+    out_remaining = np.zeros(n, dtype=np.int64)
+    out_retry = np.zeros(n, dtype=np.int64)
+    out_dep = np.full(n, -1, dtype=np.int64) if isinstance(limiter, LeakingBucket) else None
+    out_state = np.zeros(n, dtype=np.float64)
+    time_us = np.zeros(n, dtype=np.int64)
+    if n:
+        clamped = _clamp(t_us, new)
+        ok, rem, ret, dep, st = kernel(clamped, _Segments.of(new), *args)
+        where = slice(None) if order is None else order
+        time_us[where] = clamped
+        out_allowed[where] = ok
+        out_remaining[where] = rem
+        out_retry[where] = ret
+        out_state[where] = st
+        if out_dep is not None:
+            out_dep[where] = dep
 
-    retry_after = np.where(allowed, np.nan, retry_us / MICRO)
-    departure = None if dep_us is None else np.where(allowed, dep_us / MICRO, np.nan)
+    retry_after = np.where(out_allowed, np.nan, out_retry / MICRO)
+    departure = None if out_dep is None else np.where(out_allowed, out_dep / MICRO, np.nan)
     return SimulationResult(
         algorithm=limiter.algorithm,
         label=limiter.label,
@@ -441,11 +596,11 @@ def simulate(limiter: Limiter, timestamps: Sequence[float] | np.ndarray, keys=No
         timestamps=_frozen(t.copy()),
         keys=None if key_arr is None else _frozen(key_arr),
         time_us=_frozen(time_us),
-        allowed=_frozen(allowed),
-        remaining=_frozen(remaining),
+        allowed=_frozen(out_allowed),
+        remaining=_frozen(out_remaining),
         retry_after=_frozen(retry_after),
         departure=None if departure is None else _frozen(departure),
-        state=_frozen(state),
+        state=_frozen(out_state),
         state_label=STATE_LABELS[limiter.algorithm],
     )
 
@@ -483,10 +638,11 @@ def state_curve(result: SimulationResult, times) -> np.ndarray:
     admitted = t[result.allowed]
     up_to = np.cumsum(result.allowed)[j]  # admitted requests at or before each time
     if result.algorithm == "sliding_log":
+        side = _log_side(p.get("inclusive_edge", 0))
         if p["log_rejected"]:
-            inside = j + 1 - np.searchsorted(t, now - W, side="right")
+            inside = j + 1 - np.searchsorted(t, now - W, side=side)
         else:
-            inside = up_to - np.searchsorted(admitted, now - W, side="right")
+            inside = up_to - np.searchsorted(admitted, now - W, side=side)
         return np.where(seen, np.maximum(inside, 0), 0).astype(np.float64)
     k = now // W
     lo_cur = np.searchsorted(admitted, k * W, side="left")
@@ -552,3 +708,95 @@ def time_slice(
 
     names = ("timestamps", "keys", "time_us", "allowed", "remaining", "retry_after", "departure", "state")
     return replace(result, **{n: pick(getattr(result, n)) for n in names})
+
+
+# --- time cursors and binned charts over any span -------------------------------------------------------
+
+_NICE = (1.0, 2.0, 5.0)
+MIN_STEP_S = 0.000001  # the limiters decide in whole microseconds
+
+
+def _nice(x: float) -> float:
+    """The largest 1, 2 or 5 x 10^k not above ``x`` (as the float closest to that decimal)."""
+    k = math.floor(math.log10(x))
+    for m in reversed(_NICE):
+        v = float(f"{m:g}e{k}")
+        if v <= x * (1 + 1e-12):
+            return v
+    return float(f"5e{k - 1}")
+
+
+def time_step(lo: float, hi: float) -> float:
+    """A round step for a time cursor over ``[lo, hi]`` seconds: 1, 2 or 5 x 10^k seconds, the largest
+    that still gives at least 200 stops, so there are 200 to 500 of them, for spans from a millisecond
+    to months. Always a float (a slider whose step is an int would snap a float value to whole seconds),
+    never below a microsecond (the limiters' resolution), 1 µs for an empty span."""
+    lo, hi = checks.real_number("lo", lo), checks.real_number("hi", hi)
+    if hi < lo:
+        raise ValueError(f"hi must be at least lo (got lo={lo!r}, hi={hi!r})")
+    span = hi - lo
+    if span <= 0:
+        return MIN_STEP_S
+    return max(MIN_STEP_S, _nice(span / 200))
+
+
+@dataclass(frozen=True, eq=False)
+class Bins:
+    """Requests counted in bins of ``width`` seconds from ``start``: bin i is
+    ``[start + i * width, start + (i + 1) * width)`` (the last one also holds ``hi``)."""
+
+    start: float
+    width: float
+    admitted: np.ndarray
+    rejected: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.admitted)
+
+    @property
+    def edges(self) -> np.ndarray:
+        return self.start + self.width * np.arange(len(self) + 1)
+
+    @property
+    def centers(self) -> np.ndarray:
+        return self.start + self.width * (np.arange(len(self)) + 0.5)
+
+    @property
+    def total(self) -> np.ndarray:
+        return self.admitted + self.rejected
+
+
+def bin_counts(timestamps, allowed, lo: float, hi: float, max_bins: int = 500) -> Bins:
+    """Admitted and rejected requests per bin over ``[lo, hi]`` seconds, for a chart with more requests
+    than a browser draws comfortably. The bin width is a round 1, 2 or 5 x 10^k seconds (at least 1 µs),
+    the smallest that needs at most ``max_bins`` bins; bins start at a multiple of the width at or
+    before ``lo``. Requests outside ``[lo, hi]`` are left out."""
+    t = check_timestamps(timestamps)
+    ok = np.asarray(allowed, dtype=bool)
+    if ok.shape != t.shape:
+        raise ValueError(f"allowed must have one value per timestamp ({ok.size} for {t.size} timestamps)")
+    max_bins = checks.int_between("max_bins", max_bins, 1, 1_000_000)
+    lo, hi = checks.real_number("lo", lo), checks.real_number("hi", hi)
+    if hi < lo:
+        raise ValueError(f"hi must be at least lo (got lo={lo!r}, hi={hi!r})")
+    width = max(MIN_STEP_S, _nice((hi - lo) / max_bins)) if hi > lo else MIN_STEP_S
+
+    def n_bins(w: float) -> int:
+        return math.floor((hi - math.floor(lo / w) * w) / w) + 1
+
+    while n_bins(width) > max_bins:
+        width = _nice_up(width)
+    start = math.floor(lo / width) * width
+    n_bins = n_bins(width)
+    keep = (t >= lo) & (t <= hi)
+    idx = np.minimum(((t[keep] - start) // width).astype(np.int64), n_bins - 1)
+    admitted = np.bincount(idx[ok[keep]], minlength=n_bins)[:n_bins]
+    rejected = np.bincount(idx[~ok[keep]], minlength=n_bins)[:n_bins]
+    return Bins(float(start), float(width), _frozen(admitted), _frozen(rejected))
+
+
+def _nice_up(v: float) -> float:
+    """The next round value above ``v`` (1 -> 2 -> 5 -> 10)."""
+    k = math.floor(math.log10(v) + 1e-12)
+    m = round(v / 10**k)
+    return float(f"{2 if m == 1 else 5 if m == 2 else 1}e{k + (1 if m == 5 else 0)}")

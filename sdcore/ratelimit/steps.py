@@ -13,14 +13,15 @@ Shared rules:
 - Time is in whole microseconds. A ``now_us`` earlier than the last one seen for the client is treated as
   the last one (clocks of different servers disagree a little; the state never goes back in time).
 - Sliding windows are half-open, ``(now - window, now]``: an entry exactly one window old has expired.
-  Fixed windows are aligned to multiples of the window from t = 0: ``[k * window, (k + 1) * window)``.
+  The sliding log also offers the closed window ``[now - window, now]`` (``inclusive_edge``: Xu's book
+  and ``limits``' moving window), where such an entry still counts. Fixed windows are aligned to multiples of the window from t = 0: ``[k * window, (k + 1) * window)``.
 - ``retry_us`` is the time until a retry would succeed if nothing else arrived (0 when allowed); one
   microsecond earlier it would fail.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 
 from sdcore.ratelimit.units import MICROS_PER_SECOND
 
@@ -121,29 +122,44 @@ def fixed_window_step(
 
 
 def sliding_log_step(
-    state: tuple[int, list[int]] | None, now_us: int, limit: int, window_us: int, log_rejected: bool
+    state: tuple[int, list[int]] | None,
+    now_us: int,
+    limit: int,
+    window_us: int,
+    log_rejected: bool,
+    inclusive_edge: bool = False,
 ) -> tuple[tuple[int, list[int]], tuple[int, int, int]]:
-    """Sliding window log: keep a sorted log of request times; drop those at or before ``now - window``;
+    """Sliding window log: keep a sorted log of request times; drop those that have left the window;
     admit iff fewer than ``limit`` remain. The textbook logs rejected requests too (``log_rejected``), so a
-    client that keeps hammering stays blocked; most libraries log only admitted ones.
+    client that keeps sending stays blocked; most libraries log only admitted ones.
+
+    The window is ``(now - window, now]`` (an entry exactly one window old has left: drop entries at or
+    before ``now - window``), or with ``inclusive_edge`` ``[now - window, now]`` (it still counts: drop
+    entries before ``now - window``). With whole-second timestamps and a one-second window the two differ
+    on every pair of requests one second apart.
 
     State ``(last_seen_us, log)``; the list is updated in place (a Redis store keeps a sorted set).
     Raw result ``(allowed, log_size_after, retry_us)``. With the log after this request, ``e[n - limit]``
     (``n`` entries, oldest first) is the entry that must expire before a retry fits:
-    ``retry_us = e[n - limit] + window_us - now``.
+    ``retry_us = e[n - limit] + window_us - now`` (plus 1 µs with ``inclusive_edge``: the entry leaves
+    only once it is strictly more than one window old).
     """
     if state is None:
         last, log = now_us, []
     else:
         last, log = state
     now = max(now_us, last)
-    del log[: bisect_right(log, now - window_us)]
+    if inclusive_edge:
+        del log[: bisect_left(log, now - window_us)]
+    else:
+        del log[: bisect_right(log, now - window_us)]
     if len(log) < limit:
         log.append(now)
         return (now, log), (1, len(log), 0)
     if log_rejected:
         log.append(now)
-    return (now, log), (0, len(log), log[len(log) - limit] + window_us - now)
+    retry = log[len(log) - limit] + window_us + (1 if inclusive_edge else 0) - now
+    return (now, log), (0, len(log), retry)
 
 
 def sliding_window_counter_step(

@@ -39,7 +39,13 @@ class Store(ABC):
 
     @abstractmethod
     def sliding_log(
-        self, key: str, now_us: int, limit: int, window_us: int, log_rejected: bool
+        self,
+        key: str,
+        now_us: int,
+        limit: int,
+        window_us: int,
+        log_rejected: bool,
+        inclusive_edge: bool = False,
     ) -> tuple[int, int, int]:
         """-> ``(allowed, log_size_after, retry_us)``; see :func:`steps.sliding_log_step`."""
 
@@ -90,8 +96,11 @@ class MemoryStore(Store):
     def fixed_window(self, key, now_us, limit, window_us):
         return self._run("fixed_window", key, steps.fixed_window_step, now_us, limit, window_us)
 
-    def sliding_log(self, key, now_us, limit, window_us, log_rejected):
-        return self._run("sliding_log", key, steps.sliding_log_step, now_us, limit, window_us, log_rejected)
+    def sliding_log(self, key, now_us, limit, window_us, log_rejected, inclusive_edge=False):
+        return self._run(
+            "sliding_log", key, steps.sliding_log_step, now_us, limit, window_us, bool(log_rejected),
+            bool(inclusive_edge),
+        )  # fmt: skip
 
     def sliding_window_counter(self, key, now_us, limit, window_us):
         return self._run(
@@ -129,8 +138,9 @@ class MemoryStore(Store):
 
     # A lock cannot be copied or pickled: copies get a fresh one (copy.deepcopy, st.cache_data).
     def __getstate__(self) -> dict[str, Any]:
-        return {"_state": self._state}
+        return {"_state": self._state, "max_entries": self.max_entries}
 
     def __setstate__(self, d: dict[str, Any]) -> None:
         self._state = d["_state"]
+        self.max_entries = d.get("max_entries")
         self._lock = threading.Lock()

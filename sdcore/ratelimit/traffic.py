@@ -15,6 +15,7 @@ import io
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
+from datetime import datetime
 from types import MappingProxyType
 
 import numpy as np
@@ -34,6 +35,15 @@ class Trace:
 
     ``notices`` are sentences for the user about what was done to the input (e.g. it was sorted);
     ``reordered`` says whether the input was out of time order.
+
+    Traces read from an access log (:func:`sdcore.ratelimit.logs.parse_trace`) also keep: ``start``, the
+    UTC time of the first request (``timestamps`` are seconds since it); ``format`` (``"generated"``,
+    ``"csv"``, ``"common"``, ``"combined"``; see ``sdcore.ratelimit.logs.FORMATS``) and ``compressed``
+    (it came gzipped); ``malformed``, how many lines were skipped, with ``malformed_examples``, the first
+    few as ``(line number, line)``; and per request, as integer codes into a table of distinct values
+    (a million requests share a few thousand strings): ``paths`` / ``path_table`` (the path without its
+    query string), ``methods`` / ``method_table``, ``user_agents`` / ``user_agent_table`` (``None`` and
+    ``()`` where the format has no such field), and ``statuses``, the HTTP status itself (0 for ``-``).
     """
 
     timestamps: np.ndarray
@@ -41,6 +51,18 @@ class Trace:
     description: str
     notices: tuple[str, ...] = ()
     reordered: bool = False
+    start: datetime | None = None
+    format: str = "generated"
+    compressed: bool = False
+    malformed: int = 0
+    malformed_examples: tuple[tuple[int, str], ...] = ()
+    paths: np.ndarray | None = None
+    path_table: tuple[str, ...] = ()
+    methods: np.ndarray | None = None
+    method_table: tuple[str, ...] = ()
+    statuses: np.ndarray | None = None
+    user_agents: np.ndarray | None = None
+    user_agent_table: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.timestamps)
@@ -351,6 +373,7 @@ def parse_trace_csv(data: bytes, max_bytes: int = MAX_CSV_BYTES, max_rows: int =
         f"uploaded trace: {len(rows):,} requests",
         notices=tuple(notices),
         reordered=out_of_order > 0,
+        format="csv",
     )
 
 

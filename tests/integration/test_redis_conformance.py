@@ -42,7 +42,13 @@ limiters = st.one_of(
     st.builds(TokenBucket, capacity=COUNTS, refill_rate=RATES),
     st.builds(LeakingBucket, queue_size=COUNTS, outflow_rate=RATES),
     st.builds(FixedWindowCounter, limit=COUNTS, window=WINDOWS),
-    st.builds(SlidingWindowLog, limit=COUNTS, window=WINDOWS, log_rejected=st.booleans()),
+    st.builds(
+        SlidingWindowLog,
+        limit=COUNTS,
+        window=WINDOWS,
+        log_rejected=st.booleans(),
+        inclusive_edge=st.booleans(),
+    ),
     st.builds(SlidingWindowCounter, limit=COUNTS, window=WINDOWS),
     st.builds(GCRA, limit=COUNTS, period=WINDOWS, burst=st.none() | COUNTS),
 )
@@ -66,6 +72,7 @@ def store_call(store, limiter, key, now_us):
     p = dict(limiter.params)
     if limiter.algorithm == "sliding_log":
         p["log_rejected"] = bool(p["log_rejected"])
+        p["inclusive_edge"] = bool(p["inclusive_edge"])
     return tuple(getattr(store, limiter.algorithm)(key, now_us, *p.values()))
 
 
@@ -100,6 +107,8 @@ def test_every_algorithm_matches_memory_store_bit_for_bit(client, limiter, trace
         lambda store: FixedWindowCounter(5, 1.0, store=store),
         lambda store: SlidingWindowLog(5, 1.0, log_rejected=True, store=store),
         lambda store: SlidingWindowLog(5, 1.0, log_rejected=False, store=store),
+        lambda store: SlidingWindowLog(5, 1.0, log_rejected=True, inclusive_edge=True, store=store),
+        lambda store: SlidingWindowLog(5, 1.0, log_rejected=False, inclusive_edge=True, store=store),
         lambda store: SlidingWindowCounter(5, 1.0, store=store),
         lambda store: GCRA(5, 1.0, burst=3, store=store),
     ],
@@ -358,3 +367,22 @@ def test_limiters_of_different_rates_sharing_a_key_share_the_state_like_in_memor
             else ("k", now, interval, (size - 1) * interval)
         )
         assert getattr(store, algorithm)(*args) == getattr(memory, algorithm)(*args)
+
+
+@pytest.mark.parametrize("log_rejected", [False, True])
+def test_sliding_log_edge_conventions_on_redis_on_whole_second_traces(client, prefix, log_rejected):
+    """Whole-second timestamps and a one-second window, where the two edges differ most: for each
+    convention the Redis log decides exactly as the in-memory one (and the two conventions differ)."""
+    rng = np.random.default_rng(3)
+    times = np.sort(rng.integers(1000, 1060, 400)).astype(float)
+    keys = rng.choice(["a", "b"], len(times))
+    runs = {}
+    for inclusive in (False, True):
+        p = f"{prefix}{int(inclusive)}:"
+        on_redis = SlidingWindowLog(3, 1.0, log_rejected, inclusive, store=RedisStore(client, prefix=p))
+        in_memory = SlidingWindowLog(3, 1.0, log_rejected, inclusive)
+        runs[inclusive] = [in_memory.allow(t, k) for t, k in zip(times.tolist(), keys.tolist(), strict=True)]
+        assert [on_redis.allow(t, k) for t, k in zip(times.tolist(), keys.tolist(), strict=True)] == runs[
+            inclusive
+        ]
+    assert [d.allowed for d in runs[False]] != [d.allowed for d in runs[True]]

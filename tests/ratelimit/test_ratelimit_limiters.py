@@ -193,6 +193,51 @@ def test_sliding_log_window_is_half_open():
     assert not textbook.allow(6.0).allowed
 
 
+def test_sliding_log_inclusive_edge_counts_the_entry_one_window_old():
+    """inclusive_edge=True: the window is [now - W, now]. With 1 per second and a request at 5.0, one at
+    6.0 is rejected (5.0 still counts), with an honest retry of 1 µs (5.0 leaves once strictly more than
+    one second old); at 6.000001 it is admitted. The default admits at 6.0."""
+    closed = SlidingWindowLog(1, 1.0, log_rejected=False, inclusive_edge=True)
+    assert closed.allow(5.0).allowed
+    d = closed.allow(6.0)
+    assert not d.allowed and d.retry_after == pytest.approx(0.000001)
+    assert closed.allow(6.000001).allowed
+    assert SlidingWindowLog(1, 1.0, log_rejected=False).allow(5.0).allowed
+    half_open = SlidingWindowLog(1, 1.0, log_rejected=False)
+    assert [half_open.allow(t).allowed for t in (5.0, 6.0)] == [True, True]
+    assert "edge included" in closed.label and closed.params["inclusive_edge"] == 1
+
+
+@settings(max_examples=100)
+@given(
+    limit=st.integers(1, 4),
+    seconds=st.lists(st.integers(0, 12), min_size=1, max_size=40).map(sorted),
+    log_rejected=st.booleans(),
+)
+def test_inclusive_log_never_admits_more_than_the_limit_in_any_closed_window(limit, seconds, log_rejected):
+    """With inclusive_edge, no closed window [t - W, t] (W = 1 s, whole-second times) holds more than
+    limit admitted requests; the half-open default only guarantees it for (t - W, t], and on whole
+    seconds behaves like a fixed window of one second."""
+    closed = SlidingWindowLog(limit, 1.0, log_rejected=log_rejected, inclusive_edge=True)
+    admitted = [t for t in seconds if closed.allow(float(t)).allowed]
+    for end in set(seconds):
+        assert sum(1 for t in admitted if end - 1 <= t <= end) <= limit
+    half_open = SlidingWindowLog(limit, 1.0, log_rejected=False)
+    fixed = FixedWindowCounter(limit, 1.0)
+    assert [half_open.allow(float(t)).allowed for t in seconds] == [
+        fixed.allow(float(t)).allowed for t in seconds
+    ]
+
+
+def test_make_limiter_passes_the_edge_to_the_log():
+    from sdcore.ratelimit.limiters import make_limiter
+
+    assert make_limiter("sliding_log", 5, 1.0, inclusive_edge=True).inclusive_edge
+    assert not make_limiter("sliding_log", 5, 1.0).inclusive_edge
+    with pytest.raises(ValueError, match="inclusive_edge must be True or False"):
+        SlidingWindowLog(1, 1.0, inclusive_edge=1)
+
+
 # --- sliding window counter -----------------------------------------------------------------------------
 
 

@@ -232,3 +232,153 @@ def test_importing_the_engine_stays_light():
     code = "import sdcore.ratelimit, sys; print(sorted(set(sys.modules) & {'streamlit', 'plotly', 'pandas', 'redis', 'limits'}))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# --- many clients, every algorithm, both edges of the sliding log ----------------------------------------
+
+from sdcore.ratelimit import GCRA  # noqa: E402
+from sdcore.ratelimit.simulate import Bins, bin_counts, time_step  # noqa: E402
+from tests.ratelimit.ratelimit_helpers import SMALL, WINDOWS  # noqa: E402
+
+every_limiter = st.one_of(
+    any_limiter,
+    st.builds(
+        SlidingWindowLog,
+        limit=SMALL,
+        window=WINDOWS,
+        log_rejected=st.booleans(),
+        inclusive_edge=st.just(True),
+    ),
+    st.builds(GCRA, limit=SMALL, period=WINDOWS, burst=st.none() | SMALL),
+)
+many_clients_keys = st.integers(0, 24).map(lambda i: f"client-{i}")
+
+
+@settings(max_examples=200)
+@given(limiter=every_limiter, data=st.data())
+def test_simulate_equals_a_loop_of_allow_with_many_clients(limiter, data):
+    """With up to 25 clients interleaved (some sending one request, some bursts), unsorted clocks and
+    both sliding-log edges, simulate equals allow called request by request, for every algorithm: the
+    grouping by client and the skipping of clients no limit can touch change no decision, remaining,
+    retry_after or departure."""
+    times = data.draw(
+        st.lists(
+            st.one_of(st.integers(0, 4 * US), st.integers(0, 32).map(lambda k: k * US // 8)),
+            min_size=1,
+            max_size=120,
+        ).map(lambda us: [u / US for u in us])
+    )
+    keys = data.draw(st.lists(many_clients_keys, min_size=len(times), max_size=len(times)))
+    if data.draw(st.booleans()):
+        order = np.argsort(times, kind="stable")
+        times, keys = [times[i] for i in order], [keys[i] for i in order]
+    assert_same_as_loop(limiter, times, keys)
+
+
+@pytest.mark.parametrize(
+    "limiter",
+    [
+        TokenBucket(3, 2.0),
+        LeakingBucket(3, 2.0),
+        FixedWindowCounter(3, 1.0),
+        SlidingWindowLog(3, 1.0),
+        SlidingWindowLog(3, 1.0, log_rejected=False),
+        SlidingWindowLog(3, 1.0, log_rejected=False, inclusive_edge=True),
+        SlidingWindowLog(3, 1.0, log_rejected=True, inclusive_edge=True),
+        SlidingWindowCounter(3, 1.0),
+        GCRA(3, 1.0),
+    ],
+)
+def test_simulate_equals_loop_with_hundreds_of_clients_on_whole_seconds(limiter):
+    """5,000 requests of 400 clients (Zipf-like: a few heavy, most light) on whole seconds, the access
+    log case: exactly the loop's decisions, and some clients are limited while most are not."""
+    rng = np.random.default_rng(11)
+    w = 1 / np.arange(1, 401) ** 1.2
+    codes = rng.choice(400, 5_000, p=w / w.sum())
+    times = np.sort(rng.integers(0, 600, 5_000)).astype(float).tolist()
+    keys = [f"10.0.0.{c}" for c in codes.tolist()]
+    r = assert_same_as_loop(limiter, times, keys)
+    limited = {k for k, ok in zip(keys, r.allowed.tolist(), strict=True) if not ok}
+    assert 0 < len(limited) < len(set(keys)) / 2
+
+
+def test_simulate_takes_integer_codes_and_categoricals_as_keys():
+    """Integer client codes and a pandas Categorical give the same decisions as the same clients named by
+    strings; result.keys holds the names as strings."""
+    import pandas as pd
+
+    rng = np.random.default_rng(2)
+    times = np.sort(rng.uniform(0, 20, 3_000))
+    codes = rng.integers(0, 50, len(times))
+    names = np.array([f"c{c}" for c in codes], dtype=object)
+    lim = SlidingWindowCounter(4, 1.0)
+    by_name = simulate(lim, times, names)
+    by_code = simulate(lim, times, codes)
+    by_cat = simulate(lim, times, pd.Categorical(names))
+    np.testing.assert_array_equal(by_name.allowed, by_code.allowed)
+    np.testing.assert_array_equal(by_name.allowed, by_cat.allowed)
+    assert by_code.keys[0] == str(codes[0]) and by_cat.keys.tolist() == names.tolist()
+
+
+def test_keys_that_print_the_same_are_one_client():
+    """allow() receives str(key): 1 and "1" are the same client in simulate too."""
+    r = simulate(FixedWindowCounter(1, 1.0), [0.0, 0.1], np.array([1, "1"], dtype=object))
+    assert r.allowed.tolist() == [True, False]
+
+
+SPANS = [
+    0.001,
+    0.002,
+    0.0037,
+    0.01,
+    0.25,
+    1.0,
+    7.0,
+    59.9,
+    200.0,
+    201.0,
+    3600.0,
+    86_400.0,
+    7 * 86_400.0,
+    30 * 86_400.0,
+]
+
+
+@pytest.mark.parametrize("span", SPANS)
+@pytest.mark.parametrize("lo", [0.0, 1234.5])
+def test_time_step_gives_200_to_500_round_float_stops(span, lo):
+    """From a millisecond to 30 days: a float step of 1, 2 or 5 x 10^k seconds with 200 to 500 stops
+    (the issue's crash: an int step once the trace passed about 200 s)."""
+    step = time_step(lo, lo + span)
+    assert type(step) is float
+    assert span / step * (1 + 1e-9) >= 200 and span / step <= 500 * (1 + 1e-9)
+    mantissa = step / 10 ** np.floor(np.log10(step))
+    assert min(abs(mantissa - m) for m in (1, 2, 5)) < 1e-9
+
+
+def test_time_step_edges():
+    assert time_step(5.0, 5.0) == 0.000001 and time_step(0.0, 0.00001) == 0.000001
+    with pytest.raises(ValueError, match="hi must be at least lo"):
+        time_step(2.0, 1.0)
+
+
+@pytest.mark.parametrize("span", SPANS)
+def test_bin_counts_counts_every_request_in_round_bins(span):
+    """Binned admitted/rejected counts add up to the requests in [lo, hi], per bin equal to a direct
+    count, with a round width and at most max_bins bins."""
+    rng = np.random.default_rng(int(span * 1000) % 2**32)
+    t = np.sort(rng.uniform(10.0, 10.0 + span, 5_000))
+    ok = rng.random(5_000) < 0.7
+    b = bin_counts(t, ok, 10.0, 10.0 + span, max_bins=300)
+    assert isinstance(b, Bins) and 1 <= len(b) <= 300
+    assert b.admitted.sum() == ok.sum() and b.rejected.sum() == (~ok).sum()
+    mantissa = b.width / 10 ** np.floor(np.log10(b.width))
+    assert min(abs(mantissa - m) for m in (1, 2, 5)) < 1e-9
+    edges = b.edges
+    inner = (t >= edges[3]) & (t < edges[4])
+    assert b.admitted[3] == np.count_nonzero(inner & ok)
+
+
+def test_bin_counts_leaves_out_requests_outside_the_range():
+    b = bin_counts([0.0, 1.0, 2.0, 3.0], [True, False, True, True], 1.0, 2.0, max_bins=10)
+    assert b.total.sum() == 2 and b.rejected.sum() == 1

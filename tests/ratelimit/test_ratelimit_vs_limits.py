@@ -45,6 +45,11 @@ def frozen_clock():
         yield clock
 
 
+def no_expiry_timer():
+    """Switch off limits' background expiry (see the inclusive-edge test below)."""
+    return mock.patch.object(MemoryStorage, "_MemoryStorage__expire_events", lambda self: None)
+
+
 def limits_decisions(strategy_cls, limit, window, times):
     """limits' answers for one client, its clock set to each request's time in turn."""
     item = limits.RateLimitItemPerSecond(limit, window)
@@ -115,3 +120,39 @@ def test_sliding_window_counter_matches_limits(limit, window, steps):
     times = [OFFSET + s / 64 for s in steps]
     theirs = limits_decisions(SlidingWindowCounterRateLimiter, limit, window, times)
     assert simulate(SlidingWindowCounter(limit, float(window)), times).allowed.tolist() == theirs
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    limit=st.integers(1, 5),
+    window=st.sampled_from([1, 2]),
+    seconds=st.lists(st.integers(0, 30), min_size=2, max_size=80).map(sorted),
+)
+def test_inclusive_edge_log_matches_limits_moving_window_on_whole_seconds(limit, window, seconds):
+    """On whole-second timestamps (an access log's), SlidingWindowLog(inclusive_edge=True) decides exactly
+    as limits' MovingWindowRateLimiter, whose window [t - W, t] keeps an entry exactly W old.
+
+    limits' MemoryStorage also drops expired entries from a background timer every 10 ms of real time,
+    and that timer drops an entry exactly W old (expiry <= now), which acquire_entry would still count:
+    with a frozen clock its decisions at the edge then depend on when the thread runs. The timer is
+    switched off here, so limits decides by its acquire_entry rule alone."""
+    times = [OFFSET + s for s in seconds]
+    with no_expiry_timer():
+        theirs = limits_decisions(MovingWindowRateLimiter, limit, window, times)
+    ours = simulate(SlidingWindowLog(limit, float(window), log_rejected=False, inclusive_edge=True), times)
+    assert ours.allowed.tolist() == theirs
+
+
+def test_the_default_edge_disagrees_with_limits_on_whole_seconds():
+    """The same kind of trace, where the half-open default does not agree: 2 per second, two requests in
+    each of three consecutive seconds. limits (and inclusive_edge) reject the second pair, which shares a
+    closed window with the first; the default admits all six, like a fixed window of one second."""
+    times = [OFFSET, OFFSET, OFFSET + 1, OFFSET + 1, OFFSET + 2, OFFSET + 2]
+    with no_expiry_timer():
+        theirs = limits_decisions(MovingWindowRateLimiter, 2, 1, times)
+    closed = simulate(
+        SlidingWindowLog(2, 1.0, log_rejected=False, inclusive_edge=True), times
+    ).allowed.tolist()
+    default = simulate(SlidingWindowLog(2, 1.0, log_rejected=False), times).allowed.tolist()
+    assert closed == theirs == [True, True, False, False, True, True]
+    assert default == [True] * 6 != theirs

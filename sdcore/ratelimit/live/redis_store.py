@@ -99,8 +99,10 @@ _LEAKING_BUCKET = _script("leaking_bucket")
 # in an earlier window needs a second read.
 _FIXED_WINDOW = _script("fixed_window")
 
-# Sliding window log, KEYS[1] = log:K, ARGV = now_us, limit, window_us, log_rejected (0/1), ttl.
-# ZREMRANGEBYSCORE -inf (now - window) drops entries at or before now - window, as bisect_right does.
+# Sliding window log, KEYS[1] = log:K, ARGV = now_us, limit, window_us, log_rejected (0/1),
+# inclusive_edge (0/1), ttl. ZREMRANGEBYSCORE -inf (now - window) drops entries at or before now - window,
+# as bisect_right does; with inclusive_edge the bound is exclusive, '(' .. (now - window), and drops only
+# entries before it, as bisect_left does (the entry exactly one window old still counts).
 # Member "<now>:<size before adding>" is unique: the requests at one (clamped) time come one after
 # another with nothing pruned between them, so each finds the log one entry longer.
 _SLIDING_LOG = _script("sliding_log")
@@ -196,10 +198,10 @@ class RedisStore(Store):
         ).split()
         return int(allowed), int(count), int(retry_us)
 
-    def sliding_log(self, key, now_us, limit, window_us, log_rejected):
+    def sliding_log(self, key, now_us, limit, window_us, log_rejected, inclusive_edge=False):
         allowed, size, retry_us = self._eval(
             self._sliding_log, self.prefix + "log:" + key, now_us, limit, window_us, int(log_rejected),
-            self._ttl_ms(window_us),
+            int(bool(inclusive_edge)), self._ttl_ms(window_us + 1),
         ).split()  # fmt: skip
         return int(allowed), int(size), int(retry_us)
 
