@@ -77,6 +77,7 @@ def consistency_curve_figure(
                     x=[highlight_t_ms],
                     y=[p],
                     mode="markers+text",
+                    cliponaxis=False,
                     text=[f"{p:.1f}%"],
                     textposition="bottom right",
                     marker={"color": colour(i), "size": 13, "line": {"color": "white", "width": 2}},
@@ -89,7 +90,7 @@ def consistency_curve_figure(
     fig.update_yaxes(
         title_text="reads returning the latest write",
         ticksuffix="%",
-        range=[max(0.0, 10.0 * math.floor(lowest / 10.0) - 2.0), 101.0],
+        range=[max(0.0, 10.0 * math.floor(lowest / 10.0) - 2.0), 100.0],
     )
     return fig
 
@@ -235,6 +236,7 @@ def latency_consistency_figure(
                 customdata=labels,
                 textposition="middle right",
                 textfont={"size": 12},
+                cliponaxis=False,  # a label at the right edge stays readable
                 marker={
                     "color": marker_colour,
                     "symbol": symbol,
@@ -294,8 +296,9 @@ def quorum_heatmap_figure(
             zmin=zmin,
             zmax=zmax,
             colorscale=[[0.0, "#FFFFFF"], [1.0, top]],
-            text=[[f"{v:.1f}%" for v in row] for row in grid],
+            text=[[f"{v:.1f}%" if n <= 6 else f"{v:.0f}%" for v in row] for row in grid],
             texttemplate="%{text}",
+            textfont={"size": 15 if n <= 5 else 13 if n <= 7 else 11},
             colorbar={"ticksuffix": "%"},
             hovertemplate="R=%{y}, W=%{x}: %{text}<extra></extra>",
             showscale=True,

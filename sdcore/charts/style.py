@@ -15,6 +15,17 @@ PALETTE: tuple[str, ...] = (
     "#F0E442",  # yellow
     "#000000",  # black
 )
+# Past eight series (nodes of a ten-node cluster): Paul Tol's "muted" scheme, also colour-blind safe.
+PALETTE_EXTRA: tuple[str, ...] = (
+    "#332288",
+    "#88CCEE",
+    "#44AA99",
+    "#999933",
+    "#CC6677",
+    "#882255",
+    "#AA4499",
+    "#DDCC77",
+)
 GOOD = "#009E73"  # allowed / consistent / healthy
 BAD = "#D55E00"  # rejected / stale / failed
 NEUTRAL = "#7F7F7F"  # reference lines, theory, ideal
@@ -23,8 +34,9 @@ FONT_SIZE = 16
 
 
 def colour(i: int) -> str:
-    """The i-th palette colour, cycling."""
-    return PALETTE[i % len(PALETTE)]
+    """The i-th colour: the Okabe-Ito eight, then Tol's muted eight, then cycling (16 distinct)."""
+    both = PALETTE + PALETTE_EXTRA
+    return both[i % len(both)]
 
 
 def apply_style(fig: go.Figure, *, title: str | None = None, height: int = 420) -> go.Figure:

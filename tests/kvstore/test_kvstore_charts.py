@@ -136,3 +136,19 @@ def test_engine_import_stays_light():
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_ten_nodes_get_ten_distinct_colours_and_the_axis_stops_at_100_percent():
+    from sdcore.charts.hashing import node_colours
+
+    colours = node_colours([f"N{i}" for i in range(10)])
+    assert len(set(colours.values())) == 10
+    fig = quorum_heatmap_figure(quorum_table(10, LATENCY_PRESETS["linkedin-ssd"].latency, 2_000, 0))
+    heat = fig.data[0]
+    assert heat.textfont.size <= 11 and all(
+        t.endswith("%") and "." not in t for row in heat.text for t in row
+    )
+    curve = consistency_curve_figure(
+        simulate_staleness(3, 1, 1, LATENCY_PRESETS["linkedin-ssd"].latency, [0.0, 1.0, 5.0], 2_000, 0)
+    )
+    assert curve.layout.yaxis.range[1] == 100.0
