@@ -148,7 +148,6 @@ def test_ten_nodes_get_ten_distinct_colours_and_the_axis_stops_at_100_percent():
     assert heat.textfont.size <= 11 and all(
         t.endswith("%") and "." not in t for row in heat.text for t in row
     )
-    curve = consistency_curve_figure(
-        simulate_staleness(3, 1, 1, LATENCY_PRESETS["linkedin-ssd"].latency, [0.0, 1.0, 5.0], 2_000, 0)
-    )
+    result = simulate_staleness(3, 1, 1, LATENCY_PRESETS["linkedin-ssd"].latency, [0.0, 1.0, 5.0], 2_000, 0)
+    curve = consistency_curve_figure([result])
     assert curve.layout.yaxis.range[1] == 100.0
