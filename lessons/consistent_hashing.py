@@ -203,7 +203,9 @@ def uses(scheme: str, param: str) -> bool:
 def comparison_caption(keys: int) -> str:
     return (
         f"On {keys:,} keys. Modulo moves most keys; jump hash is perfect at the end of the list but renumbers "
-        "buckets when a middle node leaves; bounded loads trade extra moves for a cap."
+        "buckets when a middle node leaves; bounded loads trade extra moves for a cap. 'Moved beyond minimum' is "
+        "keys moved minus the fair share that had to move: slightly negative means these keys happened to move "
+        "a little less than the fair share (sampling), never that a scheme beat the minimum."
     )
 
 
