@@ -4,6 +4,17 @@ from pathlib import Path
 
 import streamlit as st
 
+# Import the engine's packages top-down, once, before any page runs: two first visits at the same moment
+# could otherwise deadlock on the import locks (a page holding a submodule's lock waits for its package's
+# __init__, which waits for that submodule).
+import sdcore.feed  # noqa: E402, F401
+import sdcore.hashing  # noqa: E402, F401
+import sdcore.kvstore  # noqa: E402, F401
+import sdcore.ratelimit  # noqa: E402, F401
+import sdcore.resilience  # noqa: E402, F401
+import sdcore.scale  # noqa: E402, F401
+import sdcore.sharding  # noqa: E402, F401
+
 HERE = Path(__file__).resolve().parent
 st.set_page_config(page_title="System Design Sandbox", page_icon="🧱", layout="wide")
 
