@@ -107,9 +107,9 @@ def test_md_text_puts_user_input_in_a_code_span(hostile):
     ],
 )
 def test_md_escape_leaves_no_link_image_or_tag(hostile, forbidden):
-    from lessons.base import md_escape
-
     import re
+
+    from lessons.base import md_escape
 
     assert not re.search(r"(?<!\\)" + re.escape(forbidden), md_escape(hostile))  # only escaped, if at all
     assert md_escape("node D is not in this cluster of 3 (A–C)") == "node D is not in this cluster of 3 (A–C)"

@@ -12,12 +12,7 @@ def _hook(event, args):
     if event not in ("socket.connect", "socket.getaddrinfo", "socket.sendto", "socket.gethostbyname"):
         return
     try:
-        if event == "socket.connect":
-            target = args[1]
-        elif event == "socket.sendto":
-            target = args[1]
-        else:
-            target = args[0]
+        target = args[1] if event in ("socket.connect", "socket.sendto") else args[0]
         with open(_LOG, "a") as f:
             f.write(json.dumps({"event": event, "target": repr(target)}) + "\n")
     except Exception:  # noqa: BLE001 - a hook must never break the process it watches

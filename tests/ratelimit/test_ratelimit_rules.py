@@ -218,7 +218,12 @@ def test_state_cost_is_measured():
 
 def _alias_bomb(levels: int) -> str:
     """A 'billion laughs' rules text: each level's descriptors list names the previous one nine times."""
-    lines = ["domain: bomb", "x0: &a0", "  - key: remote_address", "    rate_limit: {unit: second, requests_per_unit: 1}"]
+    lines = [
+        "domain: bomb",
+        "x0: &a0",
+        "  - key: remote_address",
+        "    rate_limit: {unit: second, requests_per_unit: 1}",
+    ]
     for i in range(1, levels + 1):
         lines.append(f"x{i}: &a{i}")
         lines += [f"  - {{key: k{i}_{j}, descriptors: *a{i - 1}}}" for j in range(9)]
@@ -240,9 +245,14 @@ def test_an_alias_bomb_is_refused_at_once_with_its_line():
 
 
 def test_nesting_and_descriptor_counts_are_bounded_while_walking():
-    deep = "domain: d\ndescriptors:\n" + "".join(
-        "  " * i + f"  - key: k{i}\n" + "  " * i + "    descriptors:\n" for i in range(12)
-    ) + "  " * 12 + "  - key: last\n" + "  " * 12 + "    rate_limit: {unit: second, requests_per_unit: 1}\n"
+    deep = (
+        "domain: d\ndescriptors:\n"
+        + "".join("  " * i + f"  - key: k{i}\n" + "  " * i + "    descriptors:\n" for i in range(12))
+        + "  " * 12
+        + "  - key: last\n"
+        + "  " * 12
+        + "    rate_limit: {unit: second, requests_per_unit: 1}\n"
+    )
     with pytest.raises(RulesError, match="nested more than 8 deep"):
         parse_rules(deep)
     many = "domain: d\ndescriptors:\n" + "".join(
