@@ -29,6 +29,7 @@ run-api: $(VENV)/.app
 
 test: $(VENV)/.test
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
 fuzz: $(VENV)/.test  # the long version of the suite's fuzzing (derandomized, more examples)
