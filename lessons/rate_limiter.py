@@ -16,15 +16,16 @@ functions and to :mod:`sdcore.ratelimit`. Nothing here imports streamlit, plotly
 
 from __future__ import annotations
 
+import hashlib
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lessons.base import Headline, Param, Preset, Reference, md_escape, plural, preset_table, seconds
+from lessons.base import Headline, Param, Preset, Reference, echo, md_escape, plural, preset_table, seconds
 from sdcore.ratelimit.compare import (  # noqa: F401  (the page's run, re-exported)
     Comparison,
     LimiterSettings,
@@ -35,11 +36,25 @@ from sdcore.ratelimit.compare import (  # noqa: F401  (the page's run, re-export
     side,
     summarize,
 )
-from sdcore.ratelimit.limiters import ALGORITHMS, counter_estimate
+from sdcore.ratelimit.limiters import ALGORITHMS, LIMIT_ALGORITHMS, SlidingWindowLog, counter_estimate
+from sdcore.ratelimit.logs import (
+    FORMATS,
+    LIMIT_BY,
+    MAX_DECOMPRESSED_BYTES,
+    MAX_LINES,
+    MAX_UPLOAD_BYTES,
+    UPLOAD_TYPES,  # noqa: F401  (the uploader's file types, re-exported for the page)
+    limit_keys,
+    parse_trace,
+)
 from sdcore.ratelimit.simulate import (
+    Bins,
     SimulationResult,
+    _nice_up,
+    bin_counts,
     state_at,
     time_slice,
+    time_step,
 )
 from sdcore.ratelimit.traffic import (  # noqa: F401  (the engine's traffic config, re-exported for the page)
     BURST_OFF_S,
@@ -53,12 +68,23 @@ from sdcore.ratelimit.traffic import (  # noqa: F401  (the engine's traffic conf
     clients_by_volume,
     parse_trace_csv,
 )
+from sdcore.ratelimit.tuning import (
+    LimitedClients,
+    PeakDistribution,
+    Suggestion,
+    client_peaks,
+    limited_clients,
+    suggest_limits,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
 
 PLAY_STEPS = 40  # unzoomed, the play toggle crosses the trace in this many steps
 ZOOMS: tuple[int, ...] = (0, 100, 20, 5)  # the charts' span in windows around the cursor; 0: whole trace
+TUNE_SHARES: tuple[float, ...] = (0.0, 0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0)  # percent of clients
+MAX_DRAWN = 20_000  # an arrivals chart draws at most this many requests; past it, counts per time bin
+MAX_BINS = 400
 NEAR_LIMIT_BAND = 0.1  # "near the limit": the estimate within 10% of it
 CLOUDFLARE_REQUESTS = 400_000_000
 CLOUDFLARE_SOURCES = 270_000
@@ -236,6 +262,36 @@ PARAMS: tuple[Param, ...] = (
         label="Charts show",
         help="The time span of the charts below, centred on the cursor, in windows of length W.",
     ),
+    # Added with access logs, at the end: older links list none of these and read as before.
+    Param(
+        "limit_by",
+        "client",
+        options=tuple(LIMIT_BY),
+        labels={"client": "client", "endpoint": "endpoint", "user_agent": "user agent"},
+        label="Limit by",
+        help="Whose requests share one limit: "
+        + "; ".join(LIMIT_BY.values())
+        + ". Endpoints and agents need an uploaded access log that records them.",
+    ),
+    Param(
+        "inclusive_edge",
+        False,
+        options=(False, True),
+        kind="toggle",
+        label="Inclusive window edge",
+        help="The sliding log's edge. Off: it counts requests in (t − W, t], so one exactly W old has left. On: [t − W, t], as "
+        "Xu's text and the limits library's moving window count it.",
+    ),
+    Param(
+        "tune_share",
+        1.0,
+        options=TUNE_SHARES,
+        labels={x: f"{x:g}%" for x in TUNE_SHARES},
+        kind="select_slider",
+        label="Clients a limit may touch",
+        help="The suggested limit is the smallest at which at most this share of the clients has any "
+        "request rejected.",
+    ),
 )
 # The number inputs of each row, in the order the page draws them.
 TRAFFIC_FIELDS = ("rate", "peak", "duration", "clients", "seed")
@@ -330,14 +386,38 @@ def traffic_from(v: Mapping[str, object]) -> TrafficConfig:
     ).normalized()
 
 
+@dataclass(frozen=True)
+class EdgeSettings(LimiterSettings):
+    """:class:`LimiterSettings` with the sliding log's window edge: ``inclusive_edge`` counts an entry
+    exactly W old (``[t - W, t]``, as Xu and ``limits`` do); off, the log is the half-open ``(t - W, t]``."""
+
+    inclusive_edge: bool = False
+
+    def limiters(self) -> dict:
+        out = super().limiters()
+        if self.inclusive_edge:
+            for name, logged in (("sliding_log", True), ("sliding_log_admitted_only", False)):
+                out[name] = SlidingWindowLog(
+                    self.limit, self.window, log_rejected=logged, inclusive_edge=True
+                )
+        return out
+
+
 def settings_from(v: Mapping[str, object]) -> LimiterSettings:
     """The five limiters' settings from the page's values (the parameters at the top: setting A)."""
-    return limiter_settings(v["limit"], v["window"], v["capacity"], v["refill"], v["queue"], v["outflow"])
+    return _with_edge(v, v["limit"], v["window"], v["capacity"], v["refill"], v["queue"], v["outflow"])
 
 
 def b_settings_from(v: Mapping[str, object]) -> LimiterSettings:
     """Setting B: its own limit and window, one bucket size and one rate for both buckets."""
-    return limiter_settings(v["b_limit"], v["b_window"], v["b_burst"], v["b_rate"], v["b_burst"], v["b_rate"])
+    return _with_edge(v, v["b_limit"], v["b_window"], v["b_burst"], v["b_rate"], v["b_burst"], v["b_rate"])
+
+
+def _with_edge(v: Mapping[str, object], *base) -> LimiterSettings:
+    """Plain settings with the default edge (equal to those of older runs), else :class:`EdgeSettings`."""
+    if v.get("inclusive_edge", False):
+        return EdgeSettings(*base, inclusive_edge=True)
+    return limiter_settings(*base)
 
 
 # --- the run, summarized; the change against the previous run ------------------------------------------
@@ -417,10 +497,11 @@ def clients_sentence(comparison: Comparison, names: Sequence[str]) -> str | None
     )
 
 
-def read_upload(data: bytes) -> tuple[Trace | None, str | None]:
-    """An uploaded CSV as a trace, or the parser's sentence naming the rows that are wrong."""
+def read_upload(data: bytes, name: str = "") -> tuple[Trace | None, str | None]:
+    """An uploaded access log or CSV (gzipped or not) as a trace, or the parser's one sentence saying what
+    is wrong (the caps are checked before anything is parsed)."""
     try:
-        return parse_trace_csv(data), None
+        return parse_trace(data, name), None
     except ValueError as e:
         return None, str(e)
 
@@ -472,10 +553,19 @@ def time_range(trace: Trace) -> tuple[float, float]:
 
 
 def cursor_step(lo: float, hi: float) -> float:
-    """A round step (1, 2 or 5 x 10^k seconds) giving about 200 to 500 stops across the range."""
-    span = (hi - lo) / 200
-    k = 10 ** math.floor(math.log10(span))
-    return next(m * k for m in (1, 2, 5, 10) if m * k >= span * 0.999) if span > 0 else 1e-6
+    """The time cursor's step: a round 1, 2 or 5 x 10^k seconds, always a float, for any span from a
+    microsecond to months. It is the engine's :func:`time_step` (the largest round step giving at least
+    200 stops), raised to the next round value unless that already gives exactly 200: the page's cursor
+    has kept 80 to 200 stops (one arrow press on the window-edge burst moves it 1 ms)."""
+    step = time_step(lo, hi)
+    if hi <= lo or step * 200 >= (hi - lo) * 0.999:
+        return step
+    return _nice_up(step)
+
+
+def cursor_format(lo: float, hi: float) -> str:
+    """The cursor's printf format: milliseconds, or as many decimals as its step needs."""
+    return f"%.{max(3, min(6, -math.floor(math.log10(cursor_step(lo, hi)))))}f"
 
 
 def default_cursor(comparison: Comparison, names: Sequence[str], key: str | None = None) -> float:
@@ -783,9 +873,6 @@ IDEA = (
     "exhaust a service. Five algorithms do it with different memory, burstiness and fairness: run them on "
     "the same traffic and step through time to see why they disagree."
 )
-UPLOAD_LABEL = (
-    "One request per row: time in seconds, then optionally the client. At most 5 MB, 1,000,000 rows."
-)
 UPLOAD_LINK_NOTE = "The link carries the settings, not the uploaded file: share the file alongside it."
 PREVIOUS_NOTE = "Arrows: the change against the previous run's settings."
 CLIENT_LABEL = "Client shown in the state charts"
@@ -844,8 +931,14 @@ def cursor_sentence(t: float, key: str | None = None) -> str:
     )
 
 
-def arrivals_caption(comparison: Comparison, names: Sequence[str], key: str | None = None) -> str:
-    """The arrivals chart: what it shows, and which of the algorithms shown turned nothing away here."""
+def arrivals_caption(
+    comparison: Comparison,
+    names: Sequence[str],
+    key: str | None = None,
+    bins: Mapping[str, Bins] | None = None,
+) -> str:
+    """The arrivals chart: what it shows, and which of the algorithms shown turned nothing away here; with
+    ``bins`` (too many requests to draw each), what a bin is."""
     calm = [_name(n) for n in names if not comparison.row(n).rejected]
     if len(calm) == len(names):
         notice = "here nothing is rejected: every request, burst or not, gets through"
@@ -857,6 +950,7 @@ def arrivals_caption(comparison: Comparison, names: Sequence[str], key: str | No
         "Every request, admitted (green) or rejected (red), per algorithm on one time axis"
         + (" (all clients)" if key else "")
         + f": {notice}."
+        + (" " + bins_caption(bins) if bins else "")
     )
 
 
@@ -960,3 +1054,199 @@ REFERENCES: tuple[Reference, ...] = (
         "https://limits.readthedocs.io/en/stable/strategies.html",
     ),
 )
+
+
+# --- your own traffic: the upload, the key of the limit, the window edge, charts at any span -----------
+
+UPLOAD_TITLE = "Upload a trace (CSV) or your web server's access log"
+UPLOAD_LABEL = (
+    "An access log in Common or Combined Log Format (Apache's and nginx's defaults), or a CSV of one request "
+    "per row (time in seconds, then optionally the client); .log, .txt, .csv or .gz. At most "
+    f"{MAX_UPLOAD_BYTES / 1e6:,.0f} MB uploaded; a gzip at most {MAX_DECOMPRESSED_BYTES / 1e6:,.0f} MB or "
+    f"{MAX_LINES:,} lines once decompressed."
+)
+
+
+Upload = tuple[str, str, Trace]  # (file name, SHA-1 of its bytes, the trace read from it)
+
+
+def upload_state(
+    previous: Upload | None,
+    file: tuple[str, bytes] | None,
+    parse: Callable[[bytes, str], tuple[Trace | None, str | None]] | None = None,
+) -> tuple[Upload | None, str | None]:
+    """(the upload the page uses, the error to show): no file, no upload; a file ``parse`` (by default
+    :func:`read_upload`) rejects keeps ``previous`` and says why; a good one replaces it."""
+    if not file:
+        return None, None
+    name, data = file
+    trace, why = (parse or read_upload)(data, name)
+    if why:
+        return previous, upload_error(name, why, previous[0] if previous else None)
+    return (name, hashlib.sha1(data).hexdigest(), trace), None
+
+
+def upload_source(upload: Upload, by: str) -> tuple[Trace, tuple, str | None]:
+    """(the uploaded trace keyed by ``by``, its cache key, a notice when it cannot be keyed so)."""
+    trace, note = keyed_trace(upload[2], by)
+    return trace, ("upload", upload[1], by if note is None else "client"), note
+
+
+def upload_headlines(trace: Trace) -> list[Headline]:
+    """What the upload turned out to be: its format, requests, clients, span and skipped lines."""
+    fmt = FORMATS[trace.format].label.replace(" Log Format", "") if trace.format in FORMATS else trace.format
+    clients = 1 if trace.keys is None else len(_client_counts(trace.keys)[1])
+    lo, hi = time_range(trace)
+    start = f"from {trace.start:%Y-%m-%d %H:%M:%S} UTC" if trace.start else "times as given"
+    return [
+        Headline(
+            "Format",
+            fmt + (", gzip" if trace.compressed else ""),
+            help=FORMATS.get(trace.format) and FORMATS[trace.format].fields,
+        ),
+        Headline("Requests", f"{len(trace):,}"),
+        Headline("Clients", f"{clients:,}", help="Distinct remote hosts (or CSV clients)."),
+        Headline("Span", seconds(hi - lo) if len(trace) > 1 else "one instant", help=start),
+        Headline("Malformed lines", f"{trace.malformed:,}", help="Lines that are not log lines, skipped."),
+    ]
+
+
+def malformed_text(trace: Trace) -> str | None:
+    """The first skipped lines with their numbers, as plain text (shown as text, never as markdown)."""
+    if not trace.malformed_examples:
+        return None
+    head = f"Skipped {plural(trace.malformed, 'line')}; the first {len(trace.malformed_examples)}:"
+    return "\n".join([head, *(f"line {n:,}: {echo(line, 200)}" for n, line in trace.malformed_examples)])
+
+
+def log_description(trace: Trace, name: str) -> str:
+    """What replaces the preset's description while an upload is used."""
+    return (
+        f"Your upload, {md_escape(name, 120)}: {md_escape(trace.description, 400)}. The traffic inputs are "
+        "off while it is used; the limiter settings below apply to it."
+    )
+
+
+def keyed_trace(trace: Trace, by: str) -> tuple[Trace, str | None]:
+    """The trace with each request keyed as the limit is kept (``by``: one of ``LIMIT_BY``), and a notice
+    when the trace does not record that field (then the limit stays per client)."""
+    if by == "client":
+        return trace, None
+    try:
+        keys = limit_keys(trace, by)
+    except ValueError as e:
+        return trace, f"Limit by {LIMIT_BY[by]}: {e}."
+    return replace(trace, keys=keys), None
+
+
+def edge_sentence(inclusive: bool, window: float) -> str:
+    """Which window edge the sliding log uses, and why it matters."""
+    rule = (
+        "[t − W, t]: a request exactly W old still counts"
+        if inclusive
+        else "(t − W, t]: a request exactly W old has left"
+    )
+    return (
+        f"The sliding log counts {rule} (W = {window:g} s). On logs with whole-second times and W = 1 s the "
+        "half-open log lets a new second's burst in after a full one, like a fixed window; the inclusive "
+        "edge (Xu, `limits`) does not."
+    )
+
+
+def arrival_bins(slices: Sequence[SimulationResult], start: float, end: float) -> dict[str, Bins] | None:
+    """Counts per time bin for each slice once they hold more than :data:`MAX_DRAWN` requests (else
+    ``None``: every request is drawn)."""
+    if max((len(r) for r in slices), default=0) <= MAX_DRAWN:
+        return None
+    return {r.label: bin_counts(r.time_us / 1e6, r.allowed, start, end, MAX_BINS) for r in slices}
+
+
+def bins_caption(bins: Mapping[str, Bins]) -> str:
+    width = next(iter(bins.values())).width
+    return (
+        f"Too many requests to draw one by one: each bar is a bin of {seconds(width)}, the requests in it "
+        "admitted (green) and rejected (red), per algorithm."
+    )
+
+
+# --- tuning a limit from the traffic -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Tuning:
+    peaks: PeakDistribution
+    suggestions: tuple[Suggestion, ...]
+    limited: LimitedClients
+    share: float  # percent of clients the suggestion may touch
+
+    @property
+    def percentile(self) -> float:
+        """The percentile of clients' peaks the suggestion keeps clear of any rejection."""
+        return 100.0 - self.share
+
+
+def tuning(trace: Trace, settings: LimiterSettings, algorithm: str, share_pct: float) -> Tuning:
+    """Per-client peaks in W, the smallest limit per algorithm touching at most ``share_pct`` percent of
+    the clients, and who the page's own limit (``algorithm`` at ``settings``) would have limited. The
+    clients are factorized once (a ``pandas.Categorical``)."""
+    import pandas as pd
+
+    keys = pd.Categorical(trace.keys) if trace.keys is not None else None
+    edge = bool(getattr(settings, "inclusive_edge", False))
+    t, w = trace.timestamps, settings.window
+    return Tuning(
+        client_peaks(t, keys, w, inclusive_edge=edge),
+        suggest_limits(t, keys, w, share=share_pct / 100, algorithms=LIMIT_ALGORITHMS, inclusive_edge=edge),
+        limited_clients(t, keys, settings.limiters()[algorithm]),
+        share_pct,
+    )
+
+
+TUNING_TITLE = "The limit this traffic needs, and whom it hurts"
+
+
+def peaks_caption(tune: Tuning) -> str:
+    """Under the peak distribution: the peak at the chosen percentile and the busiest client's."""
+    q, p = tune.percentile, tune.peaks
+    at = p.percentile(q)
+    return (
+        f"Each client's peak: the most requests it sent in any {p.window:g} s window. {q:g}% of the "
+        f"{plural(len(p), 'client')} peak at or under **{at:,}** (dotted line); the busiest peaks at "
+        f"{int(p.peaks[0]) if len(p) else 0:,}."
+    )
+
+
+def suggestions_frame(tune: Tuning) -> pd.DataFrame:
+    """One row per algorithm: the smallest limit per W touching at most the chosen share of clients."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        [
+            {
+                "algorithm": s.label,
+                "suggested limit": "none up to 1,000,000" if s.limit is None else f"{s.limit:,}",
+                "clients limited": s.clients_limited,
+                "limited %": round(100 * s.limited_share, 2),
+            }
+            for s in tune.suggestions
+        ]
+    )
+
+
+def suggestions_caption(tune: Tuning) -> str:
+    w = tune.peaks.window
+    return (
+        f"The smallest limit per {w:g} s at which at most {tune.share:g}% of the "
+        f"{plural(tune.peaks.clients.size, 'client')} see any rejection; the "
+        "buckets hold that many and refill (or drain) it per window, as `make_limiter` maps them."
+    )
+
+
+def limited_caption(tune: Tuning, settings: LimiterSettings) -> str:
+    lim = tune.limited
+    if not len(lim):
+        return f"At the limit above ({settings.limit:,} per {settings.window:g} s), {lim.label} limits no client."
+    return (
+        f"At the limit above ({settings.limit:,} per {settings.window:g} s), {lim.label} would have limited "
+        f"{plural(len(lim), 'client')} of {lim.clients:,} ({lim.share:.1%}), most rejected first."
+    )

@@ -1,7 +1,5 @@
 """Rate limiter: five algorithms on the same traffic; step through time and watch each one's state."""
 
-import hashlib
-
 import streamlit as st
 
 from lessons import rate_limiter as rl
@@ -28,8 +26,8 @@ def cached_trace(source: rl.TrafficConfig) -> Trace:
 
 
 @st.cache_data(max_entries=4, ttl=3600, show_spinner="Reading the uploaded trace…")
-def parse_upload(data: bytes) -> tuple[Trace | None, str | None]:
-    return rl.read_upload(data)
+def parse_upload(data: bytes, name: str) -> tuple[Trace | None, str | None]:
+    return rl.read_upload(data, name)
 
 
 # Results are frozen dataclasses of read-only arrays (and hold MappingProxyType, which cache_data cannot
@@ -49,39 +47,50 @@ def cached_views(source, settings, client, _comparison):
     return {n: r.select(client) if client else r for n, r in _comparison.results.items()}
 
 
+@st.cache_resource(max_entries=2, ttl=3600, show_spinner="Finding the limit this traffic needs…")
+def cached_tuning(source, settings, algorithm: str, share: float, _trace: Trace):
+    return rl.tuning(_trace, settings, algorithm, share)
+
+
 page.start(rl.TITLE, rl.IDEA)
-P.preset_row()
-uploaded = ss.get("rl.upload_ok")
+# The upload is read before any widget, so the traffic inputs are off and the description is the log's
+# from the first run after it.
+file = (up := ss.get("rl.upload")) and (up.name, up.getvalue())
+ss["rl.upload_ok"], error = rl.upload_state(ss.get("rl.upload_ok"), file, parse_upload)
+uploaded = ss["rl.upload_ok"]
+P.preset_row((lambda _: rl.log_description(uploaded[2], uploaded[0])) if uploaded else None)
 uses = {"shape", *rl.SHAPE_USES[P.value("shape")]}
 for col, name in zip(st.columns(6), ("shape", *rl.TRAFFIC_FIELDS), strict=True):
     P.widget(name, col, disabled=bool(uploaded) or name not in uses)
 for col, name in zip(st.columns(7), ("algorithm", *rl.LIMITER_FIELDS), strict=True):
     P.widget(name, col)
-with st.expander("Upload a trace (CSV)", expanded=bool(uploaded)):
-    up = st.file_uploader(rl.UPLOAD_LABEL, type=["csv", "txt"], key="rl.upload")
-    if up is None:
-        ss.pop("rl.upload_ok", None)
-    else:
-        parsed, error = parse_upload(data := up.getvalue())
-        if error:
-            st.error(rl.upload_error(up.name, error, uploaded and uploaded[0]), icon=":material/error:")
-        else:
-            ss["rl.upload_ok"] = (up.name, hashlib.sha1(data).hexdigest(), parsed)
-    uploaded = ss.get("rl.upload_ok")
+e = st.columns([1, 1.2, 3])
+P.widget("limit_by", e[0], disabled=not uploaded)
+P.widget("inclusive_edge", e[1])
+e[2].caption(rl.edge_sentence(P.value("inclusive_edge"), P.value("window")))
+with st.expander(rl.UPLOAD_TITLE, expanded=bool(uploaded)):
+    st.file_uploader(rl.UPLOAD_LABEL, type=list(rl.UPLOAD_TYPES), key="rl.upload")
+    if error:
+        st.error(error, icon=":material/error:")
+    if uploaded:
+        for col, h in zip(st.columns([1.6, 1, 1, 1, 1]), rl.upload_headlines(uploaded[2]), strict=True):
+            col.metric(h.label, h.value, help=h.help)
+        if bad := rl.malformed_text(uploaded[2]):
+            st.text(bad)
 P.reset_button()
 v = P.values()
 shown = rl.shown_algorithms(v["algorithm"])
 with boundary():
     settings = rl.settings_from(v)
     if uploaded:
-        source, trace = ("upload", uploaded[1]), uploaded[2]
+        trace, source, keyed_note = rl.upload_source(uploaded, v["limit_by"])
     else:
-        source = rl.traffic_from(v)
+        source, keyed_note = rl.traffic_from(v), None
         trace = cached_trace(source)
     comparison = cached_comparison(source, settings, trace)
 P.sync()
 st.caption(rl.traffic_caption(trace, uploaded and uploaded[0]))
-for notice in trace.notices:
+for notice in (*trace.notices, *([keyed_note] if keyed_note else [])):
     st.info(notice, icon=":material/info:")
 
 summary = rl.summarize((source, settings), comparison)
@@ -128,16 +137,20 @@ def advance() -> bool:
 
 
 def timeline():
-    t = st.slider(rl.CURSOR_LABEL, lo, hi, step=rl.cursor_step(lo, hi), format="%.3f", key="rl.cursor")
+    t = st.slider(
+        rl.CURSOR_LABEL, lo, hi, step=rl.cursor_step(lo, hi), format=rl.cursor_format(lo, hi), key="rl.cursor"
+    )
     st.markdown(rl.cursor_sentence(t, key))
     st.table(rl.states_frame(comparison.results, shown, t, key))
     a, b = rl.view_range(t, lo, hi, span)
     detail = [n for n in shown if n in DETAIL]
     top = st.columns([1, 1] if len(shown) == 1 and detail else [1])
     with top[0]:
-        fig = charts.arrivals_figure(rl.arrival_slices(comparison, shown, a, b), cursor=t)
+        slices = rl.arrival_slices(comparison, shown, a, b)
+        bins = rl.arrival_bins(slices, a, b)
+        fig = (charts.binned_arrivals_figure if bins else charts.arrivals_figure)(bins or slices, cursor=t)
         st.plotly_chart(fig.update_xaxes(range=[a, b]), key="arrivals")
-        st.caption(rl.arrivals_caption(comparison, shown, key))
+        st.caption(rl.arrivals_caption(comparison, shown, key, bins))
     grid = top[1:] if len(top) > 1 else st.columns(2) if detail else []
     for i, name in enumerate(detail):
         with grid[i % len(grid)]:
@@ -184,6 +197,19 @@ with boundary(stop=False):
     )
     st.caption(rl.ab_caption(res_a, res_b))
 
+tune = None
+if trace.keys is not None and len(options) > 1:
+    st.subheader(rl.TUNING_TITLE)
+    left, right = st.columns([1.1, 1])
+    P.widget("tune_share", right)
+    tune = cached_tuning(source, settings, v["a_algo"], v["tune_share"], trace)
+    left.plotly_chart(charts.peak_distribution_figure(tune.peaks, percentile=tune.percentile), key="peaks")
+    left.caption(rl.peaks_caption(tune))
+    right.dataframe(rl.suggestions_frame(tune), hide_index=True)
+    right.caption(rl.suggestions_caption(tune))
+    st.dataframe(tune.limited.to_frame(), hide_index=True)
+    st.caption(rl.limited_caption(tune, settings))
+
 page_end(
     P,
     title=rl.TITLE,
@@ -192,6 +218,7 @@ page_end(
     exports=(
         Export("Every decision (CSV)", lambda: rl.decisions_frame(comparison), "decisions.csv"),
         Export("Comparison table (CSV)", lambda: rl.comparison_table(comparison), "comparison.csv"),
+        *([Export("Clients limited (CSV)", tune.limited.to_frame, "limited_clients.csv")] if tune else []),
     ),
     references=rl.REFERENCES,
     headlines=heads,

@@ -9,6 +9,7 @@ between two samples is not lost.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
@@ -17,6 +18,10 @@ from plotly.subplots import make_subplots
 from sdcore.charts.style import BAD, GOOD, NEUTRAL, apply_style, colour
 from sdcore.ratelimit.compare import Comparison
 from sdcore.ratelimit.simulate import SimulationResult, state_curve
+
+if TYPE_CHECKING:
+    from sdcore.ratelimit.simulate import Bins
+    from sdcore.ratelimit.tuning import PeakDistribution
 
 MAX_MARKERS = 2_000  # up to this many requests per limiter, draw each one
 CURVE_POINTS = 800  # grid for state curves of large traces
@@ -329,4 +334,77 @@ def max_in_window_figure(
     )
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(title_text="most admitted in any window", range=[0, max([limit, *values]) * 1.15])
+    return apply_style(fig, height=height)
+
+
+def binned_arrivals_figure(
+    bins: Mapping[str, Bins], *, cursor: float | None = None, height: int | None = None
+) -> go.Figure:
+    """Admitted and rejected requests per time bin (:func:`~sdcore.ratelimit.simulate.bin_counts`), one
+    panel per limiter (``{label: Bins}``), for slices with more requests than a browser draws one by one."""
+    if not bins:
+        raise ValueError("binned_arrivals_figure needs at least one limiter's bins")
+    labels = list(bins)
+    titles = labels if len(labels) > 1 else None
+    fig = make_subplots(rows=len(labels), cols=1, shared_xaxes=True, subplot_titles=titles)
+    for i, label in enumerate(labels, start=1):
+        b = bins[label]
+        for y, name, col in ((b.admitted, "admitted", GOOD), (b.rejected, "rejected", BAD)):
+            fig.add_trace(
+                go.Bar(
+                    x=b.centers,
+                    y=y,
+                    width=b.width,
+                    name=name,
+                    marker={"color": col, "line": {"width": 0}},
+                    legendgroup=name,
+                    showlegend=i == 1,
+                    hovertemplate=f"{name}: %{{y}} in [%{{x:.3f}} s ± {b.width / 2:.3g}]<extra></extra>",
+                ),
+                row=i,
+                col=1,
+            )
+    fig.update_layout(barmode="stack", bargap=0)
+    fig.update_xaxes(title_text="time (s)", row=len(labels), col=1)
+    apply_style(
+        fig,
+        height=height or 80 + 170 * len(labels) + (0 if titles else 70),
+        title=None if titles else labels[0],
+    )
+    return _cursor(fig, cursor)
+
+
+def peak_distribution_figure(
+    peaks: PeakDistribution, *, percentile: float | None = None, height: int = 360
+) -> go.Figure:
+    """How many clients have each peak (the most requests in any window of W), as bars (binned past
+    ``MAX_BARS`` distinct peaks), with the peak at ``percentile`` (0 to 100) as a dotted line."""
+    values, counts = peaks.histogram()
+    if len(values) > MAX_BARS:
+        edges = np.linspace(float(values.min()), float(values.max()) + 1, MAX_BARS + 1)
+        counts, _ = np.histogram(values, bins=edges, weights=counts)
+        values, width = (edges[:-1] + edges[1:]) / 2, float(edges[1] - edges[0])
+    else:
+        width = max(0.8, (float(values.max()) - float(values.min()) + 1) / 60) if len(values) else 0.8
+    fig = go.Figure(
+        go.Bar(
+            x=values,
+            y=counts,
+            width=width,
+            marker={"color": colour(0), "line": {"width": 0}},
+            showlegend=False,
+            hovertemplate="peak %{x:,.0f}: %{y:,} clients<extra></extra>",
+        )
+    )
+    if percentile is not None and len(peaks):
+        at = peaks.percentile(percentile)
+        fig.add_vline(
+            x=at,
+            line={"color": NEUTRAL, "dash": "dot", "width": 2},
+            annotation_text=f"{percentile:g}th percentile: {at:,}",
+            annotation_position="top",
+        )
+    top = float(values.max()) + width if len(values) else 1.0
+    fig.update_xaxes(title_text=f"peak requests in any {peaks.window:g} s window", range=[0, top * 1.08])
+    fig.update_yaxes(title_text="clients", type="log" if len(counts) and max(counts) > 50 else "linear")
     return apply_style(fig, height=height)

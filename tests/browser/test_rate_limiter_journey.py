@@ -87,3 +87,30 @@ def test_bad_upload_shows_the_row_and_keeps_the_trace(app_url, page, tmp_path):
     error.wait_for(timeout=30_000)
     assert "row 3: 'later' is not a number" in error.inner_text()
     assert metric_value(page, "Requests in the trace") == "20"  # the generated trace is still shown
+
+
+def test_an_access_log_through_the_real_uploader(app_url, page, tmp_path):
+    """A gzipped four-day combined log through the real file input: the summary says what was read, the
+    traffic inputs turn off, and the tuning panel draws the peak distribution and the clients limited."""
+    import gzip
+
+    from tests.pages.test_rate_limiter import combined_log
+
+    page.goto(f"{app_url}/rate_limiter?preset=Abusive+client")
+    page.locator('[data-testid="stPlotlyChart"] .main-svg').first.wait_for(timeout=60_000)
+    log = tmp_path / "access.log.gz"
+    log.write_bytes(gzip.compress(combined_log()))
+    page.get_by_text("Upload a trace (CSV)").click()
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(log))
+    page.locator('[data-testid="stMetric"]', has_text="Malformed lines").wait_for(timeout=60_000)
+    page.get_by_text("The limit this traffic needs").wait_for(timeout=60_000)
+    assert metric_value(page, "Format") == "Combined, gzip"
+    assert metric_value(page, "Requests") == "3,000" and metric_value(page, "Clients") == "6"
+    assert page.locator('[data-testid="stNumberInput"]', has_text="Duration").locator("input").is_disabled()
+    assert "Your upload, access.log.gz" in page.locator('[data-testid="stAlert"]').first.inner_text()
+    page.locator('[data-testid="stPlotlyChart"]').nth(7).scroll_into_view_if_needed()
+    assert (
+        page.locator('[data-testid="stDataFrame"]').count() == 3
+    )  # comparison, suggestions, clients limited
+    path = shot(page, "rate_limiter_access_log")
+    assert path.stat().st_size > 10_000

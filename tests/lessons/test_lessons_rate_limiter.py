@@ -435,3 +435,115 @@ def test_a_preset_never_names_setting_b_before_saying_where_b_is():
     for p in PRESETS.values() if hasattr(PRESETS, "values") else PRESETS:
         if re.search(r"\bB\b", p.description):
             assert "Two settings side by side" in p.description, p.name
+
+
+# --- your own traffic: uploads, the key of the limit, the window edge, bins, tuning ----------------------
+
+LOG = (
+    b'198.51.100.1 - - [01/Mar/2024:10:00:00 +0200] "GET /api/a HTTP/1.1" 200 5 "-" "curl/8"\n'
+    b'198.51.100.1 - - [01/Mar/2024:10:00:00 +0200] "GET /api/b HTTP/1.1" 200 5 "-" "curl/8"\n'
+    b"this **is** not [a](log) line\n"
+    b'198.51.100.2 - - [03/Mar/2024:10:00:00 +0200] "GET /static/x HTTP/1.1" 200 - "-" "bot"\n'
+)
+
+
+def test_an_upload_is_read_kept_or_refused_in_one_sentence():
+    """No file, no upload; a good file replaces the previous one (named by its digest); a bad one keeps
+    it and says why, naming what the page still shows."""
+    assert rl.upload_state(("a.log", "d", None), None) == (None, None)
+    up, error = rl.upload_state(None, ("access.log", LOG))
+    assert error is None and up[0] == "access.log" and len(up[1]) == 40 and len(up[2]) == 3
+    kept, error = rl.upload_state(up, ("junk.txt", b"\x00\x01\x02"))
+    assert kept is up and error.startswith("junk.txt: ") and "neither an access log nor a CSV trace" in error
+    assert error.endswith("the page still shows the previous upload (access.log).")
+    assert rl.upload_state(None, ("big.log", b"x" * (rl.MAX_UPLOAD_BYTES + 1)))[1].startswith(
+        "big.log: the file is 25 MB, larger than the limit of 25 MB"
+    )
+    assert "25 MB uploaded" in rl.UPLOAD_LABEL and "2,000,000 lines" in rl.UPLOAD_LABEL
+    assert set(rl.UPLOAD_TYPES) == {"log", "txt", "csv", "gz"}
+
+
+def test_the_upload_summary_says_what_the_parser_read():
+    trace = rl.read_upload(LOG, "access.log")[0]
+    heads = {h.label: h.value for h in rl.upload_headlines(trace)}
+    assert heads == {
+        "Format": "Combined",
+        "Requests": "3",
+        "Clients": "2",
+        "Span": "2.0 days",
+        "Malformed lines": "1",
+    }
+    text = rl.malformed_text(trace)
+    assert text.startswith("Skipped 1 line; the first 1:") and "line 3: this **is** not [a](log) line" in text
+    assert rl.malformed_text(rl.read_upload(b"0.1\n", "t.csv")[0]) is None
+    desc = rl.log_description(trace, "my_log.log")
+    assert desc.startswith("Your upload, my\\_log.log: access log (Combined Log Format)")
+
+
+def test_keyed_by_endpoint_or_agent_and_a_notice_where_the_log_has_none():
+    trace = rl.read_upload(LOG, "access.log")[0]
+    by_path, note = rl.keyed_trace(trace, "endpoint")
+    assert note is None and by_path.keys.tolist() == ["/api", "/api", "/static"]
+    assert rl.keyed_trace(trace, "user_agent")[0].keys.tolist() == ["curl/8", "curl/8", "bot"]
+    assert rl.keyed_trace(trace, "client") == (trace, None)
+    csv = rl.read_upload(b"0.1,a\n0.2,b\n")[0]
+    same, note = rl.keyed_trace(csv, "endpoint")
+    assert same is csv and note.startswith("Limit by endpoint") and "only be kept per client" in note
+    assert rl.upload_source(("t.csv", "d", csv), "endpoint")[1] == ("upload", "d", "client")
+
+
+def test_the_window_edge_changes_the_sliding_log_and_the_sentence_says_which():
+    """Whole-second times, W = 1 s, limit 2: the half-open log (t - W, t] lets the next second's two in
+    (4 admitted), the inclusive [t - W, t] still counts the first two (2 admitted)."""
+    t = [0.0, 0.0, 1.0, 1.0]
+    values = {**DEFAULTS, "limit": 2, "window": 1.0}
+    half = compare_limiters(t, settings=rl.settings_from(values))
+    full = compare_limiters(t, settings=rl.settings_from({**values, "inclusive_edge": True}))
+    assert half.row("sliding_log").accepted == 4 and full.row("sliding_log").accepted == 2
+    assert full.row("fixed_window").accepted == half.row("fixed_window").accepted == 4
+    assert rl.settings_from(values) == rl.limiter_settings(2, 1.0, 100, 100.0, 100, 100.0)  # as before
+    assert "(t − W, t]" in rl.edge_sentence(False, 1.0) and "[t − W, t]" in rl.edge_sentence(True, 1.0)
+    assert "like a fixed window" in rl.edge_sentence(False, 1.0)
+    assert PARAMS["inclusive_edge"].default is False  # off: the decisions and the links as before
+
+
+def test_the_cursor_step_and_format_at_any_span():
+    for lo, hi in ((0.0, 0.001), (0.0, 250.0), (0.0, 30 * 86_400.0)):
+        step = rl.time_step(lo, hi)
+        assert isinstance(step, float) and 200 <= (hi - lo) / step <= 500
+        cursor = rl.cursor_step(lo, hi)  # the page's: time_step, or the next round value above it
+        assert isinstance(cursor, float) and cursor in (step, rl._nice_up(step))
+        assert 80 <= (hi - lo) / cursor <= 200.001
+    assert rl.cursor_step(0.0, 30 * 86_400.0) == 20_000.0  # was an int past ~200 s
+    assert rl.cursor_format(0.0, 0.001) == "%.6f" and rl.cursor_format(0.0, 30.0) == "%.3f"
+
+
+def test_arrivals_are_binned_past_the_drawing_cap_and_the_caption_says_what_a_bin_is():
+    small = run(steady(100.0, 10.0), limit=50, window=1.0)
+    assert rl.arrival_bins(rl.arrival_slices(small, ["fixed_window"], 0.0, 10.0), 0.0, 10.0) is None
+    big = run(steady(3_000.0, 10.0), limit=1_000, window=1.0)
+    slices = rl.arrival_slices(big, ["fixed_window", "sliding_log"], 0.0, 10.0)
+    bins = rl.arrival_bins(slices, 0.0, 10.0)
+    b = bins[slices[0].label]
+    assert len(bins) == 2 and len(b) <= rl.MAX_BINS and int(b.total.sum()) == len(slices[0])
+    assert int(b.admitted.sum()) == big.row("fixed_window").accepted
+    caption = rl.arrivals_caption(big, ["fixed_window"], None, bins)
+    assert f"each bar is a bin of {rl.seconds(b.width)}" in caption
+
+
+def test_tuning_words_say_what_the_engine_found():
+    from sdcore.ratelimit import limited_clients, suggest_limits
+
+    tr = many_clients(20, 2.0, 30.0, 10.0, rng=0)
+    s = rl.settings_from({**DEFAULTS, "limit": 5, "window": 1.0})
+    tune = rl.tuning(tr, s, "fixed_window", 5.0)
+    expect = suggest_limits(tr.timestamps, tr.keys, 1.0, share=0.05)
+    frame = rl.suggestions_frame(tune)
+    assert frame["suggested limit"].tolist() == [f"{x.limit:,}" for x in expect]
+    assert frame["clients limited"].tolist() == [x.clients_limited for x in expect]
+    assert tune.percentile == 95.0
+    cap = rl.peaks_caption(tune)
+    assert f"95% of the 21 clients peak at or under **{tune.peaks.percentile(95):,}**" in cap
+    hurt = limited_clients(tr.timestamps, tr.keys, s.limiters()["fixed_window"])
+    assert tune.limited.names.tolist() == hurt.names.tolist() and "abuser" in hurt.names.tolist()
+    assert f"would have limited {rl.plural(len(hurt), 'client')} of 21" in rl.limited_caption(tune, s)

@@ -219,3 +219,139 @@ def test_settings_hidden_by_an_error_come_back_unchanged():
     at.number_input(key="ratelimit.rate").set_value(80.0).run()
     assert {k: at.session_state[k] for k in keep} == keep
     assert dict(at.query_params) == {"preset": "Flash sale burst", "rate": "80"}
+
+
+# --- your own traffic: an uploaded access log over days, the cursor at any span, junk uploads ----------
+
+DAY = 86_400
+
+
+def combined_log(n: int = 3_000, days: float = 4.0, seed: int = 3) -> bytes:
+    """A Combined Log Format log over ``days`` days: five ordinary clients and one bot that sends bursts of
+    30 requests within a second; paths under /api and /static, two user agents; zone +0200."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    rng = np.random.default_rng(seed)
+    start = datetime(2024, 3, 1, tzinfo=UTC)
+    hosts = [f"198.51.100.{i}" for i in range(1, 6)]
+    lines = []
+    times = np.sort(rng.uniform(0, days * DAY, n - 300))
+    for i, t in enumerate(times):
+        lines.append((t, hosts[i % 5], f"/api/items/{i % 7}", "Mozilla/5.0 (X11; Linux)"))
+    for _ in range(10):  # the bot: ten bursts of 30 in one second
+        t0 = float(rng.uniform(0, days * DAY - 2))
+        lines += [(t0 + k / 40, "2001:db8::bad", "/static/app.js", "bot/1.0") for k in range(30)]
+    zone = timezone(timedelta(hours=2))
+    out = []
+    for t, host, path, agent in sorted(lines):
+        stamp = (start + timedelta(seconds=int(t))).astimezone(zone).strftime("%d/%b/%Y:%H:%M:%S %z")
+        out.append(f'{host} - - [{stamp}] "GET {path} HTTP/1.1" 200 512 "-" "{agent}"')
+    return ("\n".join(out) + "\n").encode()
+
+
+def upload(at, name, data, kind="text/plain"):
+    at.file_uploader(key="rl.upload").set_value((name, data, kind)).run()
+    return ok(at)
+
+
+def shown_frame(at, first_column):
+    return next(d.value for d in at.dataframe if d.value.columns[0] == first_column)
+
+
+def cursor_step_of(at):
+    return at.slider(key="rl.cursor").proto.step
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_an_uploaded_access_log_over_days_draws_every_section_with_the_engines_numbers(gz):
+    """A four-day combined log (a few thousand lines, six clients, one bursty bot), plain and gzipped: the
+    format, requests, clients, span and skipped lines are the parser's; the comparison, the suggested
+    limit per algorithm and the clients limited are the engine's on the same trace."""
+    import gzip
+
+    from lessons.rate_limiter import TUNING_TITLE, cursor_step, time_range
+    from sdcore.ratelimit import compare_limiters, limited_clients, parse_trace, suggest_limits
+    from sdcore.ratelimit.limiters import LIMIT_ALGORITHMS
+    from sdcore.ratelimit.tuning import ALGORITHM_LABELS
+
+    raw = combined_log()
+    data = gzip.compress(raw) if gz else raw
+    trace = parse_trace(data, "access.log.gz" if gz else "access.log")
+    at = open_page(PAGE, {"preset": "Abusive client"})  # limit 10 per 1 s
+    upload(at, "access.log.gz" if gz else "access.log", data)
+    assert not at.error
+    assert metric(at, "Format") == "Combined" + (", gzip" if gz else "")
+    assert metric(at, "Requests in the trace") == metric(at, "Requests") == f"{len(trace):,}" == "3,000"
+    assert metric(at, "Clients") == "6" and metric(at, "Malformed lines") == "0"
+    assert metric(at, "Span").endswith("days")
+    assert any("Your upload, access.log" in i.value for i in at.info)  # the log's description
+    assert all(at.number_input(key=f"ratelimit.{k}").disabled for k in ("rate", "duration", "clients"))
+    heads = {s.value for s in at.subheader}
+    assert {"Predict first", "Step through time", "Two settings side by side", TUNING_TITLE} <= heads
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert len(specs) == 8 and all(s["data"] for s in specs)  # 7 as before, and the peak distribution
+    c = compare_limiters(trace.timestamps, trace.keys, rl_settings())
+    rows = table(at)
+    assert rows.loc["Fixed window counter", "accepted"] == c.row("fixed_window").accepted
+    assert rows.loc["Sliding window log", "rejected"] == c.row("sliding_log").rejected > 0
+    # The cursor over four days steps in round seconds (a float, built on the engine's time_step).
+    lo, hi = time_range(trace)
+    step = cursor_step_of(at)
+    assert isinstance(step, float) and step == cursor_step(lo, hi) == 2000.0 and 80 <= (hi - lo) / step <= 200
+    # Tuning: the suggested limit per algorithm (1% of clients), and whom the limit above hurts.
+    sugg = next(d.value for d in at.dataframe if "suggested limit" in d.value.columns).set_index("algorithm")
+    for s in suggest_limits(trace.timestamps, trace.keys, 1.0, share=0.01):
+        assert sugg.loc[ALGORITHM_LABELS[s.algorithm], "suggested limit"] == f"{s.limit:,}"
+        assert sugg.loc[ALGORITHM_LABELS[s.algorithm], "clients limited"] == s.clients_limited
+    assert len(sugg) == len(LIMIT_ALGORITHMS)
+    hurt = shown_frame(at, "client")
+    expect = limited_clients(trace.timestamps, trace.keys, c.settings.limiters()["token_bucket"]).to_frame()
+    assert hurt["client"].tolist() == expect["client"].tolist() == ["2001:db8::bad"]
+    assert hurt["rejected"].tolist() == expect["rejected"].tolist()
+    # Limit by endpoint: two keys (/api, /static), the comparison runs on them.
+    at.selectbox(key="ratelimit.limit_by").set_value("endpoint").run()
+    ok(at)
+    assert at.selectbox(key="rl.client").options == ["/api", "/static"]
+
+
+def rl_settings(**kw):
+    from lessons.rate_limiter import PARAMS as ALL
+    from lessons.rate_limiter import PRESETS, settings_from
+
+    v = {p.name: p.default for p in ALL} | dict(PRESETS["Abusive client"].values) | kw
+    return settings_from(v)
+
+
+@pytest.mark.parametrize(
+    ("csv", "stops"),
+    [(b"0\n0.001\n", (199, 201)), (f"0\n{30 * DAY}\n".encode(), (80, 200))],
+    ids=["a millisecond", "thirty days"],
+)
+def test_the_cursor_steps_sensibly_at_any_span(csv, stops):
+    """A trace of a millisecond and one of thirty days: the cursor's step is a float, a round value near
+    a 200th of the span (a span over about 200 s used to end the page with an int step)."""
+    from lessons.rate_limiter import cursor_step
+
+    at = open_page(PAGE, {"preset": "Burst across the window edge"})
+    upload(at, "t.csv", csv, "text/csv")
+    step = cursor_step_of(at)
+    span = float(csv.split()[-1])
+    assert isinstance(step, float) and step == cursor_step(0.0, span)
+    assert stops[0] <= span / step <= stops[1]
+
+
+def test_generated_traffic_longer_than_200_seconds_has_a_cursor():
+    at = ok(open_page(PAGE, {"preset": "Steady under the limit", "rate": "1", "duration": "3600"}))
+    assert cursor_step_of(at) == 20.0 and metric(at, "Requests in the trace") == "3,600"
+
+
+def test_a_junk_upload_gives_one_sentence_and_keeps_the_previous_log():
+    at = open_page(PAGE, {"preset": "Abusive client"})
+    upload(at, "access.log", combined_log(600, days=2))
+    assert metric(at, "Requests in the trace") == "600"
+    upload(at, "photo.gz", b"\x89PNG\r\n\x1a\n\x00\x00junk", "application/gzip")
+    assert len(at.error) == 1
+    text = at.error[0].value
+    assert text.startswith("photo.gz: ") and "neither an access log nor a CSV trace" in text
+    assert "the previous upload (access.log)" in text
+    assert metric(at, "Requests in the trace") == "600"

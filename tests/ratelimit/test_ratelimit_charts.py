@@ -101,3 +101,32 @@ def test_max_in_window_bars(small):
     assert any(s.x0 == 10 for s in fig.layout.shapes)
     with pytest.raises(ValueError, match="limit is needed"):
         charts.max_in_window_figure({"a": 3})
+
+
+def test_binned_arrivals_one_panel_per_limiter_counts_every_request():
+    from sdcore.ratelimit import bin_counts
+
+    c = compare_limiters(poisson(3_000.0, 10.0, rng=2).timestamps, settings=LimiterSettings(limit=2_000))
+    bins = {r.label: bin_counts(r.time_us / 1e6, r.allowed, 0.0, 10.0, 300) for r in c.results.values()}
+    fig = charts.binned_arrivals_figure(bins, cursor=4.0)
+    assert len(fig.data) == 2 * len(bins) and _has_cursor(fig, 4.0)
+    first = next(iter(c.results.values()))
+    assert sum(fig.data[0].y) + sum(fig.data[1].y) == len(first)
+    assert fig.data[0].marker.color == GOOD and fig.data[1].marker.color == BAD
+    with pytest.raises(ValueError, match="at least one"):
+        charts.binned_arrivals_figure({})
+
+
+def test_peak_distribution_marks_the_percentile():
+    from sdcore.ratelimit import client_peaks
+
+    tr = many_clients(30, 2.0, 30.0, 10.0, rng=0)
+    peaks = client_peaks(tr.timestamps, tr.keys, 1.0)
+    fig = charts.peak_distribution_figure(peaks, percentile=90)
+    values, counts = peaks.histogram()
+    assert list(fig.data[0].x) == values.tolist() and sum(fig.data[0].y) == len(peaks) == 31
+    line = [s for s in fig.layout.shapes if s.type == "line"]
+    assert len(line) == 1 and line[0].x0 == peaks.percentile(90)
+    assert "90th percentile" in fig.layout.annotations[0].text
+    many = client_peaks(np.arange(5_000) * 0.001, np.arange(5_000) % 900, 1.0)  # few distinct peaks
+    assert sum(charts.peak_distribution_figure(many).data[0].y) == 900
