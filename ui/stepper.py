@@ -15,6 +15,8 @@ TICK_S = 0.8
 
 def play_toggle(key: str, *, disabled: bool = False, help: str | None = None, container=st) -> bool:
     """The Play toggle; returns whether it is on."""
+    if st.session_state.pop(f"{key}._stop", False):  # the animation reached its end on the last run
+        st.session_state[key] = False
     return container.toggle(
         "Play",
         key=key,
@@ -34,7 +36,8 @@ def animate(
     @st.fragment(run_every=tick if playing else None)
     def _fragment() -> None:
         if st.session_state.get(play_key) and not advance():
-            st.session_state[play_key] = False
+            # The toggle is already drawn in this run: switch it off before it is drawn on the next one.
+            st.session_state[f"{play_key}._stop"] = True
             st.rerun()
         body()
 
