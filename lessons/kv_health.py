@@ -639,6 +639,23 @@ def tombstone_why(t: TombstoneResult) -> str:
     return "\n\n".join(lines)
 
 
+def headlines(
+    g: GossipResult,
+    h: HeartbeatResult,
+    swim: SwimResult,
+    trials: DetectionTrials,
+    repair: RepairRun,
+    t: TombstoneResult,
+) -> tuple[Headline, ...]:
+    """Every section's headline metrics, in the page's order (what the interview recap quotes)."""
+    return (
+        *gossip_headlines(g),
+        *detector_headlines(h, swim, trials),
+        *merkle_headlines(repair),
+        tombstone_headline(t),
+    )
+
+
 TRY_THIS: tuple[str, ...] = (
     "**Predict, then check:** double the nodes from 16 to 32. Does the mean time to notice a crash double? "
     "(It grows by about one round: gossip spreads in log n rounds. Messages per round double; all-to-all "

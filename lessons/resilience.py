@@ -116,7 +116,8 @@ PARAMS: tuple[Param, ...] = (
           help="The cap on the backed-off open wait (at least the open wait)."),
     Param("fallback", "last_good", options=tuple(FALLBACKS), labels={k: v.label for k, v in FALLBACKS.items()},
           label="Fallback", help=" ".join(f"{v.label}: {v.description}" for v in FALLBACKS.values())),
-    Param("seed", 1, lo=0, hi=2**31 - 1, step=1, label="Seed", help="Same seed, same requests and draws."),
+    Param("seed", 1, lo=0, hi=2**31 - 1, step=1, kind="number", label="Seed",
+          help="Same seed, same requests and draws."),
 )  # fmt: skip
 PARAM = {p.name: p for p in PARAMS}
 HEALTH_PARAMS = ("health", "start", "length", "failure", "slow_latency", "flap")
@@ -269,6 +270,16 @@ def headlines(cmp: Comparison, variant: str) -> tuple[Headline, ...]:
         Headline("Workers busy, peak", f"{int(r.pool_peak.max())} of {r.config.pool_size}",
                  help="The most workers busy at once; at the pool size, new requests fail."),
     )  # fmt: skip
+
+
+def all_headlines(cmp: Comparison) -> tuple[Headline, ...]:
+    """Every variant's headlines, each label prefixed with its variant ("Breaker + fallback: Answered"), in
+    the page's column order: the figures the interview recap quotes."""
+    return tuple(
+        Headline(f"{VARIANTS[name].label}: {h.label}", h.value, h.delta, h.help, h.delta_color)
+        for name in VARIANTS
+        for h in headlines(cmp, name)
+    )
 
 
 # -- captions and the why text ------------------------------------------------------------------------------

@@ -69,7 +69,7 @@ PARAMS: tuple[Param, ...] = (
     Param("cache_items", D.cache_items, lo=0, hi=10_000, step=10, label="Cache size (key values)",
           help="The most-read key values served from a cache in front of the shards."),
     Param("follows", D.follows, lo=1, hi=1000, step=1, label="Users a reader follows", help="For the feed join."),
-    Param("seed", D.seed, lo=0, hi=2**31 - 1, step=1, label="Seed", help="Same seed, same dataset."),
+    Param("seed", D.seed, lo=0, hi=2**31 - 1, step=1, kind="number", label="Seed", help="Same seed, same dataset."),
 )  # fmt: skip
 PARAM_NAMES = tuple(p.name for p in PARAMS)
 

@@ -6,7 +6,8 @@ import streamlit as st
 from lessons import kv_health as L
 from sdcore.charts import kv_health as charts
 from sdcore.kvstore import gossip, merkle, phi, swim, tombstones
-from ui import explain, export, page
+from ui import page
+from ui.ending import Export, page_end
 from ui.errors import boundary
 from ui.params import PageParams
 
@@ -174,29 +175,17 @@ metrics((L.tombstone_headline(tb),))
 chart(charts.tombstone_figure(tb), f"What each replica holds for {tombstones.KEY}, day by day.", "tombstones")
 st.dataframe(pd.DataFrame(tb.events, columns=["day", "event"]), hide_index=True)
 
-explain.why(
-    "\n\n".join((L.gossip_why(g), L.detector_why(hb, sw, trials), L.merkle_why(rp), L.tombstone_why(tb)))
+P.sync()
+page_end(
+    P,
+    title=L.TITLE,
+    why="\n\n".join((L.gossip_why(g), L.detector_why(hb, sw, trials), L.merkle_why(rp), L.tombstone_why(tb))),
+    try_this=L.TRY_THIS,
+    exports=(
+        Export("Detections (CSV)", lambda: pd.DataFrame(L.detection_rows(g)), "kv_health_gossip.csv"),
+        Export("phi over time (CSV)", lambda: pd.DataFrame(L.phi_rows(hb)), "kv_health_phi.csv"),
+        Export("Repair by depth (CSV)", lambda: pd.DataFrame(L.repair_rows(rp)), "kv_health_merkle.csv"),
+    ),
+    references=L.REFERENCES,
+    headlines=L.headlines(g, hb, sw, trials, rp, tb),
 )
-explain.try_this(L.TRY_THIS)
-st.subheader("Export")
-e = st.columns(3)
-with e[0]:
-    export.csv_download(
-        "Detections (CSV)",
-        lambda: pd.DataFrame(L.detection_rows(g)),
-        "kv_health_gossip.csv",
-        key="csv_gossip",
-    )
-with e[1]:
-    export.csv_download(
-        "phi over time (CSV)", lambda: pd.DataFrame(L.phi_rows(hb)), "kv_health_phi.csv", key="csv_phi"
-    )
-with e[2]:
-    export.csv_download(
-        "Repair by depth (CSV)",
-        lambda: pd.DataFrame(L.repair_rows(rp)),
-        "kv_health_merkle.csv",
-        key="csv_merkle",
-    )
-export.share_link(P.sync())
-explain.references([(r.title, r.url) for r in L.REFERENCES])

@@ -6,7 +6,8 @@ import streamlit as st
 from lessons import kv_storage as L
 from sdcore.charts import kv_storage as charts
 from sdcore.kvstore import bloom, lsm
-from ui import explain, export, page
+from ui import page
+from ui.ending import Export, page_end
 from ui.errors import boundary
 from ui.params import PageParams
 
@@ -29,18 +30,6 @@ def sweep(bits: tuple[float, ...], seed: int) -> tuple[bloom.BloomPoint, ...]:
     return bloom.bloom_sweep(bits, L.SWEEP_KEYS, L.SWEEP_QUERIES, seed)
 
 
-def widget(name: str, col, number: bool = False, **extra) -> None:
-    """Draw a parameter's widget from its Param: label, bounds, step and help live in the lesson."""
-    p = L.PARAM[name]
-    if p.options is not None:
-        col.radio(
-            p.label, p.options, format_func=p.format, help=p.help, horizontal=True, **P.bind(name), **extra
-        )
-    else:
-        draw = col.number_input if number else col.slider
-        draw(p.label, p.lo, p.hi, step=p.step, help=p.help, **P.bind(name), **extra)
-
-
 def step(delta: int, count: int) -> None:
     ss["kvs.cursor"] = max(1, min(count, ss["kvs.cursor"] + delta))
 
@@ -53,22 +42,20 @@ def play_toggled(count: int) -> None:
 page.start(L.TITLE, L.IDEA)
 P.preset_row(L.describe)
 c = st.columns([1, 1, 1.3])
-widget("memtable_limit", c[0])
-widget("bloom_bits", c[1])
-widget("compaction", c[2])
+P.widget("memtable_limit", c[0])
+P.widget("bloom_bits", c[1])
+P.widget("compaction", c[2], horizontal=True)
 leveled = P.value("compaction") == "leveled"
 c = st.columns(3)
-widget("min_threshold", c[0], disabled=leveled)
-widget("fanout", c[1], disabled=not leveled)
-widget("l0_trigger", c[2], disabled=not leveled)
+P.widget("min_threshold", c[0], disabled=leveled)
+P.widget("fanout", c[1], disabled=not leveled)
+P.widget("l0_trigger", c[2], disabled=not leveled)
 with st.expander("The session: put, get, delete, load, flush, compact, crash, recover", expanded=True):
-    st.text_area(L.PARAM["script"].label, height=200, help=L.PARAM["script"].help, **P.bind("script"))
+    P.widget("script", height=200)
     st.caption(" · ".join(f"`{v.split(':')[0]}`" for v in lsm.SCRIPT_COMMANDS.values()))
 c = st.columns(4)
-widget("writes", c[0])
-widget("key_space", c[1])
-widget("delete_pct", c[2])
-widget("seed", c[3], number=True)
+for col, name in zip(c, ("writes", "key_space", "delete_pct", "seed"), strict=True):
+    P.widget(name, col)
 P.reset_button()
 v = P.values()
 with boundary():
@@ -77,9 +64,10 @@ with boundary():
     results = workload(work)
     points = sweep(L.BLOOM_SWEEP, work.seed)
     chosen = sweep((store.bloom_bits_per_key,), work.seed)[0] if store.bloom_bits_per_key > 0 else None
-query = P.sync()
+P.sync()
 
-for col, h in zip(st.columns(5), L.headlines(run, results, chosen), strict=True):
+heads = L.headlines(run, results, chosen)
+for col, h in zip(st.columns(5), heads, strict=True):
     col.metric(h.label, h.value, h.delta, help=h.help, delta_color=h.delta_color)
 
 st.subheader("Step through the session")
@@ -152,27 +140,20 @@ with right:
     st.plotly_chart(charts.space_over_time_figure(results), key="space")
     st.caption(L.space_caption(results))
 
-explain.why(L.why(run, results, points, store.bloom_bits_per_key))
-explain.try_this(L.TRY_THIS)
-st.subheader("Export")
-e = st.columns(3)
-with e[0]:
-    export.csv_download(
-        "Session steps (CSV)", lambda: pd.DataFrame(L.step_rows(run)), "kv_storage_steps.csv", key="csv_steps"
-    )
-with e[1]:
-    export.csv_download(
-        "Amplification (CSV)",
-        lambda: pd.DataFrame(L.workload_rows(results)),
-        "kv_storage_amplification.csv",
-        key="csv_amp",
-    )
-with e[2]:
-    export.csv_download(
-        "Bloom sweep (CSV)",
-        lambda: pd.DataFrame(L.bloom_rows(points)),
-        "kv_storage_bloom.csv",
-        key="csv_bloom",
-    )
-export.share_link(query)
-explain.references([(r.title, r.url) for r in L.REFERENCES])
+page_end(
+    P,
+    title=L.TITLE,
+    why=L.why(run, results, points, store.bloom_bits_per_key),
+    try_this=L.TRY_THIS,
+    exports=(
+        Export("Session steps (CSV)", lambda: pd.DataFrame(L.step_rows(run)), "kv_storage_steps.csv"),
+        Export(
+            "Amplification (CSV)",
+            lambda: pd.DataFrame(L.workload_rows(results)),
+            "kv_storage_amplification.csv",
+        ),
+        Export("Bloom sweep (CSV)", lambda: pd.DataFrame(L.bloom_rows(points)), "kv_storage_bloom.csv"),
+    ),
+    references=L.REFERENCES,
+    headlines=heads,
+)

@@ -6,7 +6,8 @@ import streamlit as st
 from lessons import news_feed as L
 from sdcore.charts import feed as charts
 from sdcore.feed import neighbourhood, simulate_all
-from ui import explain, export, page
+from ui import page
+from ui.ending import Export, page_end
 from ui.errors import boundary
 from ui.params import PageParams
 
@@ -24,13 +25,6 @@ def cached_hood(config, author: int):
     return neighbourhood(cached_runs(config)["push"].graph, author, 60, config.seed)
 
 
-def widget(where, name: str):
-    p = L.PARAM[name]
-    if p.options is not None:
-        return where.select_slider(p.label, p.options, format_func=p.format, help=p.help, **P.bind(name))
-    return where.slider(p.label, p.lo, p.hi, step=p.step, help=p.help, **P.bind(name))
-
-
 def step(delta: int) -> None:
     ss["feed.cursor"] = max(0, min(100, ss["feed.cursor"] + delta))
 
@@ -42,22 +36,14 @@ def play_toggled() -> None:
 
 page.start(L.TITLE, L.IDEA)
 P.preset_row(L.describe)
-strategy_param = L.PARAM["strategy"]
-st.radio(
-    strategy_param.label,
-    strategy_param.options,
-    format_func=strategy_param.format,
-    horizontal=True,
-    help=strategy_param.help,
-    **P.bind("strategy"),
-)
+P.widget("strategy", horizontal=True)
 for names in (
     ("users", "follows", "tail", "posts"),
     ("celebrity_followers", "celebrity_posts", "celebrity_threshold", "active_share"),
     ("post_rate", "read_rate", "workers", "worker_throughput"),
 ):
     for col, name in zip(st.columns(4), names, strict=True):
-        widget(col, name)
+        P.widget(name, col)
 edges = None
 with st.expander("Batches, cache, deletes, authentication, rate limits, seed, your own graph"):
     for names in (
@@ -65,9 +51,8 @@ with st.expander("Batches, cache, deletes, authentication, rate limits, seed, yo
         ("unauthenticated_share", "publish_limit", "read_limit"),
     ):
         for col, name in zip(st.columns(4), names, strict=False):
-            widget(col, name)
-    seed = L.PARAM["seed"]
-    st.number_input(seed.label, int(seed.lo), int(seed.hi), help=seed.help, **P.bind("seed"))
+            P.widget(name, col)
+    P.widget("seed")
     upload = st.file_uploader(
         "Follower graph as CSV (follower,followee per line; at most 2 MB)",
         type=["csv", "txt"],
@@ -85,10 +70,11 @@ v = P.values()
 with boundary():
     config = L.config_from(v, edges)
     runs = cached_runs(config)
-query = P.sync()
+P.sync()
 run = runs[v["strategy"]]
 
-for col, h in zip(st.columns(6), L.headlines(runs, v["strategy"]), strict=True):
+heads = L.headlines(runs, v["strategy"])
+for col, h in zip(st.columns(6), heads, strict=True):
     col.metric(h.label, h.value, h.delta, help=h.help, delta_color=h.delta_color, delta_arrow="off")
 
 guess = L.prediction(run)
@@ -127,10 +113,7 @@ def fanout_view() -> None:
     b = st.columns([0.6, 0.6, 8])
     b[0].button("◀", key="feed.back", on_click=step, args=(-5,), help="5% back")
     b[1].button("▶", key="feed.next", on_click=step, args=(5,), help="5% on")
-    cursor = L.PARAM["cursor"]
-    b[2].slider(
-        cursor.label, 0, 100, step=1, help=cursor.help, label_visibility="collapsed", **P.bind("cursor")
-    )
+    P.widget("cursor", b[2], label_visibility="collapsed")
     t = L.cursor_time(run, ss["feed.cursor"])
     st.markdown(L.cursor_sentence(run, ss["feed.cursor"]))
     q, r = st.columns(2)
@@ -152,10 +135,7 @@ with c1:
     st.plotly_chart(charts.delay_figure(run), key="delay")
     st.caption(L.caption_delay(run))
 with c2:
-    deadline = L.PARAM["deadline"]
-    st.select_slider(
-        deadline.label, deadline.options, format_func=L.seconds, help=deadline.help, **P.bind("deadline")
-    )
+    P.widget("deadline")
     st.markdown(L.workers_sentence(run, v["deadline"]))
 st.subheader("Every strategy on the same graph and posts")
 st.dataframe(pd.DataFrame(L.cost_rows(runs)), hide_index=True)
@@ -164,29 +144,27 @@ st.caption(
 )
 
 st.subheader("One user's feed, newest first")
-u = L.PARAM["user"]
-user, note = L.clamp_user(run, st.number_input(u.label, 0, int(u.hi), help=u.help, **P.bind("user")))
+user, note = L.clamp_user(run, P.widget("user"))
 if note:
     st.info(note)
 st.dataframe(pd.DataFrame(L.feed_rows(run, user), columns=L.FEED_COLUMNS), hide_index=True)
 st.caption(L.feed_caption(run, user))
 
-explain.why(L.explanation(runs, v["strategy"]))
 with st.expander("Where the numbers come from"):
     st.markdown(L.quotes_markdown())
-explain.try_this(L.TRY_THIS)
-st.subheader("Export")
-e = st.columns(2)
-with e[0]:
-    export.csv_download(
-        "Cost table (CSV)", lambda: pd.DataFrame(L.cost_rows(runs)), "news_feed_costs.csv", key="csv_costs"
-    )
-with e[1]:
-    export.csv_download(
-        "Every post under every strategy (CSV)",
-        lambda: pd.DataFrame(L.cost_csv_rows(runs)),
-        "news_feed_posts.csv",
-        key="csv_posts",
-    )
-export.share_link(query)
-explain.references([(r.title, r.url) for r in L.REFERENCES])
+page_end(
+    P,
+    title=L.TITLE,
+    why=L.explanation(runs, v["strategy"]),
+    try_this=L.TRY_THIS,
+    exports=(
+        Export("Cost table (CSV)", lambda: pd.DataFrame(L.cost_rows(runs)), "news_feed_costs.csv"),
+        Export(
+            "Every post under every strategy (CSV)",
+            lambda: pd.DataFrame(L.cost_csv_rows(runs)),
+            "news_feed_posts.csv",
+        ),
+    ),
+    references=L.REFERENCES,
+    headlines=heads,
+)

@@ -6,7 +6,8 @@ import streamlit as st
 from lessons import resilience as L
 from sdcore.charts import resilience as charts
 from sdcore.resilience import POLICIES, VARIANTS, compare
-from ui import explain, export, page
+from ui import page
+from ui.ending import Export, page_end
 from ui.errors import boundary
 from ui.params import PageParams
 
@@ -20,23 +21,10 @@ def cached_compare(config):
     return compare(config)
 
 
-def widget(name: str, where=st) -> None:
-    """The widget for one parameter, with the range, step, label and help its Param gives."""
-    p = L.PARAM[name]
-    if p.options is not None:
-        where.selectbox(p.label, p.options, format_func=p.format, help=p.help, **P.bind(name))
-    elif isinstance(p.default, bool):
-        where.toggle(p.label, help=p.help, **P.bind(name))
-    elif name == "seed":
-        where.number_input(p.label, int(p.lo), int(p.hi), step=1, help=p.help, **P.bind(name))
-    else:
-        where.slider(p.label, p.lo, p.hi, step=p.step, help=p.help, **P.bind(name))
-
-
 def grid(names, columns: int) -> None:
     cols = st.columns(columns)
     for i, name in enumerate(names):
-        widget(name, cols[i % columns])
+        P.widget(name, cols[i % columns])
 
 
 def step(delta: int, end: int) -> None:
@@ -57,8 +45,8 @@ with st.expander("Traffic, worker pool, timeout and retries", expanded=False):
     grid(L.TRAFFIC_PARAMS[6:], 5)
 with st.expander("Breaker and fallback", expanded=True):
     c = st.columns([1.3, 1.3, 3])
-    widget("policy", c[0])
-    widget("fallback", c[1])
+    P.widget("policy", c[0])
+    P.widget("fallback", c[1])
     c[2].caption(POLICIES[P.value("policy")].description)
     grid(L.POLICY_PARAMS[P.value("policy")], 8 if P.value("policy") == "rate" else 4)
     grid(L.EXTRA_PARAMS, 4)
@@ -67,7 +55,7 @@ v = P.values()
 with boundary():
     config = L.config(v)
     cmp = cached_compare(config)
-query = P.sync()
+P.sync()
 
 cols = st.columns(len(VARIANTS))
 for col, name in zip(cols, VARIANTS, strict=True):
@@ -121,10 +109,18 @@ def stepper() -> None:
 
 
 stepper()
-explain.why(L.why(cmp))
-explain.try_this(L.TRY_THIS)
-st.subheader("Export")
-export.csv_download("Every second of the three runs (CSV)", lambda: pd.DataFrame(L.csv_rows(cmp)),
-                    "resilience_runs.csv", key="csv_runs")  # fmt: skip
-export.share_link(query)
-explain.references([(r.title, r.url) for r in L.REFERENCES])
+page_end(
+    P,
+    title=L.TITLE,
+    why=L.why(cmp),
+    try_this=L.TRY_THIS,
+    exports=(
+        Export(
+            "Every second of the three runs (CSV)",
+            lambda: pd.DataFrame(L.csv_rows(cmp)),
+            "resilience_runs.csv",
+        ),
+    ),
+    references=L.REFERENCES,
+    headlines=L.all_headlines(cmp),
+)

@@ -6,8 +6,9 @@ import streamlit as st
 from lessons import scale as L
 from sdcore.charts import scale as charts
 from sdcore.scale.architecture import PRACTICE_ORDER, Architecture, ScaleConfig, analyze, ladder
-from sdcore.scale.drills import DRILLS, DrillConfig, DrillResult, run_drill
-from ui import explain, export, page
+from sdcore.scale.drills import DrillConfig, DrillResult, run_drill
+from ui import page
+from ui.ending import Export, page_end
 from ui.errors import boundary
 from ui.params import PageParams
 
@@ -25,15 +26,6 @@ def cached_drill(config: ScaleConfig, drill: DrillConfig) -> DrillResult:
     return run_drill(analyze(config), drill)
 
 
-def widget(name: str, kind=st.slider, where=st):
-    p = L.PARAM[name]
-    if p.options is not None:
-        return where.select_slider(
-            p.label, p.options, format_func=lambda o: p.format(o), help=p.help, **P.bind(name)
-        )
-    return kind(p.label, p.lo, p.hi, step=p.step, help=p.help, **P.bind(name))
-
-
 def headline_row(items) -> None:
     for col, h in zip(st.columns(len(items)), items, strict=True):
         col.metric(h.label, h.value, h.delta, help=h.help, delta_color=h.delta_color)
@@ -45,32 +37,33 @@ ladder_col, load_col = st.columns([1, 2.3])
 with ladder_col:
     st.markdown("**The ladder: practices in the order a design grows**")
     for name in PRACTICE_ORDER:
-        st.toggle(L.PARAM[name].label, help=L.PARAM[name].help, **P.bind(name))
+        P.widget(name)
 with load_col:
-    widget("users")
+    P.widget("users")
     cols = st.columns(2)
     with cols[0]:
-        widget("requests_per_user")
-        widget("static_share")
+        P.widget("requests_per_user")
+        P.widget("static_share")
     with cols[1]:
-        widget("read_write_ratio")
-        widget("peak_factor")
+        P.widget("read_write_ratio")
+        P.widget("peak_factor")
     with st.expander("Capacity plan, cache and data centers"):
         cols = st.columns(2)
         with cols[0]:
-            widget("target_utilization")
-            widget("cache_share")
-            widget("items")
+            P.widget("target_utilization")
+            P.widget("cache_share")
+            P.widget("items")
         with cols[1]:
-            widget("data_centers")
-            widget("autoscale_delay")
+            P.widget("data_centers")
+            P.widget("autoscale_delay")
     P.reset_button()
 with boundary():
     config = L.config_from(P.values())
     arch, steps = cached_analysis(config)
 
-headline_row(L.headlines(arch)[:4])
-headline_row(L.headlines(arch)[4:])
+heads = L.headlines(arch)
+headline_row(heads[:4])
+headline_row(heads[4:])
 st.subheader("The architecture at the peak hour")
 st.plotly_chart(charts.architecture_figure(arch), key="arch")
 st.caption(L.architecture_caption(arch))
@@ -87,18 +80,12 @@ with st.expander("Every tier, and the back of the envelope"):
     st.caption("Costs: " + "; ".join(f"{c.item} {L.money(c.monthly)} ({c.detail})" for c in arch.costs) + ".")
 
 st.subheader("Failure drills: break it at the peak hour")
-st.radio(
-    L.PARAM["drill"].label,
-    tuple(DRILLS),
-    format_func=lambda o: L.PARAM["drill"].format(o),
-    horizontal=True,
-    help=L.PARAM["drill"].help,
-    **P.bind("drill"),
-)
+P.widget("drill", horizontal=True)
 with boundary():
     drill = cached_drill(config, L.drill_from(P.values()))
-query = P.sync()
-headline_row(L.drill_headlines(drill, arch))
+P.sync()
+drill_heads = L.drill_headlines(drill, arch)
+headline_row(drill_heads)
 last = L.DRILL_SECONDS - 1
 
 
@@ -117,7 +104,7 @@ def moment() -> None:
             ss["scale.play"] = False
             st.rerun()
         ss[P.key("t")] = min(last, ss[P.key("t")] + 20)
-    t = widget("t")
+    t = P.widget("t")
     st.plotly_chart(charts.drill_figure(drill, cursor=t), key="drill")
     st.caption(L.drill_caption(drill))
     now = {n: float(u[t]) for n, u in drill.after.utilization.items()}
@@ -128,18 +115,15 @@ def moment() -> None:
 
 
 moment()
-explain.why(L.why(arch) + "\n\n**The drill.** " + L.drill_why(drill, arch))
-explain.try_this(L.TRY_THIS)
-st.subheader("Export")
-e = st.columns(2)
-with e[0]:
-    export.csv_download("Tiers (CSV)", lambda: pd.DataFrame(arch.rows()), "scale_tiers.csv", key="csv_tiers")
-with e[1]:
-    export.csv_download(
-        "Drill, second by second (CSV)",
-        lambda: pd.DataFrame(drill.rows()),
-        "scale_drill.csv",
-        key="csv_drill",
-    )
-export.share_link(query)
-explain.references([(r.title, r.url) for r in L.REFERENCES])
+page_end(
+    P,
+    title=L.TITLE,
+    why=L.why(arch) + "\n\n**The drill.** " + L.drill_why(drill, arch),
+    try_this=L.TRY_THIS,
+    exports=(
+        Export("Tiers (CSV)", lambda: pd.DataFrame(arch.rows()), "scale_tiers.csv"),
+        Export("Drill, second by second (CSV)", lambda: pd.DataFrame(drill.rows()), "scale_drill.csv"),
+    ),
+    references=L.REFERENCES,
+    headlines=(*heads, *drill_heads),
+)

@@ -16,11 +16,11 @@ from sdcore.sharding import (
     skew_sample_config,
     skew_table,
 )
-from ui import explain, export, page
+from ui import page
+from ui.ending import Export, page_end
 from ui.errors import boundary
 from ui.params import PageParams
 
-PARAMS = {p.name: p for p in L.PARAMS}
 P = PageParams("sharding", L.PARAMS, {p.name: dict(p.values) for p in L.PRESETS}, L.DEFAULT_PRESET)
 ss = st.session_state
 
@@ -36,36 +36,26 @@ def cached_skew(data: DatasetConfig, shards: int, workload: Workload, vnodes: in
     return skew_table(ds, shards, workload, vnodes)
 
 
-def widget(col, name: str):
-    p = PARAMS[name]
-    if p.options is not None:
-        return col.selectbox(p.label, p.options, format_func=p.format, help=p.help, **P.bind(name))
-    return col.slider(p.label, p.lo, p.hi, step=p.step, help=p.help, **P.bind(name))
-
-
 page.start(L.TITLE, L.IDEA)
 P.preset_row(lambda name: f"{L.PRESET_TABLE[name].description} {L.PRESET_TABLE[name].shows}")
 for row in (("shard_key", "strategy", "shards", "new_shards"), ("users", "posts_per_user", "exponent",
                                                                 "celebrity_share")):  # fmt: skip
     for c, name in zip(st.columns(4), row, strict=True):
-        widget(c, name)
+        P.widget(name, c)
 with st.expander("Workload, capacity and mitigations"):
     rest = ("reads_per_s", "writes_per_s", "network_mb_per_s", "scale", "vnodes", "salt_k", "load_factor",
             "cache_items", "follows", "seed")  # fmt: skip
     cols = st.columns(5)
     for i, name in enumerate(rest):
-        if name == "seed":
-            p = PARAMS[name]
-            cols[i % 5].number_input(p.label, p.lo, p.hi, step=p.step, help=p.help, **P.bind(name))
-        else:
-            widget(cols[i % 5], name)
+        P.widget(name, cols[i % 5])
 P.reset_button()
 with boundary():
     cfg = L.config(P.values())
     r = cached_run(cfg)
-query = P.sync()
+P.sync()
 
-for c, h in zip(st.columns(len(L.headlines(r))), L.headlines(r), strict=True):
+heads = L.headlines(r)
+for c, h in zip(st.columns(len(heads)), heads, strict=True):
     c.metric(h.label, h.value, h.delta, delta_color=h.delta_color, help=h.help)
 
 st.subheader("Per shard: size and load")
@@ -158,24 +148,16 @@ with right:
         "Sorted by id is sorted by time, and each id names its shard."
     )
 
-explain.why(L.why(r))
-explain.try_this(L.TRY_THIS)
-st.subheader("Export")
-e = st.columns(3)
-with e[0]:
-    export.csv_download(
-        "Per shard (CSV)", lambda: pd.DataFrame(L.shard_rows(r)), "shards.csv", key="csv_shards"
-    )
-with e[1]:
-    export.csv_download(
-        "Re-sharding (CSV)", lambda: pd.DataFrame(L.movement_rows(r)), "resharding.csv", key="csv_moves"
-    )
-with e[2]:
-    export.csv_download(
-        "Hot-key mitigations (CSV)",
-        lambda: pd.DataFrame(L.mitigation_rows(r)),
-        "mitigations.csv",
-        key="csv_hot",
-    )
-export.share_link(query)
-explain.references([(x.title, x.url) for x in L.REFERENCES])
+page_end(
+    P,
+    title=L.TITLE,
+    why=L.why(r),
+    try_this=L.TRY_THIS,
+    exports=(
+        Export("Per shard (CSV)", lambda: pd.DataFrame(L.shard_rows(r)), "shards.csv"),
+        Export("Re-sharding (CSV)", lambda: pd.DataFrame(L.movement_rows(r)), "resharding.csv"),
+        Export("Hot-key mitigations (CSV)", lambda: pd.DataFrame(L.mitigation_rows(r)), "mitigations.csv"),
+    ),
+    references=L.REFERENCES,
+    headlines=heads,
+)

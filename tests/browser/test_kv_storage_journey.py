@@ -37,8 +37,17 @@ def test_step_through_a_crash_and_recovery(app_url, page):
     page.get_by_role("button", name="◀").click()
     wait_for_step(page, total - 1)
 
-    page.locator('[data-testid="stSelectbox"]').first.click()
-    page.get_by_role("option", name="Crash before the flush").click()
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    option = page.get_by_role("option", name="Crash before the flush")
+    for _ in range(3):  # a click that lands while the ◀ rerun still redraws closes the list again at once
+        page.locator('[data-testid="stSelectbox"]').first.click()
+        try:
+            option.wait_for(timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            continue
+    option.click()
     crash = run_script(L.PRESET_TABLE["Crash before the flush"].values["script"], default.settings)
     n = len(crash.steps)
     wait_for_step(page, n)

@@ -135,3 +135,21 @@ def test_exports_have_one_row_per_item():
     run = run_repair(L.repair_config(values()))
     assert [row["depth"] for row in L.repair_rows(run)] == [s.depth for s in run.sweep]
     assert 2 <= len(L.TRY_THIS) <= 4 and L.REFERENCES
+
+
+def test_page_headlines_are_every_sections_in_order():
+    """What the page records for the interview recap: the four sections' headlines, as the page shows them."""
+    v = values()
+    g, sw_config, hb_s, rp_c, tb_s = configs(v)
+    g, sw, hb = simulate_gossip(g), simulate_swim(sw_config), simulate_heartbeats(hb_s)
+    trials, rp, tb = detection_trials(sw_config, L.SWIM_TRIALS), run_repair(rp_c), simulate_tombstones(tb_s)
+    heads = L.headlines(g, hb, sw, trials, rp, tb)
+    assert heads == (
+        *L.gossip_headlines(g),
+        *L.detector_headlines(hb, sw, trials),
+        *L.merkle_headlines(rp),
+        L.tombstone_headline(tb),
+    )
+    labels = [h.label for h in heads]
+    assert len(labels) == len(set(labels))
+    assert heads[-1].value == "stays deleted"

@@ -93,3 +93,14 @@ def test_csv_rows_cover_every_second_of_every_run():
     rows = L.csv_rows(CMP)
     assert len(rows) == 3 * CMP.config.bins
     assert sum(row["success"] for row in rows) == sum(r.totals()["success"] for r in CMP.runs.values())
+
+
+def test_all_headlines_name_their_variant_for_the_recap():
+    """Every variant's headlines, in column order, each label prefixed with its variant: labels unique."""
+    heads = L.all_headlines(CMP)
+    labels = [h.label for h in heads]
+    assert len(labels) == len(set(labels)) == 3 * len(L.headlines(CMP, "none"))
+    assert labels[0] == "No breaker: Answered" and "Breaker + fallback: Answered" in labels
+    by = {h.label: h.value for h in heads}
+    assert by["Breaker + fallback: Answered"] == L.headlines(CMP, "fallback")[0].value
+    assert by["No breaker: Dependency calls"] == f"{int(CMP['none'].dependency_calls.sum()):,}"
