@@ -233,9 +233,10 @@ class PageParams:
             if isinstance(p.default, float):
                 lo = None if lo is None else float(lo)
                 hi = None if hi is None else float(hi)
-                # "%g" writes 1,000,000 as "1e+06": past 10^5 the box shows decimals instead
-                big = hi is not None and hi >= 1e5
-                kw.setdefault("format", p.number_format or ("%.3f" if big else "%g"))
+                # "%g" writes 1,000,000 as "1e+06": a value past 10^5 is shown as a plain whole number
+                current = st.session_state.get(self.key(name), p.default)
+                big = isinstance(current, int | float) and abs(current) >= 1e5
+                kw.setdefault("format", p.number_format or ("%.0f" if big else "%g"))
             elif lo is not None or hi is not None:
                 lo = None if lo is None else int(lo)
                 hi = None if hi is None else int(hi)
