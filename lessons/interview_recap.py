@@ -1002,9 +1002,3 @@ def left_out_sentence(titles: Sequence[str]) -> str:
         f"Left out of the bundle (the link would pass {num(BUNDLE_MAX_CHARS)} characters or "
         f"{BUNDLE_MAX_PAGES} pages): {', '.join(titles)}. Use their own links above."
     )
-
-
-RERUN_NOTE = (
-    "You have run this page in this session already, so the link opens your version; open it in a new tab "
-    "(a new session) to restore the bundled one."
-)

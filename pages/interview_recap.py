@@ -125,9 +125,7 @@ for e in session:
 if bundled:
     st.subheader("Experiments from the bundled link")
     for e in bundled:
-        experiment(
-            e, f"Restore this experiment ({e.topic.title})", L.RERUN_NOTE if e.page_id in done else None
-        )
+        experiment(e, f"Restore this experiment ({e.topic.title})", None)
 everything = L.merged(session, bundled)
 token, left_out = L.encode_bundle(everything)
 link = L.bundle_url(here, token) if token else None

@@ -75,13 +75,19 @@ class PageParams:
     def setup(self) -> None:
         """Load values (from this session, else from the URL) into the widgets' session state."""
         ss = st.session_state
-        if self._store_key not in ss:
-            ss[self._store_key] = self._from_url(dict(st.query_params))
+        query = dict(st.query_params)
+        stored = ss.get(self._store_key)
+        # A link opened in a session that already has this page (a bundle's restore link, a pasted share
+        # link) wins over the session's values; an empty query (navigating between pages) keeps them.
+        relink = stored is not None and query and query != stored.get("query")
+        if stored is None or relink:
+            ss[self._store_key] = self._from_url(query)
+            ss[self._store_key]["query"] = query
         store = ss[self._store_key]
         for name, p in self.params.items():
-            if p.widget and self.key(name) not in ss:
+            if p.widget and (relink or self.key(name) not in ss):
                 ss[self.key(name)] = store["values"][name]
-        if self._selector_key not in ss:
+        if relink or self._selector_key not in ss:
             ss[self._selector_key] = store["selected"]
         for text in store.pop("notices", []):
             st.warning(text, icon=":material/link:")
@@ -296,5 +302,6 @@ class PageParams:
                 query[name] = p.encode(store["values"][name])
         if dict(st.query_params) != query:
             st.query_params.from_dict(query)
+        store["query"] = query
         self.query = query
         return query

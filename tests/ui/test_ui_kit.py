@@ -97,3 +97,16 @@ def test_step_buttons_move_the_cursor_within_bounds():
     for _ in range(5):
         at.button(key="kit.back").click().run()
     assert any("step 1" in m.value for m in at.markdown)
+
+
+def test_a_new_link_in_the_same_session_wins_and_an_empty_query_keeps_the_values():
+    at = run()
+    at.slider(key="kit.rate").set_value(3.0).run()
+    at.query_params.clear()
+    at.run()  # navigating back to the page: no query, the session's values stay
+    assert at.slider(key="kit.rate").value == 3.0
+    assert dict(at.query_params) == {"preset": "Small", "rate": "3"}  # the page wrote its state back
+    at.query_params.clear()
+    at.query_params["preset"] = "Big"
+    at.run()  # a different link (a bundle's restore link) opened in this session
+    assert at.slider(key="kit.n").value == 7 and at.slider(key="kit.rate").value == 1.5
