@@ -31,39 +31,35 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_url():
-    """Start `streamlit run app.py` on a free loopback port; stop it by its PID afterwards."""
+def start_app(
+    env: dict[str, str] | None = None, stdout=subprocess.DEVNULL, cli_address: bool = True
+) -> tuple[subprocess.Popen, str]:
+    """`streamlit run app.py` on a free loopback port (``env``: the whole environment), once it answers.
+    ``cli_address=False`` leaves the listening address to .streamlit/config.toml (what `make run` does)."""
     port = _free_port()
+    address = ["--server.address", "127.0.0.1"] if cli_address else []
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), *address],
+        cwd=ROOT, env=env, stdout=stdout, stderr=subprocess.PIPE if stdout is subprocess.DEVNULL else subprocess.STDOUT,
+    )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                break
+                return proc, url
         except OSError:
             time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail(f"the app did not start: {proc.stderr.read().decode()[-2000:]}")
+    proc.kill()
+    out = proc.communicate(timeout=10)[1 if stdout is subprocess.DEVNULL else 0] or b""
+    pytest.fail(f"the app did not start: {out.decode(errors='replace')[-2000:]}")
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    """The app on a free loopback port for the whole session; stopped by its PID afterwards."""
+    proc, url = start_app()
     yield url
     proc.terminate()
     proc.wait(timeout=10)

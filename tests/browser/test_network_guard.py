@@ -12,14 +12,11 @@ import json
 import os
 import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import ROOT, _free_port
+from tests.browser.conftest import ROOT, start_app
 
 pytestmark = pytest.mark.browser
 LOOPBACK = ("127.", "'127.", "::1", "'::1'", "localhost", "'localhost'")
@@ -37,31 +34,14 @@ PAGES = (
 @pytest.fixture(scope="module")
 def watched_server(tmp_path_factory):
     log = tmp_path_factory.mktemp("net") / "net.jsonl"
-    port = _free_port()
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(ROOT / "tests" / "netguard"), str(ROOT)]),
         "SDS_NET_LOG": str(log),
     }
     env.pop("SDS_REDIS_ALLOWED", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("the app did not start")
+    proc, url = start_app(env, stdout=subprocess.PIPE, cli_address=False)
+    port = int(url.rsplit(":", 1)[1])
     yield url, log, port
     proc.terminate()
     out = proc.communicate(timeout=10)[0].decode(errors="replace")
