@@ -688,6 +688,8 @@ def cloudflare_sentence(comparison: Comparison) -> str:
     book = comparison.row("sliding_log")
     counter = comparison.results["sliding_window_counter"]
     n = len(counter)
+    if n == 0 or lib.differs_from_counter is None:
+        return "The trace has no request, so there is nothing to compare with Cloudflare's 0.003%."
     k = round(lib.differs_from_counter * n)
     near = near_limit_share(counter)
     text = (

@@ -144,8 +144,10 @@ class SimulationResult:
 
     def select(self, key: str) -> SimulationResult:
         """The requests of one client only (same arrays, filtered)."""
+        if self.keys is None and key == "default":
+            return self  # one client: all of it (also when the trace is empty)
         if self.keys is None:
-            mask = np.ones(len(self), dtype=bool) if key == "default" else np.zeros(len(self), dtype=bool)
+            mask = np.zeros(len(self), dtype=bool)
         else:
             mask = self.keys == key
         if not mask.any():

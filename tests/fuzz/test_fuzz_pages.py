@@ -60,3 +60,23 @@ def test_hostile_links_end_in_a_clear_page(page):
             assert "](http" not in outside_code and "<img" not in outside_code, notice.value
         for m in at.metric:
             assert not any(bad in str(m.value).lower() for bad in ("nan", "inf")), (m.label, m.value)
+
+
+@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("end", ["min", "max"])
+def test_every_slider_and_number_box_at_its_extreme(page, end):
+    """Every slider and number box of the page moved to its minimum (or maximum) at once, as a student
+    dragging everything to one end would: the page ends with a clear message or a result, never a
+    traceback, and every metric stays finite."""
+    at = open_page(f"pages/{page}")
+    for w in [*at.slider, *at.number_input]:
+        if getattr(w, "disabled", False):
+            continue
+        bound = getattr(w, end, None)
+        if bound is None or (isinstance(w.value, tuple | list)):
+            continue
+        w.set_value(type(w.value)(bound) if isinstance(w.value, int | float) else bound)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    for m in at.metric:
+        assert not any(bad in str(m.value).lower() for bad in ("nan", "inf")), (m.label, m.value)
