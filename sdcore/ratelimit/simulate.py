@@ -146,10 +146,7 @@ class SimulationResult:
         """The requests of one client only (same arrays, filtered)."""
         if self.keys is None and key == "default":
             return self  # one client: all of it (also when the trace is empty)
-        if self.keys is None:
-            mask = np.zeros(len(self), dtype=bool)
-        else:
-            mask = self.keys == key
+        mask = np.zeros(len(self), dtype=bool) if self.keys is None else self.keys == key
         if not mask.any():
             raise ValueError(
                 f"client {key!r} does not appear in this trace (clients: {self._some_clients()})"
