@@ -131,3 +131,16 @@ def test_doctests(name):
     module = importlib.import_module(name)
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
+
+
+def test_no_builtin_hash_in_the_engine():
+    """Python's hash() is salted per process: nothing in sdcore may call it (placement, cache keys and
+    __hash__ methods use mmh3 or a content hash instead), so the same inputs give the same numbers anywhere."""
+    import ast
+
+    calls = []
+    for path in (ROOT / "sdcore").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "hash":
+                calls.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not calls

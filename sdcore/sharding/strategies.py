@@ -1,7 +1,7 @@
 """The sharding strategies, written once as a registry: how each maps key values to shards, where new key
 values go, and how each re-shards from S to S' shards moving as little as its rules allow.
 
-- ``modulo``: hash(key) mod S. Even, stateless, and changing S moves almost every key.
+- ``modulo``: murmur3(key) mod S. Even, stateless, and changing S moves almost every key.
 - ``ring``: consistent hashing on :class:`sdcore.hashing.HashRing` (shard i is the node ``shard-i``):
   adding a shard moves only the keys its points take over, about 1/(S+1).
 - ``range``: consecutive key values per shard, cut at equal row counts. Range scans touch few shards; a
@@ -243,7 +243,7 @@ class Strategy:
 
 
 STRATEGIES: MappingProxyType[str, Strategy] = MappingProxyType({
-    "modulo": Strategy("hash mod S", "hash(key) mod S: even, but changing S moves almost every key",
+    "modulo": Strategy("hash mod S", "murmur3(key) mod S: even, but changing S moves almost every key",
                        HashModulo),
     "ring": Strategy("consistent hashing", "a hash ring of virtual nodes: a new shard takes about 1/(S+1)",
                      ConsistentHash),
