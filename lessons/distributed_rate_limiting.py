@@ -20,6 +20,8 @@ import numpy as np
 from lessons.base import Headline, Param, Preset, Reference, md_text, preset_table
 from lessons.base import seconds as seconds_text
 from sdcore.ratelimit.distributed import (
+    DEFAULT_API_URL,
+    DEFAULT_REDIS_URL,
     FAULT_LABELS,
     FAULT_MODES,
     VARIANTS,
@@ -342,10 +344,6 @@ IDEA = (
     "shared in-memory store, Redis, with counters that expire. Two servers that read a counter at the same time "
     "and both write it back admit too much: the race. And when the store fails, every server must decide alone."
 )
-# The live modules' defaults (sdcore.ratelimit.live.connection / .burst), written here because a lesson
-# never loads the live code; tests/lessons checks that they agree.
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
-DEFAULT_API_URL = "http://127.0.0.1:8000/search"
 PARAMS = (
     # the shared store (where it is, not part of the experiment)
     Param("backend", "redis", options=("redis", "memory"), labels={"redis": "Redis", "memory": "In memory only"},

@@ -17,6 +17,9 @@ from sdcore.ratelimit.spread import Spread
 if TYPE_CHECKING:
     from sdcore.ratelimit.live.resilient import FailureReport
 
+# Where the pages point by default (a local Redis, the example API); written once, read by live/ and lessons/.
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_API_URL = "http://127.0.0.1:8000/search"
 POLICIES = MappingProxyType({"open": "Fail open (admit)", "closed": "Fail closed (reject)"})
 FAULT_MODES = ("pass", "drop", "delay", "refuse")
 

@@ -28,13 +28,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from sdcore.ratelimit.distributed import DEFAULT_API_URL
 from sdcore.ratelimit.live import children
 from sdcore.ratelimit.live.redis_server import free_port
 from sdcore.ratelimit.live.resilient import POLICIES
 
 ROOT = Path(__file__).resolve().parents[3]  # the project folder (examples/ lives there)
 EXAMPLE_APP = "examples.example_api:app"
-DEFAULT_API_URL = "http://127.0.0.1:8000/search"
 LOOPBACK_NAMES = ("localhost",)
 # --- where the burst may go ---------------------------------------------------------------------------
 

@@ -9,11 +9,11 @@ from urllib.parse import unquote, urlsplit
 
 import redis
 
+from sdcore.ratelimit.distributed import DEFAULT_REDIS_URL
 from sdcore.ratelimit.live import children
 from sdcore.ratelimit.live.redis_server import LocalRedisServer
 from sdcore.ratelimit.live.redis_store import delete_prefix, redis_client
 
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 START_REDIS_HINT = (
     "Start one on this machine with `redis-server --port 6379` (Debian/Ubuntu: `sudo apt-get install "
     "redis-server`, which also starts a system service on port 6379; macOS: `brew install redis`), or "
