@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import plotly.graph_objects as go
+import plotly.io as pio
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable under the common colour-vision deficiencies.
 PALETTE: tuple[str, ...] = (
@@ -32,6 +33,11 @@ NEUTRAL = "#7F7F7F"  # reference lines, theory, ideal
 HIGHLIGHT = "#E69F00"
 FONT_SIZE = 16
 
+# Every figure starts from plotly_white. As the process-wide default it is attached when a figure is made, without
+# validation (about 0.1 ms). Passing template="plotly_white" to update_layout validates and deep-copies it every
+# time (about 11 ms a figure, most of a cached rerun on a chart-heavy page). Only this package draws figures.
+pio.templates.default = "plotly_white"
+
 
 def colour(i: int) -> str:
     """The i-th colour: the Okabe-Ito eight, then Tol's muted eight, then cycling (16 distinct)."""
@@ -44,7 +50,6 @@ def apply_style(fig: go.Figure, *, title: str | None = None, height: int = 420) 
     fig.update_layout(
         # A title sits above the legend row, so it never overlaps it.
         title={"text": title, "y": 0.98, "yanchor": "top"} if title else None,
-        template="plotly_white",
         font={"size": FONT_SIZE},
         height=height,
         margin={"l": 60, "r": 20, "t": 110 if title else 40, "b": 50},

@@ -1,0 +1,25 @@
+"""The shared chart style: every figure starts from plotly_white, set once for the process, not per figure."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import plotly.io as pio
+
+from sdcore.charts.style import FONT_SIZE, PALETTE, apply_style
+
+
+def test_styled_figure_uses_plotly_white_and_the_shared_layout():
+    fig = apply_style(go.Figure(go.Scatter(x=[1, 2], y=[3, 4])), title="t", height=300)
+    spec = fig.to_plotly_json()["layout"]
+    assert spec["template"] == pio.templates["plotly_white"].to_plotly_json()
+    assert spec["font"]["size"] == FONT_SIZE and spec["height"] == 300
+    assert tuple(spec["colorway"]) == PALETTE
+    assert spec["title"]["text"] == "t"
+
+
+def test_subplots_and_bare_figures_get_the_same_template():
+    from plotly.subplots import make_subplots
+
+    white = pio.templates["plotly_white"].to_plotly_json()
+    assert make_subplots(rows=2, cols=1).to_plotly_json()["layout"]["template"] == white
+    assert go.Figure().to_plotly_json()["layout"]["template"] == white
