@@ -33,11 +33,9 @@ SECTIONS = {
     ],
     "Data": [
         st.Page("pages/kv_quorum.py", title="Key-value store: quorums", icon=":material/database:"),
-        st.Page(
-            "pages/kv_cluster.py", title="Key-value store: a cluster you can break", icon=":material/dns:"
-        ),
+        st.Page("pages/kv_cluster.py", title="Key-value store: break a cluster", icon=":material/dns:"),
         ("pages/kv_health.py", "Key-value store: healthy replicas", ":material/monitor_heart:"),
-        ("pages/kv_storage.py", "Key-value store: one node's storage", ":material/storage:"),
+        ("pages/kv_storage.py", "Key-value store: one node's disk", ":material/storage:"),
         ("pages/sharding.py", "Sharding", ":material/grid_view:"),
     ],
     "Applications": [
