@@ -6,7 +6,7 @@ import streamlit as st
 
 from lessons import consistent_hashing as lesson
 from sdcore.charts import hashing as charts
-from sdcore.hashing import KeyHashes, hash_keys, make_keys, spread_vs_vnodes
+from sdcore.hashing import KeyHashes, hash_seeded_keys, spread_vs_vnodes
 from sdcore.hashing.experiment import (
     Change,
     NodeSet,
@@ -20,7 +20,7 @@ from sdcore.hashing.experiment import (
     run_change,
 )
 from sdcore.hashing.validate import NODE_NAME_RULE
-from ui import page
+from ui import cache, page
 from ui.ending import Export, page_end
 from ui.errors import boundary
 from ui.params import PageParams
@@ -29,23 +29,35 @@ P = PageParams("hashing", lesson.PARAMS, lesson.PRESETS, lesson.DEFAULT_PRESET)
 SAMPLE = lesson.SAMPLE
 
 
-@st.cache_data(max_entries=6, ttl=3600, show_spinner="Hashing the keys…")
+@cache.shared(max_entries=6, spinner="Hashing the keys…")
 def cached_hashes(hash_name: str, keys: int, seed: int, bits: int) -> np.ndarray:
-    return hash_keys(make_keys(keys, seed), hash_name, bits)
+    h = hash_seeded_keys(keys, seed, hash_name, bits)
+    h.setflags(write=False)  # one array for every session: nobody may change it
+    return h
 
 
-@st.cache_data(max_entries=24, ttl=3600, show_spinner="Placing the keys…")
+@cache.shared(max_entries=24, spinner="Placing the keys…")
 def cached_owners(spec: PlacementSpec, cluster: NodeSet, keys: int, seed: int) -> np.ndarray:
     h = cached_hashes(spec.hash_name, keys, seed, spec.hash_bits)
-    return locate(spec, cluster, KeyHashes.precomputed(spec.hash_name, **{f"h{spec.hash_bits}": h}))
+    owners = locate(spec, cluster, KeyHashes.precomputed(spec.hash_name, **{f"h{spec.hash_bits}": h}))
+    owners.setflags(write=False)
+    return owners
 
 
-@st.cache_data(max_entries=8, ttl=3600, show_spinner="Comparing schemes…")
+@cache.shared(max_entries=16, spinner=False)
+def cached_report(spec: PlacementSpec, before: NodeSet, change: Change | None, keys: int, seed: int):
+    return run_change(spec, before, change, keys=keys, seed=seed, compare=False,
+                      locator=lambda s, c: cached_owners(s, c, keys, seed))  # fmt: skip
+
+
+@cache.shared(max_entries=8, spinner="Comparing schemes…")
 def cached_comparison(spec: PlacementSpec, before: NodeSet, after: NodeSet, keys: int, seed: int):
-    return compare_schemes(spec, before, after, KeyHashes(make_keys(keys, seed), spec.hash_name))
+    hashed = KeyHashes.precomputed(spec.hash_name, h32=cached_hashes(spec.hash_name, keys, seed, 32),
+                                   h64=cached_hashes(spec.hash_name, keys, seed, 64))  # fmt: skip
+    return compare_schemes(spec, before, after, hashed)
 
 
-@st.cache_data(max_entries=8, ttl=3600, show_spinner=False)
+@cache.shared(max_entries=8, spinner=False)
 def cached_spread(names: tuple[str, ...], hash_name: str):
     return spread_vs_vnodes(names, hash_name=hash_name, samples=8 if len(names) <= 16 else 2)
 
@@ -129,15 +141,7 @@ u[2].caption(
 
 last = changes[-1] if changes else None
 with boundary():
-    report = run_change(
-        spec,
-        clusters[-2] if last else now,
-        last,
-        keys=v["keys"],
-        seed=v["seed"],
-        locator=lambda s, c: cached_owners(s, c, v["keys"], v["seed"]),
-        compare=False,
-    )
+    report = cached_report(spec, clusters[-2] if last else now, last, v["keys"], v["seed"])
 mv, loads = report.movement, report.loads
 comparison = None
 if last:
@@ -148,33 +152,25 @@ for col, h in zip(st.columns(4), heads, strict=True):
     if h is not None:
         col.metric(h.label, h.value, h.delta, delta_color=h.delta_color, help=h.help)
 
-colours = charts.node_colours(list(dict.fromkeys([*report.before.names, *now.names])))
 left, right = st.columns([1.1, 1])
 with left:
     if spec.scheme in ("ring", "bounded"):
-        ring = spec.build(now).ring_points()
-        names = make_keys(v["keys"], v["seed"], first=SAMPLE)
-        h = cached_hashes(spec.hash_name, v["keys"], v["seed"], 32)[:SAMPLE]
-        prev = [report.before.names[i] for i in report.owners_before[:SAMPLE]] if last else None
         st.plotly_chart(
-            charts.ring_figure(
-                ring, h, names, [now.names[i] for i in report.owners_after[:SAMPLE]], prev, colours
-            ),
-            key="ring",
+            cache.figure(charts.report_ring_figure, report, v["keys"], v["seed"], SAMPLE), key="ring"
         )
-        st.caption(lesson.ring_caption(len(ring), moved=bool(last and mv.moved)))
+        st.caption(
+            lesson.ring_caption(len(report.spec.build(now).ring_points()), moved=bool(last and mv.moved))
+        )
     else:
         st.info(
             f"{lesson.SCHEME_LABELS[spec.scheme]} has no ring to draw: each key is placed by a formula. "
             "Compare how many keys it moves in the table below."
         )
 with right:
-    st.plotly_chart(
-        charts.load_bar_figure(loads, report.loads_before if last else None, colours), key="loads"
-    )
+    st.plotly_chart(cache.figure(charts.report_load_figure, report), key="loads")
     st.caption(lesson.CAPTIONS["loads"])
     if last and mv.moved:
-        st.plotly_chart(charts.flows_figure(dict(mv.flows), colours), key="flows")
+        st.plotly_chart(cache.figure(charts.report_flows_figure, report), key="flows")
         st.caption(lesson.CAPTIONS["flows"])
 if last:
     st.subheader("The same change under every scheme")
@@ -191,7 +187,7 @@ if last:
 st.subheader("Load spread as virtual nodes grow")
 if lesson.uses(spec.scheme, "vnodes"):
     curve = cached_spread(now.names, spec.hash_name)
-    st.plotly_chart(charts.spread_figure(curve, spec.vnodes), key="spread")
+    st.plotly_chart(cache.figure(charts.spread_figure, curve, spec.vnodes), key="spread")
     st.caption(lesson.CAPTIONS["spread"])
 else:
     st.caption(

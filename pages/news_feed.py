@@ -5,8 +5,8 @@ import streamlit as st
 
 from lessons import news_feed as L
 from sdcore.charts import feed as charts
-from sdcore.feed import neighbourhood, simulate_all
-from ui import page
+from sdcore.feed import feed_graph, graph_config, neighbourhood, simulate_all
+from ui import cache, page
 from ui.ending import Export, page_end
 from ui.errors import boundary
 from ui.params import PageParams
@@ -15,12 +15,17 @@ P = PageParams("feed", L.PARAMS, {p.name: dict(p.values) for p in L.PRESETS}, L.
 ss = st.session_state
 
 
-@st.cache_resource(max_entries=6, ttl=3600, show_spinner="Simulating the fanout…")
+@cache.shared(max_entries=4, spinner="Building the follower graph…")
+def cached_graph(graph_settings):
+    return feed_graph(graph_settings)  # read-only arrays: shared by every run on the same graph
+
+
+@cache.shared(max_entries=6, spinner="Simulating the fanout…")
 def cached_runs(config):
-    return simulate_all(config)  # immutable results (read-only arrays), shared by every session
+    return simulate_all(config, cached_graph(graph_config(config)))  # immutable, shared by every session
 
 
-@st.cache_resource(max_entries=24, ttl=3600, show_spinner=False)
+@cache.shared(max_entries=24, spinner=False)
 def cached_hood(config, author: int):
     return neighbourhood(cached_runs(config)["push"].graph, author, 60, config.seed)
 
@@ -88,10 +93,10 @@ if guess is not None:
 left, right_col = st.columns([1, 1.3])
 with left:
     hood = cached_hood(config, 0)
-    st.plotly_chart(charts.neighbourhood_figure(hood, run), key="hood")
+    st.plotly_chart(cache.figure(charts.neighbourhood_figure, hood, run), key="hood")
     st.caption(L.caption_neighbourhood(run, hood))
 with right_col:
-    st.plotly_chart(charts.amplification_figure(runs), key="amplification")
+    st.plotly_chart(cache.figure(charts.amplification_figure, runs), key="amplification")
     st.caption(L.caption_amplification(runs))
 
 st.subheader("The fanout in virtual time")
@@ -118,12 +123,12 @@ def fanout_view() -> None:
     st.markdown(L.cursor_sentence(run, ss["feed.cursor"]))
     q, r = st.columns(2)
     with q:
-        st.plotly_chart(charts.queue_figure(run, t), key="queue")
+        st.plotly_chart(cache.figure(charts.queue_figure, run, t), key="queue")
         st.caption(L.caption_queue(run))
     post = L.headline_post(run)
     with r:
         if post is not None:
-            st.plotly_chart(charts.reached_figure(run, post, t), key="reached")
+            st.plotly_chart(cache.figure(charts.reached_figure, run, post, t), key="reached")
             st.caption(L.caption_reached(run, post))
         else:
             st.info("No post is fanned out under this strategy: every feed merges at read time.")
@@ -132,7 +137,7 @@ def fanout_view() -> None:
 fanout_view()
 c1, c2 = st.columns(2)
 with c1:
-    st.plotly_chart(charts.delay_figure(run), key="delay")
+    st.plotly_chart(cache.figure(charts.delay_figure, run), key="delay")
     st.caption(L.caption_delay(run))
 with c2:
     P.widget("deadline")

@@ -6,6 +6,7 @@ import streamlit as st
 from lessons import sharding as L
 from sdcore.charts import sharding as charts
 from sdcore.sharding import (
+    Dataset,
     DatasetConfig,
     ShardingConfig,
     ShardingResult,
@@ -16,7 +17,7 @@ from sdcore.sharding import (
     skew_sample_config,
     skew_table,
 )
-from ui import page
+from ui import cache, page
 from ui.ending import Export, page_end
 from ui.errors import boundary
 from ui.params import PageParams
@@ -25,15 +26,19 @@ P = PageParams("sharding", L.PARAMS, {p.name: dict(p.values) for p in L.PRESETS}
 ss = st.session_state
 
 
-@st.cache_resource(max_entries=16, ttl=3600, show_spinner="Sharding the posts…")
+@cache.shared(max_entries=8, spinner="Generating the posts…")
+def cached_dataset(data: DatasetConfig) -> Dataset:
+    return make_dataset(data)  # shared with every run on it: its key columns, hashes and placements too
+
+
+@cache.shared(max_entries=16, spinner="Sharding the posts…")
 def cached_run(cfg: ShardingConfig) -> ShardingResult:
-    return run_sharding(cfg)  # immutable: shared by every session that asks the same question
+    return run_sharding(cfg, cached_dataset(cfg.dataset_config()))  # immutable: shared by every session
 
 
-@st.cache_resource(max_entries=16, ttl=3600, show_spinner="Every key under every strategy…")
-def cached_skew(data: DatasetConfig, shards: int, workload: Workload, vnodes: int, _result: ShardingResult):
-    ds = _result.dataset if data == _result.dataset.config else make_dataset(data)
-    return skew_table(ds, shards, workload, vnodes)
+@cache.shared(max_entries=16, spinner="Every key under every strategy…")
+def cached_skew_figure(data: DatasetConfig, shards: int, workload: Workload, vnodes: int):
+    return charts.skew_heatmap(skew_table(cached_dataset(data), shards, workload, vnodes))  # never changed
 
 
 page.start(L.TITLE, L.IDEA)
@@ -61,13 +66,13 @@ for c, h in zip(st.columns(len(heads)), heads, strict=True):
 st.subheader("Per shard: size and load")
 left, right = st.columns([1.15, 1])
 with left:
-    st.plotly_chart(charts.shard_figure(r.loads, cfg.read_capacity, cfg.write_capacity), key="shards")
+    st.plotly_chart(
+        cache.figure(charts.shard_figure, r.loads, cfg.read_capacity, cfg.write_capacity), key="shards"
+    )
     st.caption(L.shard_caption(r))
 with right:
     sample = skew_sample_config(cfg)
-    st.plotly_chart(
-        charts.skew_heatmap(cached_skew(sample, cfg.shards, cfg.workload(), cfg.vnodes, r)), key="skew"
-    )
+    st.plotly_chart(cached_skew_figure(sample, cfg.shards, cfg.workload(), cfg.vnodes), key="skew")
     st.caption(L.skew_caption(r, sample.posts))
 
 st.subheader(f"Re-sharding: {cfg.shards} → {cfg.new_shards} shards")
@@ -82,10 +87,10 @@ if ss.get("sharding.shown") == token:
     g[2].info(L.prediction_feedback(guess, r), icon=":material/lightbulb:")
     left, right = st.columns([1, 1])
     with left:
-        st.plotly_chart(charts.movement_figure(r.movements, cfg.strategy), key="moved")
+        st.plotly_chart(cache.figure(charts.result_movement_figure, r), key="moved")
         st.caption(L.movement_caption(r))
     with right:
-        st.plotly_chart(charts.migration_figure(r.migration), key="migration")
+        st.plotly_chart(cache.figure(charts.migration_figure, r.migration), key="migration")
         st.caption(L.migration_caption(r))
     st.dataframe(
         pd.DataFrame(L.movement_rows(r)),
@@ -93,7 +98,7 @@ if ss.get("sharding.shown") == token:
         column_config={c: st.column_config.NumberColumn(format="percent") for c in ("share moved", "theory")},
     )
     if cfg.strategy == "slots":
-        st.plotly_chart(charts.slot_map_figure(r.placement.state, r.resharded.state), key="slots")
+        st.plotly_chart(cache.figure(charts.result_slot_map_figure, r), key="slots")
         st.caption(L.slot_caption(r))
 else:
     g[2].caption(
@@ -103,7 +108,7 @@ else:
 st.subheader("The celebrity problem: one hot key")
 left, right = st.columns([1.2, 1])
 with left:
-    st.plotly_chart(charts.hot_shard_figure(r.hot), key="hot")
+    st.plotly_chart(cache.figure(charts.hot_shard_figure, r.hot), key="hot")
 with right:
     st.caption(L.hot_caption(r))
     shares = " · ".join(f"top {n}: {L.pct(s)}" for n, s in r.hot.top_shares)
@@ -118,7 +123,7 @@ st.caption(
 )
 left, right = st.columns([1.4, 1])
 with left:
-    st.plotly_chart(charts.join_figure(r.feed), key="join")
+    st.plotly_chart(cache.figure(charts.join_figure, r.feed), key="join")
 with right:
     st.caption(L.join_caption(r))
 

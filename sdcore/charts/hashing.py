@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
 
 from sdcore.charts.style import BAD, NEUTRAL, apply_style, colour
 from sdcore.hashing.analysis import LoadStats, SpreadCurve
+from sdcore.hashing.hashfuncs import hash_keys, make_keys
 from sdcore.hashing.ring import RING_SIZE, RingPoints
+
+if TYPE_CHECKING:
+    from sdcore.hashing.experiment import ChangeReport
 
 MAX_DRAWN_POINTS = 3000
 
@@ -237,3 +242,39 @@ def flows_figure(flows: dict[tuple[str, str], int], colours: dict[str, str] | No
         )
     )
     return apply_style(fig, height=360)
+
+
+# -- one report's figures (what the page draws, built once per cached report with ui.cache.figure) ----------
+
+
+def report_colours(report: ChangeReport) -> dict[str, str]:
+    """Every node before or after the change, in join order, with its colour."""
+    return node_colours(list(dict.fromkeys([*report.before.names, *report.after.names])))
+
+
+def report_ring_figure(report: ChangeReport, keys: int, seed: int, sample: int) -> go.Figure:
+    """:func:`ring_figure` of the cluster after the change, with the first ``sample`` of the ``keys`` seeded
+    keys and, after a change, where each came from."""
+    after = report.after
+    names = make_keys(keys, seed, first=sample)
+    prev = [report.before.names[i] for i in report.owners_before[:sample]] if report.change else None
+    return ring_figure(
+        report.spec.build(after).ring_points(),
+        hash_keys(names, report.spec.hash_name, 32),
+        names,
+        [after.names[i] for i in report.owners_after[:sample]],
+        prev,
+        report_colours(report),
+    )
+
+
+def report_load_figure(report: ChangeReport) -> go.Figure:
+    """:func:`load_bar_figure` of the report: keys per node now, and before the change if there was one."""
+    return load_bar_figure(
+        report.loads, report.loads_before if report.change else None, report_colours(report)
+    )
+
+
+def report_flows_figure(report: ChangeReport) -> go.Figure:
+    """:func:`flows_figure` of the keys the change moved."""
+    return flows_figure(dict(report.movement.flows), report_colours(report))

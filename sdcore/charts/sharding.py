@@ -5,6 +5,7 @@ the cost of a join against de-normalized copies."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
@@ -18,6 +19,9 @@ from sdcore.sharding.keyslot import SLOTS
 from sdcore.sharding.layout import ShardLoads
 from sdcore.sharding.resharding import Migration, Movement
 from sdcore.sharding.strategies import STRATEGIES
+
+if TYPE_CHECKING:
+    from sdcore.sharding.experiment import ShardingResult
 
 READS, WRITES = PALETTE[0], PALETTE[1]
 
@@ -177,3 +181,13 @@ def join_figure(feed: FeedCost) -> go.Figure:
     fig.update_layout(margin={"l": 60, "r": 20, "t": 80, "b": 50})
     fig.update_annotations(font={"size": 15})
     return fig
+
+
+def result_movement_figure(result: ShardingResult) -> go.Figure:
+    """:func:`movement_figure` of a run, its own strategy highlighted."""
+    return movement_figure(result.movements, result.config.strategy)
+
+
+def result_slot_map_figure(result: ShardingResult) -> go.Figure:
+    """:func:`slot_map_figure` of a slots run: the slot owners before and after re-sharding."""
+    return slot_map_figure(result.placement.state, result.resharded.state)

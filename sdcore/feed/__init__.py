@@ -50,6 +50,8 @@ from sdcore.feed.simulate import (
     StrategyCosts,
     World,
     build_world,
+    feed_graph,
+    graph_config,
     simulate_all,
     simulate_feed,
 )
@@ -82,6 +84,8 @@ __all__ = [
     "World",
     "batch_count",
     "build_world",
+    "feed_graph",
+    "graph_config",
     "capacity_needed",
     "content_hash",
     "drain_queue",

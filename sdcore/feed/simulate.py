@@ -22,9 +22,9 @@ what a fresh pull returns (the copies filtered at read time are what it is short
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from types import MappingProxyType
 
 import numpy as np
 
@@ -194,14 +194,28 @@ class World:
         )
 
 
-def build_world(config: FeedConfig) -> World:
+def graph_config(config: FeedConfig) -> FeedConfig:
+    """The settings the follower graph depends on (the others at their defaults): a cache key for it."""
     c = config
-    rng = np.random.default_rng([c.seed, 20])
+    return FeedConfig(c.users, c.seed, follows=c.follows, tail=c.tail,
+                      celebrity_followers=c.celebrity_followers, edge_list=c.edge_list)  # fmt: skip
+
+
+def feed_graph(config: FeedConfig) -> FollowerGraph:
+    """The follower graph of ``config``: the uploaded or generated graph, with its celebrity."""
+    c = config
     if c.edge_list is not None:
         base = c.edge_list.graph(c.users)
     else:
         base = scale_free_graph(c.users, c.follows, c.tail, c.seed)
-    graph = with_star(base, c.celebrity_followers, c.seed)
+    return with_star(base, c.celebrity_followers, c.seed)
+
+
+def build_world(config: FeedConfig, graph: FollowerGraph | None = None) -> World:
+    """The world of ``config``; ``graph`` is ``feed_graph(config)`` if the caller has it already."""
+    c = config
+    rng = np.random.default_rng([c.seed, 20])
+    graph = feed_graph(c) if graph is None else graph
     n = graph.users
     active = _frozen(rng.random(n) < c.active_share)
 
@@ -538,7 +552,28 @@ def simulate_feed(config: FeedConfig, strategy: str, world: World | None = None)
     return run
 
 
-def simulate_all(config: FeedConfig) -> MappingProxyType:
-    """Every strategy on one shared world: name -> FeedRun, in registry order."""
-    world = build_world(config)
-    return MappingProxyType({name: simulate_feed(config, name, world) for name in STRATEGIES})
+def simulate_all(config: FeedConfig, graph: FollowerGraph | None = None) -> FeedRuns:
+    """Every strategy on one shared world: name -> FeedRun, in registry order (``graph``: as for
+    :func:`build_world`, the graph of ``graph_config(config)`` computed once for every config sharing it)."""
+    world = build_world(config, graph)
+    return FeedRuns({name: simulate_feed(config, name, world) for name in STRATEGIES})
+
+
+class FeedRuns(Mapping):
+    """Strategy name -> FeedRun, read-only, in registry order: one object that a page caches (and draws
+    its comparison figures) once for every session."""
+
+    def __init__(self, runs: Mapping[str, FeedRun]):
+        self._runs = dict(runs)
+
+    def __getitem__(self, name: str) -> FeedRun:
+        return self._runs[name]
+
+    def __iter__(self):
+        return iter(self._runs)
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+    def __repr__(self) -> str:
+        return f"FeedRuns({', '.join(self._runs)})"

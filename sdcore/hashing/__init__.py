@@ -24,6 +24,7 @@ from sdcore.hashing.hashfuncs import (
     hash32,
     hash64,
     hash_keys,
+    hash_seeded_keys,
     key_ids,
     make_keys,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "hash32",
     "hash64",
     "hash_keys",
+    "hash_seeded_keys",
     "jump_bucket",
     "jump_buckets",
     "key_ids",

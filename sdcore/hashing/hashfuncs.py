@@ -14,6 +14,8 @@ from types import MappingProxyType
 import mmh3
 import numpy as np
 
+from sdcore.hashing.murmur import murmur3_32_rows, murmur3_64_rows
+
 _MASK32 = 0xFFFFFFFF
 _MASK64 = 0xFFFFFFFFFFFFFFFF
 
@@ -105,7 +107,38 @@ def make_keys(count: int, seed: int = 0, first: int | None = None) -> list[str]:
     ids = key_ids(count, seed)
     if first is not None:
         ids = ids[:first]
-    return [f"user:{i:016x}" for i in ids.tolist()]
+    if len(ids) < 64:
+        return [f"user:{i:016x}" for i in ids.tolist()]
+    rows = np.empty((len(ids), KEY_LENGTH + 1), dtype=np.uint8)  # each name and a newline, split in one call
+    rows[:, :KEY_LENGTH] = _key_rows(ids)
+    rows[:, KEY_LENGTH] = ord("\n")
+    return rows.tobytes()[:-1].decode("ascii").split("\n")
+
+
+KEY_LENGTH = 21  # len("user:") + 16 hex digits
+_HEX_PAIRS = np.frombuffer("".join(f"{b:02x}" for b in range(256)).encode("ascii"), dtype=np.uint16)
+_HEX_PAIRS.setflags(write=False)
+
+
+def _key_rows(ids: np.ndarray) -> np.ndarray:
+    """The ASCII bytes of ``f"user:{i:016x}"`` for every id, one row each (a ``(n, 21)`` uint8 matrix)."""
+    n = len(ids)
+    rows = np.empty((n, KEY_LENGTH), dtype=np.uint8)
+    rows[:, :5] = np.frombuffer(b"user:", dtype=np.uint8)
+    big_endian = np.ascontiguousarray(ids, dtype=">u8").view(np.uint8)  # the id's bytes, high first
+    rows[:, 5:] = _HEX_PAIRS[big_endian].view(np.uint8).reshape(n, 16)  # two hex digits a byte
+    return rows
+
+
+def hash_seeded_keys(count: int, seed: int = 0, hash_name: str = "murmur3", bits: int = 32) -> np.ndarray:
+    """``hash_keys(make_keys(count, seed), hash_name, bits)``, the same array; for murmur3 computed from
+    the names' bytes with numpy, without making a Python string per key."""
+    if bits not in (32, 64):
+        raise ValueError(f"bits must be 32 or 64 (got {bits})")
+    if check_hash_name(hash_name) != "murmur3":
+        return hash_keys(make_keys(count, seed), hash_name, bits)
+    rows = _key_rows(key_ids(count, seed))
+    return murmur3_32_rows(rows) if bits == 32 else murmur3_64_rows(rows)
 
 
 def key_ids(count: int, seed: int = 0) -> np.ndarray:

@@ -24,6 +24,7 @@ from types import MappingProxyType
 import numpy as np
 
 from sdcore import checks
+from sdcore.sharding.memo import memo_of
 
 MAX_ROWS = 1_000_000
 MIN_USERS, MAX_USERS = 100, 200_000
@@ -113,7 +114,19 @@ class Dataset:
 
     def posts_of(self, user: int) -> np.ndarray:
         """Post ids of one user, oldest first."""
-        return np.flatnonzero(self.post_author == user)
+        if not 0 <= user < self.users:
+            return np.zeros(0, dtype=np.intp)
+        order, starts = memo_of(self, DERIVED).get("by_author", self._by_author)
+        return order[starts[user] : starts[user + 1]].copy()
+
+    def _by_author(self) -> tuple[np.ndarray, np.ndarray]:
+        """Post ids grouped by author (ascending within each) and where each author's run starts."""
+        order = np.argsort(self.post_author, kind="stable")
+        starts = np.concatenate(([0], np.cumsum(np.bincount(self.post_author, minlength=self.users))))
+        return order, starts
+
+
+DERIVED = 8  # values kept on a dataset: its key columns (5) and the posts-by-author index
 
 
 def zipf_weights(n: int, exponent: float) -> np.ndarray:

@@ -20,7 +20,7 @@ from types import MappingProxyType
 import numpy as np
 
 from sdcore import checks
-from sdcore.sharding.dataset import DAY_MS, NOW_MS, Dataset
+from sdcore.sharding.dataset import COUNTRIES, DAY_MS, NOW_MS, Dataset
 from sdcore.sharding.keys import KeyColumn, key_column
 from sdcore.sharding.strategies import Placement, place
 
@@ -66,13 +66,10 @@ class QueryFanout:
 
 
 def _instances(ds: Dataset, query: str, count: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """The matching posts of ``count`` sampled instances (one posts-of-a-country query is counted apart)."""
     if query == "user_posts":
         users = rng.choice(ds.users, size=count, p=ds.user_popularity)
         return [ds.posts_of(int(u)) for u in users]
-    if query == "country_posts":
-        countries = ds.user_country[ds.post_author]
-        picked = rng.choice(countries, size=count)
-        return [np.flatnonzero(countries == c) for c in picked]
     if query == "last_day":
         return [np.flatnonzero(ds.post_created_ms >= NOW_MS - DAY_MS)]
     posts = rng.choice(ds.posts, size=count, p=ds.post_read_share)
@@ -88,8 +85,16 @@ def query_fanout(
     row_shard = pl.row_shards(col)
     out = []
     for q in QUERIES:
-        inst = _instances(ds, q, samples, rng)
-        holders = np.array([len(np.unique(row_shard[m])) for m in inst], dtype=np.float64)
+        if q == "country_posts":  # an instance is a country: count each country's holders once
+            countries = ds.user_country[ds.post_author]
+            picked = rng.choice(countries, size=samples)
+            per_country = np.zeros((len(COUNTRIES), pl.shards), dtype=bool)
+            per_country[countries, row_shard] = True
+            holders = per_country.sum(axis=1)[picked].astype(np.float64)
+            inst = picked
+        else:
+            inst = _instances(ds, q, samples, rng)
+            holders = np.array([len(np.unique(row_shard[m])) for m in inst], dtype=np.float64)
         r = routable(q, col.key, pl.strategy)
         local = holders if r else np.full(len(inst), float(pl.shards))
         global_ = holders if r else holders + 1
@@ -145,9 +150,12 @@ def feed_cost(
     routed = col.key in USER_KEYS
     post_shards, post_rows, user_shards, user_rows = [], [], [], []
     authors_seen: list[int] = []
+    followed = np.zeros(ds.users, dtype=bool)
     for _ in range(readers):
         followees = rng.choice(ds.users, size=follows, replace=False, p=weights)
-        candidates = np.flatnonzero(np.isin(ds.post_author, followees))  # ascending = oldest first
+        followed[followees] = True
+        candidates = np.flatnonzero(followed[ds.post_author])  # ascending = oldest first
+        followed[followees] = False
         on = row_shard[candidates]
         asked = len(np.unique(on)) if routed else pl.shards
         # Each shard asked returns its newest feed_size matching posts; the coordinator merges them.

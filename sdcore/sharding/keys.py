@@ -17,8 +17,9 @@ import numpy as np
 
 from sdcore import checks
 from sdcore.hashing import hash_keys
-from sdcore.sharding.dataset import COUNTRIES, Dataset
+from sdcore.sharding.dataset import COUNTRIES, DERIVED, Dataset
 from sdcore.sharding.keyslot import key_slots
+from sdcore.sharding.memo import memo_of
 
 
 @dataclass(frozen=True)
@@ -82,8 +83,15 @@ class KeyColumn:
 
 
 def key_column(ds: Dataset, key: str) -> KeyColumn:
-    """The groups of shard key ``key`` (one of :data:`SHARD_KEYS`) over the dataset's posts."""
+    """The groups of shard key ``key`` (one of :data:`SHARD_KEYS`) over the dataset's posts.
+
+    Made once per dataset and key (the column keeps its labels, hashes and placements), so every run and
+    table on one dataset shares them."""
     checks.one_of("shard key", key, SHARD_KEYS)
+    return memo_of(ds, DERIVED).get(("key", key), lambda: _key_column(ds, key))
+
+
+def _key_column(ds: Dataset, key: str) -> KeyColumn:
     p, u = ds.posts, ds.users
     if key == "user_id":
         codes, n = ds.post_author.astype(np.int64), u

@@ -26,6 +26,7 @@ from sdcore import checks
 from sdcore.hashing import HashRing, KeyHashes
 from sdcore.sharding.keys import KeyColumn
 from sdcore.sharding.keyslot import SLOTS
+from sdcore.sharding.memo import memo_of
 
 MAX_SHARDS = 64
 _EXACT_DIRECTORY = 4096  # biggest key values placed one by one; the long tail is water-filled at once
@@ -265,7 +266,21 @@ def place(col: KeyColumn, strategy: str, shards: int, vnodes: int = 100) -> Plac
     checks.one_of("strategy", strategy, STRATEGIES)
     shards = check_shards("shards", shards)
     vnodes = checks.int_between("vnodes", vnodes, 1, 1000)
-    return STRATEGIES[strategy].cls().place(col, shards, vnodes)
+    key = (strategy, shards, vnodes if strategy == "ring" else 0)  # only the ring reads vnodes
+    return memo_of(col, PLACEMENTS_KEPT).get(
+        key, lambda: _frozen(STRATEGIES[strategy].cls().place(col, shards, vnodes))
+    )
+
+
+PLACEMENTS_KEPT = 16  # placements kept per key column: every strategy at a few shard counts
+
+
+def _frozen(pl: Placement) -> Placement:
+    """A placement that many runs share: its shard arrays become read-only."""
+    pl.group_shard.setflags(write=False)
+    if isinstance(pl.state, np.ndarray):
+        pl.state.setflags(write=False)
+    return pl
 
 
 def reshard(pl: Placement, col: KeyColumn, shards: int) -> Placement:

@@ -303,3 +303,24 @@ def test_results_are_read_only(small):
         run.delay[0] = 1.0
     with pytest.raises(ValueError):
         run.world.post_time[0] = 1.0
+
+
+def test_a_graph_built_once_gives_the_same_runs_as_building_it_inside():
+    """simulate_all(config, feed_graph(graph_config(config))) equals simulate_all(config): the page builds the
+    graph once for every config that shares it; FeedRuns is a read-only mapping in registry order."""
+    from dataclasses import replace
+
+    from sdcore.feed import feed_graph, graph_config, simulate_all
+    from sdcore.feed.simulate import STRATEGIES, FeedConfig
+
+    base = FeedConfig(users=600, seed=5, celebrity_followers=900, celebrity_posts=3, posts=120)
+    for config in (base, replace(base, workers=2, batch_size=50), replace(base, read_rate=500.0)):
+        shared = simulate_all(config, feed_graph(graph_config(config)))
+        alone = simulate_all(config)
+        assert list(shared) == list(alone) == list(STRATEGIES) and len(shared) == len(STRATEGIES)
+        for name in STRATEGIES:
+            a, b = shared[name], alone[name]
+            for name_ in ("pushed", "writes_per_post", "delay", "delivery_time", "cache_idx", "load_lists"):
+                assert np.array_equal(getattr(a, name_), getattr(b, name_))
+    assert graph_config(replace(base, workers=2)) == graph_config(base)
+    assert graph_config(replace(base, tail=3.0)) != graph_config(base)

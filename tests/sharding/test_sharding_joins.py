@@ -104,3 +104,30 @@ def test_bad_feed_parameters_are_explained(ds):
     col = key_column(ds, "user_id")
     with pytest.raises(ValueError, match=r"follows must be between 1 and min\(1,000, users\)"):
         feed_cost(ds, col, place(col, "ring", 4), follows=900)
+
+
+@pytest.mark.parametrize(("key", "strategy", "seed"), [("country", "modulo", 0), ("user_id", "ring", 4),
+                                                       ("created", "range", 9), ("country_user", "directory", 2)])  # fmt: skip
+def test_country_query_holders_equal_a_loop_over_the_sampled_countries(ds, key, strategy, seed):
+    """The holders of "posts from one country" are counted once per country; the mean over the sampled
+    countries equals the old per-instance count (np.unique over each country's rows, the same rng calls)."""
+    col = key_column(ds, key)
+    pl = place(col, strategy, 7)
+    got = {q.query: q for q in query_fanout(ds, col, pl, samples=30, seed=seed)}["country_posts"]
+    rng = np.random.default_rng(seed)
+    rng.choice(ds.users, size=30, p=ds.user_popularity)  # the user_posts instances come first
+    countries = ds.user_country[ds.post_author]
+    row_shard = pl.row_shards(col)
+    holders = [
+        len(np.unique(row_shard[np.flatnonzero(countries == c)])) for c in rng.choice(countries, size=30)
+    ]
+    assert got.instances == 30 and got.holding == pytest.approx(np.mean(holders), abs=0, rel=1e-15)
+
+
+def test_posts_of_is_the_users_posts_oldest_first(ds):
+    """posts_of (an index built once) equals a scan of the author column, for every user and outside."""
+    for user in [*range(ds.users), -1, ds.users, ds.users + 5]:
+        assert ds.posts_of(user).tolist() == np.flatnonzero(ds.post_author == user).tolist()
+    mine = ds.posts_of(3)
+    mine[:] = 0  # a copy: changing it leaves the dataset's index alone
+    assert ds.posts_of(3).tolist() == np.flatnonzero(ds.post_author == 3).tolist()
