@@ -6,7 +6,7 @@ import streamlit as st
 from lessons import kv_health as L
 from sdcore.charts import kv_health as charts
 from sdcore.kvstore import gossip, merkle, phi, swim, tombstones
-from ui import page
+from ui import cache, page
 from ui.ending import Export, page_end
 from ui.errors import boundary
 from ui.params import PageParams
@@ -25,6 +25,18 @@ run_repair, run_tombstones = cached(merkle.run_repair), cached(tombstones.simula
 @st.cache_resource(max_entries=32, ttl=3600, show_spinner="Crashing a member many times…")
 def run_trials(c: swim.SwimConfig) -> swim.DetectionTrials:
     return swim.detection_trials(c, L.SWIM_TRIALS)
+
+
+def messages(g: gossip.GossipResult, c: swim.SwimConfig):  # one source per figure: SWIM's comes by its config
+    return charts.messages_figure(g, run_swim(c))
+
+
+def trees(rp: merkle.RepairRun):
+    return charts.merkle_trees_figure(rp.repair, rp.tree_a, rp.tree_b)
+
+
+def depths(rp: merkle.RepairRun):
+    return charts.merkle_sweep_figure(rp.sweep, rp.config.depth)
 
 
 def widgets(*names: str) -> None:
@@ -94,14 +106,14 @@ def stepper() -> None:
     c1, c2 = st.columns([1, 1.2])
     with c1:
         chart(
-            charts.gossip_graph_figure(g, cursor),
+            cache.figure(charts.gossip_graph_figure, g, cursor),
             "Each node coloured by what the live others believe of it; "
             "lines are this round's gossip messages. Step through the rounds after the crash.",
             "graph",
         )
     with c2:
         chart(
-            charts.spread_figure(g, cursor),
+            cache.figure(charts.spread_figure, g, cursor),
             "How many live nodes have marked each crashed node down: nobody "
             "for about t_fail rounds, then the news spreads in a few.",
             "spread",
@@ -112,14 +124,14 @@ stepper()
 c1, c2 = st.columns(2)
 with c1:
     chart(
-        charts.detection_histogram(g),
+        cache.figure(charts.detection_histogram, g),
         "Rounds each live node took to notice the crash: most near t_fail − 1 (news fresh at the crash), "
         "the rest spread over about the time gossip takes to reach everyone.",
         "histogram",
     )
 with c2:
     chart(
-        charts.messages_figure(g, sw),
+        cache.figure(messages, g, sw_config),
         "Messages per round: gossip and SWIM grow with n, all-to-all heartbeats with n².",
         "messages",
     )
@@ -129,7 +141,7 @@ widgets("jitter", "pause", "threshold", "min_std", "acceptable_pause")
 widgets("k", "suspicion")
 metrics(L.detector_headlines(hb, sw, trials))
 chart(
-    charts.phi_figure(hb),
+    cache.figure(charts.phi_figure, hb),
     "phi over time for one watched node: the crosses mark when each model convicts "
     "after the crash; a shaded band is a false conviction of a node that was only late.",
     "phi",
@@ -137,14 +149,14 @@ chart(
 c1, c2 = st.columns(2)
 with c1:
     chart(
-        charts.swim_figure(sw),
+        cache.figure(charts.swim_figure, sw),
         "SWIM: live members that suspect the crashed member, then declare it dead once "
         "the suspicion times out.",
         "swim",
     )
 with c2:
     chart(
-        charts.swim_trials_figure(trials),
+        cache.figure(charts.swim_trials_figure, trials),
         f"{L.SWIM_TRIALS} crashes: periods until someone first probes the "
         "dead member, against the paper's geometric law.",
         "trials",
@@ -156,14 +168,14 @@ metrics(L.merkle_headlines(rp))
 c1, c2 = st.columns([1.3, 1])
 with c1:
     chart(
-        charts.merkle_trees_figure(rp.repair, rp.tree_a, rp.tree_b),
+        cache.figure(trees, rp),
         "Both replicas' trees (top 7 levels at "
         "most): red hashes differ, green were compared and matched, grey were never looked at.",
         "trees",
     )
 with c2:
     chart(
-        charts.merkle_sweep_figure(rp.sweep, rp.config.depth),
+        cache.figure(depths, rp),
         "The same repair at every depth: deeper trees "
         "compare more hashes and stream fewer keys that already agreed.",
         "sweep",
@@ -172,7 +184,11 @@ with c2:
 st.header("4 · Tombstones: a delete that comes back")
 widgets("gc_grace", "repair_every", "down_days")
 metrics((L.tombstone_headline(tb),))
-chart(charts.tombstone_figure(tb), f"What each replica holds for {tombstones.KEY}, day by day.", "tombstones")
+chart(
+    cache.figure(charts.tombstone_figure, tb),
+    f"What each replica holds for {tombstones.KEY}, day by day.",
+    "tombstones",
+)
 st.dataframe(pd.DataFrame(tb.events, columns=["day", "event"]), hide_index=True)
 
 P.sync()

@@ -6,7 +6,7 @@ import streamlit as st
 from lessons import kv_storage as L
 from sdcore.charts import kv_storage as charts
 from sdcore.kvstore import bloom, lsm
-from ui import page
+from ui import cache, page
 from ui.ending import Export, page_end
 from ui.errors import boundary
 from ui.params import PageParams
@@ -15,19 +15,35 @@ P = PageParams("kvs", L.PARAMS, {p.name: dict(p.values) for p in L.PRESETS}, L.D
 ss = st.session_state
 
 
-@st.cache_data(max_entries=32, ttl=3600, show_spinner=False)
+@cache.shared(max_entries=32)
 def session_run(store: lsm.StoreSettings, script: str) -> lsm.ScriptRun:
     return lsm.run_script(script, store)
 
 
-@st.cache_data(max_entries=16, ttl=3600, show_spinner="Running the workload under both compaction styles…")
+@cache.shared(max_entries=32)
+def style_run(settings: lsm.WorkloadSettings, style: str) -> lsm.WorkloadResult:
+    return lsm.run_workload(settings, style)
+
+
+@cache.shared(max_entries=16, spinner="Running the workload under both compaction styles…")
 def workload(settings: lsm.WorkloadSettings) -> tuple[lsm.WorkloadResult, ...]:
-    return lsm.compare_styles(settings)
+    return lsm.compare_styles(settings, style_run)  # a knob of one style reruns only that style
 
 
-@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
+@cache.shared(max_entries=64)
 def sweep(bits: tuple[float, ...], seed: int) -> tuple[bloom.BloomPoint, ...]:
     return bloom.bloom_sweep(bits, L.SWEEP_KEYS, L.SWEEP_QUERIES, seed)
+
+
+@cache.shared(max_entries=64)
+def bloom_chart(seed: int, bits: float):  # one figure per seed and setting, for every session
+    return charts.bloom_figure(sweep(L.BLOOM_SWEEP, seed), L.PUBLISHED, bits)
+
+
+@cache.shared(max_entries=16)
+def workload_charts(settings: lsm.WorkloadSettings):  # the two figures of one workload
+    results = workload(settings)
+    return charts.amplification_figure(results), charts.space_over_time_figure(results)
 
 
 def step(delta: int, count: int) -> None:
@@ -111,8 +127,12 @@ else:
         s = run.steps[cursor]
         st.markdown(L.step_caption(run, cursor))
         st.plotly_chart(
-            charts.node_figure(
-                s.snapshot, store.memtable_limit, s.events, level_names=L.level_names(store.compaction)
+            cache.figure(
+                charts.node_figure,
+                s.snapshot,
+                store.memtable_limit,
+                s.events,
+                level_names=L.level_names(store.compaction),
             ),
             key="node",
         )
@@ -122,22 +142,23 @@ else:
             st.markdown(
                 "**The read path** of " + ("this get" if traced is s else "the last get before this step")
             )
-            st.plotly_chart(charts.read_path_figure(traced.trace), key="read")
+            st.plotly_chart(cache.figure(charts.read_path_figure, traced.trace), key="read")
             st.caption(L.trace_caption(traced))
 
     stepper()
 
 st.subheader("Bloom filters: bits per key against false positives")
-st.plotly_chart(charts.bloom_figure(points, L.PUBLISHED, store.bloom_bits_per_key), key="bloom")
+st.plotly_chart(bloom_chart(work.seed, store.bloom_bits_per_key), key="bloom")
 st.caption(L.bloom_caption(points))
 
 st.subheader("Size-tiered vs leveled: the same workload")
 left, right = st.columns(2)
+amp, space = workload_charts(work)
 with left:
-    st.plotly_chart(charts.amplification_figure(results), key="amp")
+    st.plotly_chart(amp, key="amp")
     st.caption(L.amplification_caption(results))
 with right:
-    st.plotly_chart(charts.space_over_time_figure(results), key="space")
+    st.plotly_chart(space, key="space")
     st.caption(L.space_caption(results))
 
 page_end(

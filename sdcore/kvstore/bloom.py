@@ -38,6 +38,7 @@ __all__ = [
 MAX_BITS = 2**32
 MAX_HASHES = 30  # LevelDB's cap on probes per key
 _MASK = (1 << 64) - 1
+_BULK_PROBES = 2048  # from_pairs: above this many probes numpy is faster than a plain loop
 
 
 def hash_pairs(keys: Iterable[str], seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -85,9 +86,41 @@ class BloomFilter:
         self.k_hashes = checks.int_between("k_hashes", k_hashes, 1, MAX_HASHES)
         self.seed = checks.int_between("seed", seed, 0, 2**32 - 1)
         self._bits = bytearray(self.m_bits)  # one byte per bit: plain indexing in the scalar path
-        self._view = np.frombuffer(self._bits, dtype=np.uint8)
-        self._steps = np.arange(self.k_hashes, dtype=np.uint64)
         self.count = 0
+
+    @classmethod
+    def from_pairs(
+        cls, m_bits: int, k_hashes: int, pairs: Sequence[tuple[int, int]], *, seed: int = 0
+    ) -> BloomFilter:
+        """A filter of ``m_bits`` bits and ``k_hashes`` probes holding the keys whose hash pairs are given
+        (``mmh3.hash64(key, seed, signed=False)`` each): the same bits as :meth:`add` of each key.
+
+        The fast path of an LSM store, which hashes each key once and builds many small filters: the sizes
+        are trusted (the caller has checked them), small filters are filled by a plain loop, large ones
+        through numpy."""
+        bf = cls.__new__(cls)
+        bf.m_bits, bf.k_hashes, bf.seed, bf.count = m_bits, k_hashes, seed, len(pairs)
+        bits = bf._bits = bytearray(m_bits)
+        if len(pairs) * k_hashes > _BULK_PROBES:
+            both = np.array(pairs, dtype=np.uint64).reshape(-1, 2)
+            bf._view[bf._positions(both[:, 0], both[:, 1]).ravel()] = 1
+            return bf
+        for h1, h2 in pairs:
+            for i in range(k_hashes):
+                bits[((h1 + i * h2) & _MASK) % m_bits] = 1
+        return bf
+
+    def contains_pair(self, h1: int, h2: int) -> bool:
+        """``key in self`` for the key whose hash pair (``mmh3.hash64(key, seed, signed=False)``) is given."""
+        bits, m = self._bits, self.m_bits
+        for i in range(self.k_hashes):  # noqa: SIM110 - a plain loop stops at the first clear bit
+            if not bits[((h1 + i * h2) & _MASK) % m]:
+                return False
+        return True
+
+    @property
+    def _view(self) -> np.ndarray:
+        return np.frombuffer(self._bits, dtype=np.uint8)
 
     # -- sizing ---------------------------------------------------------------------------------------
     @classmethod
@@ -138,7 +171,8 @@ class BloomFilter:
     # -- many keys at once ---------------------------------------------------------------------------
     def _positions(self, h1: np.ndarray, h2: np.ndarray) -> np.ndarray:
         # uint64 arithmetic wraps mod 2^64, exactly as the scalar path masks it
-        return (h1[:, None] + self._steps[None, :] * h2[:, None]) % np.uint64(self.m_bits)
+        steps = np.arange(self.k_hashes, dtype=np.uint64)
+        return (h1[:, None] + steps[None, :] * h2[:, None]) % np.uint64(self.m_bits)
 
     def add_hashes(self, h1: np.ndarray, h2: np.ndarray) -> None:
         """Add keys given by their hash pairs (from :func:`hash_pairs` with this filter's seed)."""
@@ -147,9 +181,22 @@ class BloomFilter:
         self.count += len(h1)
 
     def contains_hashes(self, h1: np.ndarray, h2: np.ndarray) -> np.ndarray:
-        if not len(h1):
-            return np.zeros(0, dtype=bool)
-        return self._view[self._positions(h1, h2)].all(axis=1)
+        """Which keys (given by their hash pairs) may be present: probe by probe, each probe only for the keys
+        every earlier probe found set (a clear bit settles a key, as in the scalar path)."""
+        n = len(h1)
+        out = np.zeros(n, dtype=bool)
+        if not n:
+            return out
+        view, m = self._view, np.uint64(self.m_bits)
+        alive = np.arange(n)
+        for i in range(self.k_hashes):
+            # uint64 arithmetic wraps mod 2^64, exactly as the scalar path masks it
+            keep = view[(h1 + np.uint64(i) * h2) % m].astype(bool)
+            alive, h1, h2 = alive[keep], h1[keep], h2[keep]
+            if not len(alive):
+                break
+        out[alive] = True
+        return out
 
     def add_many(self, keys: Sequence[str]) -> None:
         self.add_hashes(*hash_pairs(keys, self.seed))

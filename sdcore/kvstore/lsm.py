@@ -21,16 +21,18 @@ write, read and space amplification on a seeded random workload.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import MappingProxyType
 
+import mmh3
 import numpy as np
 
 from sdcore import checks
-from sdcore.kvstore.bloom import BloomFilter
+from sdcore.kvstore.bloom import MAX_BITS, BloomFilter, leveldb_hashes
 
 __all__ = [
     "BLOOM_NO",
@@ -326,7 +328,18 @@ class TableView:
 class SSTable:
     """An immutable sorted table: keys, values (``None`` is a tombstone), sequence numbers, a bloom filter."""
 
-    __slots__ = ("bloom", "keys", "level", "seqs", "table_id", "values", "_view")
+    __slots__ = (
+        "_bloom",
+        "_lazy",
+        "keys",
+        "level",
+        "max_key",
+        "min_key",
+        "seqs",
+        "table_id",
+        "values",
+        "_view",
+    )
 
     def __init__(
         self, table_id: int, level: int, keys: list[str], values: list, seqs: list[int], bits_per_key: float
@@ -336,29 +349,52 @@ class SSTable:
         self.keys = keys
         self.values = values
         self.seqs = seqs
-        self.bloom: BloomFilter | None = None
+        self.min_key: str = keys[0]
+        self.max_key: str = keys[-1]
+        self._bloom: BloomFilter | None = None
+        self._lazy: tuple[int, int, Callable[[str], tuple[int, int]]] | None = None
         if bits_per_key > 0:
-            self.bloom = BloomFilter.for_bits_per_key(len(keys), bits_per_key)
-            self.bloom.add_many(keys)
+            self._bloom = BloomFilter.for_bits_per_key(len(keys), bits_per_key)
+            self._bloom.add_many(keys)
         self._view: TableView | None = None
+
+    @property
+    def bloom(self) -> BloomFilter | None:
+        """The table's filter (``None``: none). A store's tables fill theirs on first use, from the keys'
+        hash pairs: the same bits, and no work for the many tables a compaction merges away unread."""
+        if self._lazy is not None:
+            bits_per_key, k_hashes, pair = self._lazy
+            m_bits = min(
+                MAX_BITS, max(64, math.ceil(len(self.keys) * bits_per_key))
+            )  # for_bits_per_key's size
+            self._bloom = BloomFilter.from_pairs(m_bits, k_hashes, [pair(key) for key in self.keys])
+            self._lazy = None
+        return self._bloom
+
+    def _filter_later(
+        self, bits_per_key: float, k_hashes: int, pair: Callable[[str], tuple[int, int]]
+    ) -> None:
+        """Give the table the filter ``BloomFilter.for_bits_per_key(len(keys), bits_per_key)`` with its keys
+        added (``k_hashes`` is that filter's), filled when first used from each key's ``pair(key)``
+        (``mmh3.hash64(key, 0, signed=False)``)."""
+        self._bloom, self._lazy = None, (bits_per_key, k_hashes, pair)
 
     def __len__(self) -> int:
         return len(self.keys)
 
-    @property
-    def min_key(self) -> str:
-        return self.keys[0]
-
-    @property
-    def max_key(self) -> str:
-        return self.keys[-1]
-
     def covers(self, key: str) -> bool:
-        return self.keys[0] <= key <= self.keys[-1]
+        return self.min_key <= key <= self.max_key
 
     def may_contain(self, key: str) -> bool:
         """The check a compaction may make without reading the table: key range, then bloom filter."""
         return self.covers(key) and (self.bloom is None or key in self.bloom)
+
+    def may_contain_pair(self, key: str, pair: tuple[int, int]) -> bool:
+        """:meth:`may_contain` given the key's hash pair (``mmh3.hash64(key, 0, signed=False)``)."""
+        if not self.min_key <= key <= self.max_key:
+            return False
+        bloom = self.bloom
+        return bloom is None or bloom.contains_pair(*pair)
 
     def find(self, key: str) -> tuple[bool, str | None]:
         """A disk read: binary search for the key; (found, value)."""
@@ -370,15 +406,17 @@ class SSTable:
     def moved(self, level: int) -> SSTable:
         """The same table on another level (a trivial move: no entry rewritten)."""
         t = SSTable.__new__(SSTable)
-        t.table_id, t.level, t.keys, t.values, t.seqs, t.bloom, t._view = (
+        t.table_id, t.level, t.keys, t.values, t.seqs, t._bloom, t._lazy, t._view = (
             self.table_id,
             level,
             self.keys,
             self.values,
             self.seqs,
-            self.bloom,
+            self._bloom,
+            self._lazy,
             None,
         )
+        t.min_key, t.max_key = self.min_key, self.max_key
         return t
 
     def view(self, max_entries: int = 48) -> TableView:
@@ -505,6 +543,20 @@ class LSMStore:
         self.down = False
         self.events: list[StoreEvent] = []
         self._n = dict.fromkeys(StoreStats.__dataclass_fields__, 0)
+        # each key hashed once: its pair fills every filter it goes into and probes every filter it is read in
+        self._pairs: dict[str, tuple[int, int]] = {}
+        self._filter = (
+            (self.bloom_bits_per_key, leveldb_hashes(self.bloom_bits_per_key), self._pair)
+            if self.bloom_bits_per_key > 0
+            else None
+        )
+
+    def _pair(self, key: str) -> tuple[int, int]:
+        """The key's hash pair, ``mmh3.hash64(key, 0, signed=False)``: what every table's filter uses."""
+        pair = self._pairs.get(key)
+        if pair is None:
+            pair = self._pairs[key] = mmh3.hash64(key, 0, signed=False)
+        return pair
 
     # -- writes ---------------------------------------------------------------------------------------
     def _check_up(self) -> None:
@@ -567,7 +619,9 @@ class LSMStore:
         return table.table_id
 
     def _new_table(self, level: int, keys: list[str], values: list, seqs: list[int]) -> SSTable:
-        table = SSTable(self._next_table, level, keys, values, seqs, self.bloom_bits_per_key)
+        table = SSTable(self._next_table, level, keys, values, seqs, 0.0)
+        if self._filter is not None:  # filled on first use (see SSTable._filter_later)
+            table._lazy = self._filter
         self._next_table += 1
         return table
 
@@ -610,6 +664,7 @@ class LSMStore:
             steps.append(ReadStep(None, -1, FOUND if hit[0] is not None else DELETED))
             return ReadTrace(key, hit[0], tuple(steps))
         steps.append(ReadStep(None, -1, NOT_IN_MEMTABLE))
+        pair = self._pair(key)
         for level, tables in enumerate(self._levels):
             if level == 0 or isinstance(self.policy, SizeTiered):
                 candidates = tables
@@ -622,19 +677,71 @@ class LSMStore:
                     continue
                 candidates = [tables[i]]
             for table in candidates:
-                found, value = self._probe(table, key, steps)
+                found, value = self._probe(table, key, pair, steps)
                 if found:
                     return ReadTrace(key, value, tuple(steps))
         return ReadTrace(key, None, tuple(steps))
 
-    def _probe(self, table: SSTable, key: str, steps: list[ReadStep]) -> tuple[bool, str | None]:
+    def _get_counted(self, key: str) -> tuple[str | None, int, int]:
+        """:meth:`get_traced` without the trace, for a workload's many gets: the value, the disk reads and
+        the tables considered (``trace.value``, ``trace.disk_reads``, ``trace.tables_considered``), with the
+        same steps taken and the same counters kept."""
+        self._check_up()
+        _check_key(key)
+        n = self._n
+        n["gets"] += 1
+        hit = self._memtable.get(key)
+        if hit is not None:
+            return hit[0], 0, 0
+        h1, h2 = self._pair(key)
+        reads = considered = checks = skips = false_positives = 0
+        value = None
+        leveled = not isinstance(self.policy, SizeTiered)
+        found = False
+        for level, tables in enumerate(self._levels):
+            if level and leveled:
+                if not tables:
+                    continue
+                i = bisect.bisect_left(self._max_keys[level], key)
+                if i == len(tables) or not tables[i].min_key <= key <= tables[i].max_key:
+                    continue
+                candidates: list[SSTable] | tuple[SSTable] = (tables[i],)
+            else:
+                candidates = tables
+            for table in candidates:
+                if not table.min_key <= key <= table.max_key:
+                    continue
+                considered += 1
+                bloom = table.bloom
+                if bloom is not None:
+                    checks += 1
+                    if not bloom.contains_pair(h1, h2):
+                        skips += 1
+                        continue
+                reads += 1
+                found, value = table.find(key)
+                if found:
+                    break
+                if bloom is not None:
+                    false_positives += 1
+            if found:
+                break
+        n["bloom_checks"] += checks
+        n["bloom_skips"] += skips
+        n["disk_reads"] += reads
+        n["false_positives"] += false_positives
+        return value, reads, considered
+
+    def _probe(
+        self, table: SSTable, key: str, pair: tuple[int, int], steps: list[ReadStep]
+    ) -> tuple[bool, str | None]:
         tid, level = table.table_id, table.level
         if not table.covers(key):
             steps.append(ReadStep(tid, level, OUTSIDE_RANGE))
             return False, None
         if table.bloom is not None:
             self._n["bloom_checks"] += 1
-            if key not in table.bloom:
+            if not table.bloom.contains_pair(*pair):
                 self._n["bloom_skips"] += 1
                 steps.append(ReadStep(tid, level, BLOOM_NO))
                 return False, None
@@ -676,50 +783,59 @@ class LSMStore:
     ) -> list[SSTable]:
         """Merge ``inputs`` (newest first) into sorted output tables for ``level``. A tombstone is dropped
         when ``older(key)`` says no older table may contain its key (by key range and bloom filter, the
-        check a real store can make without reading the tables)."""
-        newest: dict[str, tuple[int, str | None]] = {}
+        check a real store can make without reading the tables).
+
+        The newest version of a key is the one in the first input that holds it: a table newer in read order
+        always holds the later writes of a key (what makes a read stop at the first table that has it), so
+        the inputs are laid over each other oldest first, in C, and the last one laid wins."""
+        newest_value: dict[str, str | None] = {}
+        newest_seq: dict[str, int] = {}
         entries_in = 0
-        for table in inputs:
-            entries_in += len(table)
-            for key, value, seq in zip(table.keys, table.values, table.seqs, strict=True):
-                have = newest.get(key)
-                if have is None or seq > have[0]:
-                    newest[key] = (seq, value)
-        keys, values, seqs = [], [], []
+        for table in reversed(inputs):
+            entries_in += len(table.keys)
+            newest_value.update(zip(table.keys, table.values, strict=True))
+            newest_seq.update(zip(table.keys, table.seqs, strict=True))
+        keys = sorted(newest_value)
+        values = list(map(newest_value.__getitem__, keys))
+        seqs = list(map(newest_seq.__getitem__, keys))
         dropped = kept = 0
-        for key in sorted(newest):
-            seq, value = newest[key]
-            if value is None:
-                if not older(key):
-                    dropped += 1
-                    continue
-                kept += 1
-            keys.append(key)
-            values.append(value)
-            seqs.append(seq)
+        if None in values:  # tombstones: each goes unless an older table may still hold a value it hides
+            keep = []
+            for i, value in enumerate(values):
+                if value is None:
+                    if not older(keys[i]):
+                        dropped += 1
+                        continue
+                    kept += 1
+                keep.append(i)
+            keys, values, seqs = [keys[i] for i in keep], [values[i] for i in keep], [seqs[i] for i in keep]
         size = self._table_entries if (isinstance(self.policy, Leveled) and level > 0) else len(keys)
-        outputs = [
-            self._new_table(level, keys[i : i + size], values[i : i + size], seqs[i : i + size])
-            for i in range(0, len(keys), max(size, 1))
-        ]
+        if size >= len(keys):
+            outputs = [self._new_table(level, keys, values, seqs)] if keys else []
+        else:
+            new = self._new_table
+            outputs = [
+                new(level, keys[i : i + size], values[i : i + size], seqs[i : i + size])
+                for i in range(0, len(keys), size)
+            ]
         out = len(keys)
         peak = self.disk_entries + out
         self._n["compactions"] += 1
         self._n["entries_compacted_in"] += entries_in
         self._n["entries_compacted_out"] += out
-        self._n["overwritten_dropped"] += entries_in - len(newest)
+        self._n["overwritten_dropped"] += entries_in - len(newest_value)
         self._n["tombstones_dropped"] += dropped
         self.events.append(
             StoreEvent(
                 self._seq,
                 kind,
-                inputs=tuple(t.table_id for t in inputs),
-                outputs=tuple(t.table_id for t in outputs),
+                inputs=tuple([t.table_id for t in inputs]),
+                outputs=tuple([t.table_id for t in outputs]),
                 level_from=level_from,
                 level_to=level,
                 entries_in=entries_in,
                 entries_out=out,
-                overwritten_dropped=entries_in - len(newest),
+                overwritten_dropped=entries_in - len(newest_value),
                 tombstones_dropped=dropped,
                 tombstones_kept=kept,
                 disk_entries_peak=peak,
@@ -739,9 +855,13 @@ class LSMStore:
             i, j = window
             later = runs[j:]
             runs[i:j] = self._merge(
-                runs[i:j], lambda k, ts=later: any(t.may_contain(k) for t in ts), 0, "compaction", 0
+                runs[i:j], lambda k, ts=later: self._any_may_contain(ts, k), 0, "compaction", 0
             )
             self._sizes[0] = sum(len(t) for t in runs)
+
+    def _any_may_contain(self, tables: list[SSTable], key: str) -> bool:
+        pair = self._pair(key)
+        return any(t.may_contain_pair(key, pair) for t in tables)
 
     def _level_capacity(self, level: int) -> int:
         return self._table_entries * self.policy.fanout**level  # type: ignore[union-attr]
@@ -755,7 +875,13 @@ class LSMStore:
         for n in range(1, len(levels) - 1):
             while self._sizes[n] > self._level_capacity(n):
                 tables = levels[n]
-                pick = next((t for t in tables if t.min_key > self._pointers[n]), tables[0])
+                # the first table starting after the pointer (the level is sorted and its tables do not
+                # overlap: tables before i end at or before it, table i may straddle it)
+                after = self._pointers[n]
+                i = bisect.bisect_right(self._max_keys[n], after)
+                if i < len(tables) and tables[i].min_key <= after:
+                    i += 1
+                pick = tables[i] if i < len(tables) else tables[0]
                 self._pointers[n] = pick.max_key
                 self._push_down(n, [pick], pick.min_key, pick.max_key)
 
@@ -787,21 +913,27 @@ class LSMStore:
                 inputs + overlap, lambda k: self._deeper_may_contain(k, n + 2), n + 1, "compaction", n
             )
         # splice: level n+1 stays sorted by key, the outputs take the overlapped tables' place
-        taken = {t.table_id for t in inputs}
-        levels[n] = [t for t in levels[n] if t.table_id not in taken]
-        self._sizes[n] -= sum(len(t) for t in inputs)
-        if n > 0:
-            self._max_keys[n] = [t.max_key for t in levels[n]]
-        levels[n + 1] = below[:start] + outputs + below[end:]
-        self._sizes[n + 1] += sum(len(t) for t in outputs) - sum(len(t) for t in overlap)
-        keys = self._max_keys[n + 1]
-        self._max_keys[n + 1] = keys[:start] + [t.max_key for t in outputs] + keys[end:]
+        here = levels[n]
+        if n > 0 and len(inputs) == 1:  # one table pushed down from a sorted level: drop it where it is
+            i = bisect.bisect_left(self._max_keys[n], inputs[0].max_key)
+            del here[i]
+            del self._max_keys[n][i]
+        else:
+            taken = {t.table_id for t in inputs}
+            levels[n] = [t for t in here if t.table_id not in taken]
+            if n > 0:
+                self._max_keys[n] = [t.max_key for t in levels[n]]
+        self._sizes[n] -= sum([len(t.keys) for t in inputs])
+        below[start:end] = outputs
+        self._sizes[n + 1] += sum([len(t.keys) for t in outputs]) - sum([len(t.keys) for t in overlap])
+        self._max_keys[n + 1][start:end] = [t.max_key for t in outputs]
 
     def _deeper_may_contain(self, key: str, first: int) -> bool:
         """Leveled: may any table on level ``first`` or below hold ``key``? One table per level to check."""
+        pair = self._pair(key)
         for n in range(first, len(self._levels)):
             i = bisect.bisect_left(self._max_keys[n], key)
-            if i < len(self._levels[n]) and self._levels[n][i].may_contain(key):
+            if i < len(self._levels[n]) and self._levels[n][i].may_contain_pair(key, pair):
                 return True
         return False
 
@@ -1119,6 +1251,23 @@ class WorkloadSettings:
         checks.int_between("reads", self.reads, 0, 100_000)
         checks.seed(self.seed)
 
+    def for_style(self, compaction: str) -> WorkloadSettings:
+        """These settings as ``run_workload(…, compaction)`` sees them: that style, and the other style's
+        knobs at their defaults. ``run_workload(s, c)`` equals ``run_workload(s.for_style(c), c)`` but for
+        its ``settings``, so a cache keyed by ``for_style`` serves every value of the knobs a style ignores."""
+        st = self.store
+        tiered = str(checks.one_of("compaction", compaction, COMPACTION_STYLES)) == "size_tiered"
+        default = StoreSettings()
+        store = StoreSettings(
+            st.memtable_limit,
+            st.bloom_bits_per_key,
+            compaction,
+            st.min_threshold if tiered else default.min_threshold,
+            default.l0_trigger if tiered else st.l0_trigger,
+            default.fanout if tiered else st.fanout,
+        )
+        return dataclasses.replace(self, store=store)
+
 
 @dataclass(frozen=True)
 class WorkloadResult:
@@ -1221,10 +1370,10 @@ def run_workload(
     counts = {"present": 0, "absent": 0}
     mismatches = considered = 0
     for key, want in queries:
-        trace = store.get_traced(key)
-        counts["present" if want is not None else "absent"] += trace.disk_reads
-        considered += trace.tables_considered
-        mismatches += trace.value != want
+        value, reads, covering = store._get_counted(key)  # get_traced's numbers, without the trace
+        counts["present" if want is not None else "absent"] += reads
+        considered += covering
+        mismatches += value != want
     after = store.stats()
     return WorkloadResult(
         settings=settings,
@@ -1250,9 +1399,20 @@ def run_workload(
     )
 
 
-def compare_styles(settings: WorkloadSettings) -> tuple[WorkloadResult, ...]:
-    """The same workload under every compaction style, in registry order."""
-    return tuple(run_workload(settings, name) for name in COMPACTION_STYLES)
+def compare_styles(
+    settings: WorkloadSettings, run: Callable[[WorkloadSettings, str], WorkloadResult] | None = None
+) -> tuple[WorkloadResult, ...]:
+    """The same workload under every compaction style, in registry order.
+
+    ``run(settings, style)``, when given, stands in for :func:`run_workload` (a cache of it): it is asked
+    each style's :meth:`WorkloadSettings.for_style`, so a knob of one style reruns only that style, and
+    the answers are given back these ``settings``."""
+    if run is None:
+        return tuple(run_workload(settings, name) for name in COMPACTION_STYLES)
+    return tuple(
+        dataclasses.replace(run(settings.for_style(name), name), settings=settings)
+        for name in COMPACTION_STYLES
+    )
 
 
 def keys_of(steps: Iterable[StepRecord]) -> tuple[str, ...]:

@@ -39,8 +39,9 @@ def _as_bytes(value: str | bytes) -> bytes:
 def _leaf_hash(pairs: Iterable[tuple[str, str | bytes]]) -> bytes:
     parts = [_LEAF]
     for key, value in pairs:  # length-prefixed, so ("ab", "c") and ("a", "bc") hash differently
-        k, v = key.encode("utf-8"), _as_bytes(value)
-        parts += [len(k).to_bytes(4, "big"), k, len(v).to_bytes(4, "big"), v]
+        k = key.encode("utf-8")
+        v = value if isinstance(value, bytes) else value.encode("utf-8")
+        parts += (len(k).to_bytes(4, "big"), k, len(v).to_bytes(4, "big"), v)
     return _h(*parts)
 
 
@@ -79,18 +80,21 @@ class MerkleTree:
         self.items: Mapping[str, str | bytes] = MappingProxyType(dict(items))
         self._empty = _Empty.for_depth(self.depth)
         by_leaf: dict[int, list[str]] = {}
-        for key in self.items:
-            by_leaf.setdefault(leaf_index(key, self.depth), []).append(key)
+        shift, murmur = 32 - self.depth, mmh3.hash
+        for key in self.items:  # leaf_index(key, depth), inline: one call per key and tree
+            by_leaf.setdefault(murmur(key, 0, False) >> shift, []).append(key)
         self._leaf_keys = {leaf: tuple(sorted(keys)) for leaf, keys in by_leaf.items()}
-        level = {leaf: _leaf_hash((k, self.items[k]) for k in keys) for leaf, keys in self._leaf_keys.items()}
+        items = self.items
+        level = {leaf: _leaf_hash([(k, items[k]) for k in keys]) for leaf, keys in self._leaf_keys.items()}
         levels = [level]
+        blake2b = hashlib.blake2b
         for d in range(self.depth, 0, -1):
             empty_child = self._empty.by_level[d]
             parents: dict[int, bytes] = {}
             for parent in sorted({i >> 1 for i in level}):
                 left = level.get(2 * parent, empty_child)
                 right = level.get(2 * parent + 1, empty_child)
-                parents[parent] = _h(_INNER, left, right)
+                parents[parent] = blake2b(_INNER + left + right, digest_size=16).digest()  # _h(_INNER, l, r)
             level = parents
             levels.append(level)
         self._levels = tuple(reversed(levels))  # _levels[0] is the root level
@@ -205,6 +209,16 @@ def anti_entropy(
 ) -> AntiEntropy:
     """Build both trees, diff them, and stream the differing leaves' keys both ways; ``resolve`` picks the
     surviving value where both sides hold the key."""
+    return _anti_entropy(a, b, depth, resolve)[0]
+
+
+def _anti_entropy(
+    a: Mapping[str, str | bytes],
+    b: Mapping[str, str | bytes],
+    depth: int,
+    resolve: Callable[[str | bytes, str | bytes], str | bytes] = newest,
+) -> tuple[AntiEntropy, MerkleTree, MerkleTree]:
+    """:func:`anti_entropy` and the two trees it built."""
     ta, tb = MerkleTree(a, depth), MerkleTree(b, depth)
     diff = merkle_diff(ta, tb)
     ra, rb = dict(a), dict(b)
@@ -216,7 +230,7 @@ def anti_entropy(
         else:
             ra[key] = b[key]
     in_leaves = set(diff.leaves)
-    return AntiEntropy(
+    ae = AntiEntropy(
         depth=ta.depth,
         diff=diff,
         differing_keys=differing_keys(a, b),
@@ -227,8 +241,10 @@ def anti_entropy(
         keys_b=len(b),
         repaired_a=MappingProxyType(ra),
         repaired_b=MappingProxyType(rb),
-        roots_equal_after=diff.equal or MerkleTree(ra, depth).root == MerkleTree(rb, depth).root,
+        # equal contents have equal roots: the trees are built only when the repair left a difference
+        roots_equal_after=diff.equal or ra == rb or MerkleTree(ra, depth).root == MerkleTree(rb, depth).root,
     )
+    return ae, ta, tb
 
 
 def divergent_replicas(
@@ -290,6 +306,6 @@ class RepairRun:
 def run_repair(c: RepairConfig) -> RepairRun:
     """The repair at ``c.depth``, its two trees, and the same repair at every depth of ``SWEEP_DEPTHS``."""
     a, b = divergent_replicas(c.keys, c.changed, c.missing, c.seed)
-    repair = anti_entropy(a, b, c.depth)
+    repair, tree_a, tree_b = _anti_entropy(a, b, c.depth)
     sweep = tuple(repair if d == c.depth else anti_entropy(a, b, d) for d in sorted({*SWEEP_DEPTHS, c.depth}))
-    return RepairRun(c, MerkleTree(a, c.depth), MerkleTree(b, c.depth), repair, sweep)
+    return RepairRun(c, tree_a, tree_b, repair, sweep)
