@@ -8,7 +8,7 @@ from sdcore.charts import gateway as charts
 from sdcore.ratelimit.gateway import GatewayConfig, rule_coverage, status_timeline
 from sdcore.ratelimit.rules import parse_rules
 from sdcore.ratelimit.statecost import state_cost_table
-from ui import page
+from ui import cache, page
 from ui.ending import Export, page_end
 from ui.errors import boundary
 from ui.params import PageParams
@@ -16,19 +16,40 @@ from ui.params import PageParams
 P = PageParams("gateway", gw.PARAMS, gw.PRESETS, gw.DEFAULT_PRESET)
 
 
-@st.cache_data(max_entries=12, ttl=3600, show_spinner="Sending the traffic through the gateway…")
+# One shared run per question (a frozen result nobody changes): no pickled copy per rerun. Live, a run is
+# about 4x its pickle (43 MB at 600 s of traffic), hence 6 entries rather than the 12 pickles of before.
+@cache.shared(max_entries=6, spinner="Sending the traffic through the gateway…")
 def cached_run(config: GatewayConfig):
     return config.run()
 
 
-@st.cache_data(max_entries=32, ttl=3600, show_spinner=False)
-def cached_inspection(config: GatewayConfig, index: int):
-    return config.inspect(index)
+@cache.shared(max_entries=32)
+def cached_inspection(config: GatewayConfig, index: int, _run):
+    return config.inspect(index, _run)
 
 
-@st.cache_data(max_entries=2, ttl=3600, show_spinner="Measuring state per client…")
+@cache.shared(max_entries=6)
+def cached_summary(config: GatewayConfig, _run):
+    """What the page says about a run, worked out once per run."""
+    coverage = rule_coverage(config.rules, _run.requests)
+    carried = {k for r in _run.requests for k in r.attributes}
+    return (gw.headlines(_run, config), gw.served_line(_run), gw.coverage_warnings(coverage, carried),
+            gw.limited_rows(_run), gw.explanation(_run))  # fmt: skip
+
+
+@cache.shared(max_entries=1, spinner="Measuring state per client…")
 def cached_costs():
-    return state_cost_table(gw.COST_LIMITS)
+    costs = state_cost_table(gw.COST_LIMITS)
+    return costs, charts.state_cost_figure(costs, dict(gw.COST_LABELS))
+
+
+def outcome_chart(run, by: str):
+    rows, title = (run.by_client(), "Per client") if by == "client" else (run.by_endpoint(), "Per endpoint")
+    return charts.outcome_figure(rows, title)
+
+
+def timeline_chart(run):
+    return charts.timeline_figure(status_timeline(run))
 
 
 page.start(gw.TITLE, gw.IDEA)
@@ -55,33 +76,31 @@ if not v["clients"]:
 with boundary():
     config = gw.settings_from(v, valid)
     run = cached_run(config)
-heads = gw.headlines(run, config)
+heads, served, warnings, limited, why = cached_summary(config, run)
 for col, h in zip(st.columns(len(heads)), heads, strict=True):
     col.metric(h.label, h.value, help=h.help)
-st.markdown(gw.served_line(run))
-for text in gw.coverage_warnings(
-    rule_coverage(valid, run.requests), {k for r in run.requests for k in r.attributes}
-):
+st.markdown(served)
+for text in warnings:
     st.warning(text, icon=":material/rule:")
 
 a, b = st.columns(2)
 with a:
-    st.plotly_chart(charts.outcome_figure(run.by_client(), "Per client"), key="by_client")
+    st.plotly_chart(cache.figure(outcome_chart, run, "client"), key="by_client")
     st.caption(gw.CAPTIONS["by_client"])
 with b:
-    st.plotly_chart(charts.outcome_figure(run.by_endpoint(), "Per endpoint"), key="by_endpoint")
+    st.plotly_chart(cache.figure(outcome_chart, run, "endpoint"), key="by_endpoint")
     st.caption(gw.CAPTIONS["by_endpoint"])
-st.plotly_chart(charts.timeline_figure(status_timeline(run)), key="timeline")
+st.plotly_chart(cache.figure(timeline_chart, run), key="timeline")
 st.caption(gw.CAPTIONS["timeline"])
 st.subheader("Which rule limited whom")
-st.dataframe(pd.DataFrame(gw.limited_rows(run)), hide_index=True)
+st.dataframe(pd.DataFrame(limited), hide_index=True)
 
 st.subheader("Request inspector")
 n = len(run.requests)
 asked = P.value("request")
 P.clamp("request", min(asked, n - 1), gw.request_clamped(asked, n) if asked > n - 1 else None)
 idx = P.widget("request", hi=n - 1)
-ins = cached_inspection(config, idx)
+ins = cached_inspection(config, idx, run)
 i1, i2 = st.columns([1, 1.2])
 with i1:
     st.markdown(gw.inspector_title(ins))
@@ -94,14 +113,14 @@ if rows := gw.inspector_rows(ins):
 st.caption(gw.CAPTIONS["inspector"])
 
 st.subheader("What each algorithm keeps per client")
-costs = cached_costs()
-st.plotly_chart(charts.state_cost_figure(costs, dict(gw.COST_LABELS)), key="cost")
+costs, cost_figure = cached_costs()
+st.plotly_chart(cost_figure, key="cost")
 st.caption(gw.cost_caption(costs))
 
 page_end(
     P,
     title=gw.TITLE,
-    why=gw.explanation(run),
+    why=why,
     try_this=gw.TRY_THIS,
     exports=(
         Export("Every decision (CSV)", lambda: pd.DataFrame(gw.decision_rows(run)), "gateway_decisions.csv"),

@@ -15,7 +15,7 @@ from sdcore.ratelimit.live.redis_server import redis_server_path
 from sdcore.ratelimit.live.redis_store import measure_round_trip, session_prefix
 from sdcore.ratelimit.live.sync import run_sync_live
 from sdcore.ratelimit.sync import compare_sync
-from ui import page
+from ui import cache, page
 from ui.ending import Export, page_end
 from ui.errors import boundary
 from ui.operator import switchboard
@@ -24,7 +24,15 @@ from ui.processes import process_button
 
 P = PageParams("distributed", dl.PARAMS, dl.PRESETS, dl.DEFAULT_PRESET)
 ss = st.session_state
-cached_compare = st.cache_data(max_entries=16, ttl=3600, show_spinner=dl.SYNC_SPINNER)(compare_sync)
+
+
+class SyncRuns(dict):
+    """compare_sync's results, one object for every session (a dict that a figure can be kept for)."""
+
+
+@cache.shared(max_entries=16, spinner=dl.SYNC_SPINNER)
+def cached_compare(cfg) -> SyncRuns:
+    return SyncRuns(compare_sync(cfg))
 
 
 def own_server(col, what: str, starter, errors: tuple, show: bool = True) -> None:
@@ -156,7 +164,7 @@ with boundary(stop=False):
     sync = cached_compare(cfg)
     st.caption(dl.sync_metrics_caption(cfg))
     metrics(heads := dl.sync_headlines(sync))
-    st.plotly_chart(charts.sync_figure(sync), key="sync")
+    st.plotly_chart(cache.figure(charts.sync_figure, sync), key="sync")
     st.caption(dl.CAPTIONS["sync"])
     st.dataframe(pd.DataFrame(dl.sync_cost_rows(sync)), hide_index=True)
     st.markdown(dl.sync_check(sync))

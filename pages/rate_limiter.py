@@ -5,7 +5,7 @@ import streamlit as st
 from lessons import rate_limiter as rl
 from sdcore.charts import ratelimit as charts
 from sdcore.ratelimit import ROUNDING_NOTE, Trace, compare_limiters, simulate
-from ui import page, stepper
+from ui import cache, page, stepper
 from ui.ending import Export, page_end
 from ui.errors import boundary
 from ui.params import PageParams
@@ -50,6 +50,30 @@ def cached_views(source, settings, client, _comparison):
 @st.cache_resource(max_entries=2, ttl=3600, show_spinner="Finding the limit this traffic needs…")
 def cached_tuning(source, settings, algorithm: str, share: float, _trace: Trace):
     return rl.tuning(_trace, settings, algorithm, share)
+
+
+# Figures are drawn once per result and view (cache.figure) and never changed after: the time axis and the
+# cursor are arguments of the builders.
+def arrivals_chart(comparison, shown: tuple[str, ...], a: float, b: float, t: float):
+    slices = rl.arrival_slices(comparison, shown, a, b)
+    bins = rl.arrival_bins(slices, a, b)
+    fig = (charts.binned_arrivals_figure if bins else charts.arrivals_figure)(
+        bins or slices, cursor=t, x_range=(a, b)
+    )
+    return fig, bins
+
+
+def detail_chart(view, name: str, a: float, b: float, t: float, window: float):
+    x_range = rl.chart_range(name, a, b, window)
+    return DETAIL[name](rl.time_slice(view, a - 2 * window, b), cursor=t, x_range=x_range)
+
+
+def ab_chart(res_b, res_a, height: int):
+    return charts.arrivals_figure([res_a, res_b], height=height)
+
+
+def peaks_chart(tune):
+    return charts.peak_distribution_figure(tune.peaks, percentile=tune.percentile)
 
 
 page.start(rl.TITLE, rl.IDEA)
@@ -146,16 +170,13 @@ def timeline():
     detail = [n for n in shown if n in DETAIL]
     top = st.columns([1, 1] if len(shown) == 1 and detail else [1])
     with top[0]:
-        slices = rl.arrival_slices(comparison, shown, a, b)
-        bins = rl.arrival_bins(slices, a, b)
-        fig = (charts.binned_arrivals_figure if bins else charts.arrivals_figure)(bins or slices, cursor=t)
-        st.plotly_chart(fig.update_xaxes(range=[a, b]), key="arrivals")
+        fig, bins = cache.figure(arrivals_chart, comparison, shown, a, b, t)
+        st.plotly_chart(fig, key="arrivals")
         st.caption(rl.arrivals_caption(comparison, shown, key, bins))
     grid = top[1:] if len(top) > 1 else st.columns(2) if detail else []
     for i, name in enumerate(detail):
         with grid[i % len(grid)]:
-            fig = DETAIL[name](rl.time_slice(views[name], a - 2 * W, b), cursor=t)
-            st.plotly_chart(fig.update_xaxes(range=rl.chart_range(name, a, b, W)), key=f"detail_{name}")
+            st.plotly_chart(cache.figure(detail_chart, views[name], name, a, b, t, W), key=f"detail_{name}")
             st.caption(rl.CHART_NOTES[name])
 
 
@@ -173,7 +194,7 @@ st.dataframe(
 st.caption(rl.table_caption(comparison))
 left, right = st.columns([1.1, 1])
 with left:
-    st.plotly_chart(charts.max_in_window_figure(comparison), key="max_in_window")
+    st.plotly_chart(cache.figure(charts.max_in_window_figure, comparison), key="max_in_window")
     st.caption(rl.max_in_window_caption(comparison))
 with right:
     for text in rl.counter_sentences(comparison):
@@ -192,9 +213,7 @@ with boundary(stop=False):
             st.markdown(f"**{name}: {s.label}**")
             for c, (label, value, delta) in zip(st.columns(3), rl.side_metrics(s, other), strict=True):
                 c.metric(label, value, delta, delta_color="off")
-    st.plotly_chart(
-        charts.arrivals_figure([res_a, res_b], height=260 if len(trace) <= 2000 else 420), key="ab"
-    )
+    st.plotly_chart(cache.figure(ab_chart, res_b, res_a, 260 if len(trace) <= 2000 else 420), key="ab")
     st.caption(rl.ab_caption(res_a, res_b))
 
 tune = None
@@ -203,7 +222,7 @@ if trace.keys is not None and len(options) > 1:
     left, right = st.columns([1.1, 1])
     P.widget("tune_share", right)
     tune = cached_tuning(source, settings, v["a_algo"], v["tune_share"], trace)
-    left.plotly_chart(charts.peak_distribution_figure(tune.peaks, percentile=tune.percentile), key="peaks")
+    left.plotly_chart(cache.figure(peaks_chart, tune), key="peaks")
     left.caption(rl.peaks_caption(tune))
     right.dataframe(rl.suggestions_frame(tune), hide_index=True)
     right.caption(rl.suggestions_caption(tune))

@@ -3,6 +3,8 @@ admitted rate per client for each way to keep the counters, and a burst sent to 
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -96,45 +98,64 @@ def fault_figure(runs: Sequence[FaultRun]) -> go.Figure:
     return fig
 
 
+@functools.lru_cache(maxsize=8)
+def _row_layout(cols: int, titles: tuple[str, ...]) -> str:
+    """The layout of ``cols`` panels side by side on a shared y axis (``make_subplots``), without the
+    template, as JSON: the same for every run with these panels, so drawn once (a string, never mutated)."""
+    fig = make_subplots(
+        rows=1, cols=cols, shared_yaxes=True, horizontal_spacing=0.025, subplot_titles=list(titles)
+    )
+    layout = fig.layout.to_plotly_json()
+    layout.pop("template", None)
+    return json.dumps(layout)
+
+
 def sync_figure(results: Mapping[str, SyncResult]) -> go.Figure:
     """One panel per option, side by side: each client's admitted requests per second, window by window,
-    against the limit (dashed) and, where counters are spread over M instances, M x the limit (dotted)."""
+    against the limit (dashed) and, where counters are spread over M instances, M x the limit (dotted).
+
+    Built as one layout and a list of traces, validated once (adding traces to subplots one by one cost
+    most of a rerun of the page)."""
     if not results:
         raise ValueError("sync_figure needs at least one option's result")
-    titles = [f"Synced every {r.config.sync_every:g} s" if o == "synced" else SYNC_OPTIONS[o].label
-              for o, r in results.items()]  # fmt: skip
-    fig = make_subplots(
-        rows=1, cols=len(results), shared_yaxes=True, horizontal_spacing=0.025, subplot_titles=titles
-    )
+    titles = tuple(f"Synced every {r.config.sync_every:g} s" if o == "synced" else SYNC_OPTIONS[o].label
+                   for o, r in results.items())  # fmt: skip
+    layout = json.loads(_row_layout(len(results), titles))
     top = max(r.worst_case / r.config.window for r in results.values())
+    traces: list[dict] = []
     for col, r in enumerate(results.values(), start=1):
         c = r.config
+        k = "" if col == 1 else str(col)
         x = np.append(r.window_starts, c.duration)
         for i, name in enumerate(r.clients):
             y = r.admitted[i] / c.window
-            fig.add_trace(
-                go.Scatter(
-                    x=x, y=np.append(y, y[-1]), mode="lines", line={"shape": "hv", "width": 2, "color": colour(i)},
-                    name=name, legendgroup=name, showlegend=col == 1,
-                    hovertemplate=f"{name}: %{{y:.1f}} admitted/s from t = %{{x:g}} s<extra></extra>",
-                ),
-                row=1, col=col,
-            )  # fmt: skip
+            traces.append({
+                "type": "scatter", "x": x, "y": np.append(y, y[-1]), "mode": "lines",
+                "line": {"shape": "hv", "width": 2, "color": colour(i)}, "name": name, "legendgroup": name,
+                "showlegend": col == 1, "xaxis": f"x{k}", "yaxis": f"y{k}",
+                "hovertemplate": f"{name}: %{{y:.1f}} admitted/s from t = %{{x:g}} s<extra></extra>",
+            })  # fmt: skip
         refs = [(r.intended_rate, "dash", "limit")]
         if r.worst_case > c.limit:
             refs.append((r.worst_case / c.window, "dot", "M × limit"))
         for y, dash, name in refs:
-            fig.add_trace(
-                go.Scatter(x=[0, c.duration], y=[y, y], mode="lines", line={"color": NEUTRAL, "width": 3, "dash": dash},
-                           name=name, legendgroup=name, showlegend=name not in {t.name for t in fig.data},
-                           hovertemplate=f"{name}: {y:g}/s<extra></extra>"),
-                row=1, col=col,
-            )  # fmt: skip
-        fig.update_xaxes(title_text="time (s)", row=1, col=col)
-    fig.update_yaxes(title_text="admitted per second", range=[0, top * 1.08], row=1, col=1)
-    fig = apply_style(fig, height=420)
+            traces.append({
+                "type": "scatter", "x": [0, c.duration], "y": [y, y], "mode": "lines",
+                "line": {"color": NEUTRAL, "width": 3, "dash": dash}, "name": name, "legendgroup": name,
+                "showlegend": name not in {t["name"] for t in traces}, "xaxis": f"x{k}", "yaxis": f"y{k}",
+                "hovertemplate": f"{name}: {y:g}/s<extra></extra>",
+            })  # fmt: skip
+        layout[f"xaxis{k}"] = {**layout.get(f"xaxis{k}", {}), "title": {"text": "time (s)"}}
+    layout["yaxis"] = {
+        **layout.get("yaxis", {}),
+        "title": {"text": "admitted per second"},
+        "range": [0, top * 1.08],
+    }
+    layout["annotations"] = [
+        {**a, "font": {**a.get("font", {}), "size": 15}} for a in layout.get("annotations", ())
+    ]
+    fig = apply_style(go.Figure({"data": traces, "layout": layout}), height=420)
     fig.update_layout(margin={"t": 80}, legend={"y": 1.0, "yref": "container", "yanchor": "top"})
-    fig.update_annotations(font_size=15)
     return fig
 
 

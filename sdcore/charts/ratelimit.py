@@ -8,6 +8,8 @@ between two samples is not lost.
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -36,11 +38,78 @@ def _results(results: SimulationResult | Sequence[SimulationResult] | Mapping[st
     return list(results)
 
 
-def _cursor(fig: go.Figure, cursor: float | None) -> go.Figure:
-    if cursor is not None:
-        # Black: the palette's other colours are data series on these charts.
-        fig.add_vline(x=float(cursor), line={"color": colour(7), "width": 2, "dash": "dash"})
-    return fig
+# Every time chart is one layout and a list of traces, validated once by ``go.Figure``: adding traces to
+# subplots, ``add_hline`` and ``add_vline`` one by one cost most of a cursor move (the page draws five
+# charts per move). The shapes and annotations are the dicts plotly's helpers would add.
+CURSOR_LINE = {"color": colour(7), "width": 2, "dash": "dash"}  # black: the other colours are data series
+LIMIT_LINE = {"color": NEUTRAL, "dash": "dot"}
+
+
+@functools.lru_cache(maxsize=16)
+def _stacked_layout(rows: int, titles: tuple[str, ...] | None) -> str:
+    """The layout of ``rows`` panels on a shared time axis (``make_subplots``), without the template, as JSON:
+    the same for every result with these panels, so drawn once (a string, never mutated)."""
+    fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, subplot_titles=list(titles) if titles else None)
+    layout = fig.layout.to_plotly_json()
+    layout.pop("template", None)
+    return json.dumps(layout)
+
+
+@functools.lru_cache(maxsize=1)
+def _secondary_layout() -> str:
+    """The layout of one panel with a second y axis on the right, as JSON (see :func:`_stacked_layout`)."""
+    layout = make_subplots(specs=[[{"secondary_y": True}]]).layout.to_plotly_json()
+    layout.pop("template", None)
+    return json.dumps(layout)
+
+
+def _ref(i: int) -> str:
+    """The axis suffix of panel ``i`` (from 1): "" for the first, then "2", "3", ..."""
+    return "" if i == 1 else str(i)
+
+
+def _vline(x: float, panel: int = 1, line: Mapping | None = None) -> dict:
+    """What ``fig.add_vline(x=x, line=line)`` adds for one panel."""
+    k = _ref(panel)
+    return {"line": dict(line or CURSOR_LINE), "type": "line", "x0": x, "x1": x, "xref": f"x{k}", "y0": 0,
+            "y1": 1, "yref": f"y{k} domain"}  # fmt: skip
+
+
+def _hline(y, text: str, position: str = "top right") -> tuple[dict, dict]:
+    """The shape and the annotation ``fig.add_hline(y=y, line=LIMIT_LINE, annotation_text=text)`` adds."""
+    left = position == "top left"
+    shape = {"line": dict(LIMIT_LINE), "type": "line", "x0": 0, "x1": 1, "xref": "x domain", "y0": y, "y1": y,
+             "yref": "y"}  # fmt: skip
+    note = {"showarrow": False, "text": text, "x": 0 if left else 1, "xanchor": "left" if left else "right",
+            "xref": "x domain", "y": y, "yanchor": "bottom", "yref": "y"}  # fmt: skip
+    return shape, note
+
+
+def _cursor_lines(cursor: float | None, panels: int = 1) -> list[dict]:
+    return [] if cursor is None else [_vline(float(cursor), i) for i in range(1, panels + 1)]
+
+
+def _figure(
+    traces: list[dict],
+    layout: dict,
+    *,
+    height: int,
+    title: str | None = None,
+    shapes: Sequence[dict] = (),
+    annotations: Sequence[dict] = (),
+    x_range: Sequence[float] | None = None,
+) -> go.Figure:
+    """One validated figure from its traces and layout, in the house style; ``x_range`` on every time axis."""
+    layout = dict(layout)
+    if annotations:
+        layout["annotations"] = [*layout.get("annotations", ()), *annotations]
+    if shapes:
+        layout["shapes"] = list(shapes)
+    if x_range is not None:
+        axes = [k for k in layout if k.startswith("xaxis")] or ["xaxis"]
+        for k in axes:
+            layout[k] = {**layout.get(k, {}), "range": [x_range[0], x_range[1]]}
+    return apply_style(go.Figure({"data": traces, "layout": layout}), title=title, height=height)
 
 
 def _seconds(r: SimulationResult) -> np.ndarray:
@@ -52,72 +121,86 @@ def _bin_edges(t: np.ndarray, bins: int) -> np.ndarray:
     return np.linspace(lo, hi if hi > lo else lo + 1.0, bins + 1)
 
 
+def _binned_panels(
+    panels: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray, float]],
+    *,
+    cursor: float | None,
+    height: int | None,
+    x_range: Sequence[float] | None,
+) -> go.Figure:
+    """Admitted and rejected counts per time bin, one panel per ``(label, centers, admitted, rejected,
+    width)``, stacked on a shared time axis; one panel's name is the figure's title (it sits above the
+    legend, a subplot title would not)."""
+    labels = [p[0] for p in panels]
+    titles = tuple(labels) if len(labels) > 1 else None
+    layout = json.loads(_stacked_layout(len(labels), titles))
+    traces = []
+    for i, (_, centers, admitted, rejected, width) in enumerate(panels, start=1):
+        k = _ref(i)
+        for y, name, col in ((admitted, "admitted", GOOD), (rejected, "rejected", BAD)):
+            traces.append({
+                "type": "bar", "x": centers, "y": y, "width": width, "name": name,
+                "marker": {"color": col, "line": {"width": 0}}, "legendgroup": name, "showlegend": i == 1,
+                "hovertemplate": f"{name}: %{{y}} in [%{{x:.3f}} s ± {width / 2:.3g}]<extra></extra>",
+                "xaxis": f"x{k}", "yaxis": f"y{k}",
+            })  # fmt: skip
+    layout.update(barmode="stack", bargap=0)
+    last = f"xaxis{_ref(len(labels))}"
+    layout[last] = {**layout.get(last, {}), "title": {"text": "time (s)"}}
+    return _figure(
+        traces,
+        layout,
+        height=height or 80 + 170 * len(labels) + (0 if titles else 70),
+        title=None if titles else labels[0],
+        shapes=_cursor_lines(cursor, len(labels)),
+        x_range=x_range,
+    )
+
+
 def arrivals_figure(
     results: SimulationResult | Sequence[SimulationResult] | Mapping[str, SimulationResult],
     *,
     cursor: float | None = None,
     bins: int = 200,
     height: int | None = None,
+    x_range: Sequence[float] | None = None,
 ) -> go.Figure:
     """Every limiter on one time axis: each request as a green (admitted) or red (rejected) mark, or, for
-    traces over ``MAX_MARKERS`` requests, admitted and rejected counts per time bin, one panel each."""
+    traces over ``MAX_MARKERS`` requests, admitted and rejected counts per time bin, one panel each.
+    ``x_range``: the time axis shown (default: all of it)."""
     rs = _results(results)
     if not rs:
         raise ValueError("arrivals_figure needs at least one simulation result")
     if max(len(r) for r in rs) <= MAX_MARKERS:
-        fig = go.Figure()
+        traces = []
         for allowed, name, col, symbol in ((True, "admitted", GOOD, "circle"), (False, "rejected", BAD, "x")):
             xs, ys = [], []
             for r in rs:
                 sel = r.allowed == allowed
                 xs.append(_seconds(r)[sel])
                 ys.append(np.full(int(sel.sum()), r.label, dtype=object))
-            fig.add_trace(
-                go.Scatter(
-                    x=np.concatenate(xs),
-                    y=np.concatenate(ys),
-                    mode="markers",
-                    name=name,
-                    marker={"color": col, "symbol": symbol, "size": 9, "line": {"width": 0}},
-                    hovertemplate="%{y}<br>t = %{x:.3f} s<extra>" + name + "</extra>",
-                )
-            )
-        fig.update_yaxes(categoryorder="array", categoryarray=[r.label for r in rs][::-1])
-        fig.update_xaxes(title_text="time (s)")
-        apply_style(fig, height=height or 120 + 60 * len(rs))
-        return _cursor(fig, cursor)
-
+            traces.append({
+                "type": "scatter", "x": np.concatenate(xs), "y": np.concatenate(ys), "mode": "markers",
+                "name": name, "marker": {"color": col, "symbol": symbol, "size": 9, "line": {"width": 0}},
+                "hovertemplate": "%{y}<br>t = %{x:.3f} s<extra>" + name + "</extra>",
+            })  # fmt: skip
+        layout = {
+            "yaxis": {"categoryorder": "array", "categoryarray": [r.label for r in rs][::-1]},
+            "xaxis": {"title": {"text": "time (s)"}},
+        }
+        return _figure(
+            traces, layout, height=height or 120 + 60 * len(rs), shapes=_cursor_lines(cursor), x_range=x_range
+        )
     edges = _bin_edges(np.concatenate([_seconds(r) for r in rs]), bins)
     width = edges[1] - edges[0]
-    # One panel: its name as the figure's title, which sits above the legend (a subplot title would not).
-    titles = [r.label for r in rs] if len(rs) > 1 else None
-    fig = make_subplots(rows=len(rs), cols=1, shared_xaxes=True, subplot_titles=titles)
-    for i, r in enumerate(rs, start=1):
+    centers = edges[:-1] + width / 2
+    panels = []
+    for r in rs:
         t = _seconds(r)
-        for allowed, name, col in ((True, "admitted", GOOD), (False, "rejected", BAD)):
-            counts, _ = np.histogram(t[r.allowed == allowed], bins=edges)
-            fig.add_trace(
-                go.Bar(
-                    x=edges[:-1] + width / 2,
-                    y=counts,
-                    width=width,
-                    name=name,
-                    marker={"color": col, "line": {"width": 0}},
-                    legendgroup=name,
-                    showlegend=i == 1,
-                    hovertemplate=f"{name}: %{{y}} in [%{{x:.3f}} s ± {width / 2:.3g}]<extra></extra>",
-                ),
-                row=i,
-                col=1,
-            )
-    fig.update_layout(barmode="stack", bargap=0)
-    fig.update_xaxes(title_text="time (s)", row=len(rs), col=1)
-    apply_style(
-        fig,
-        height=height or 80 + 170 * len(rs) + (0 if titles else 70),
-        title=None if titles else rs[0].label,
-    )
-    return _cursor(fig, cursor)
+        admitted, _ = np.histogram(t[r.allowed], bins=edges)
+        rejected, _ = np.histogram(t[~r.allowed], bins=edges)
+        panels.append((r.label, centers, admitted, rejected, width))
+    return _binned_panels(panels, cursor=cursor, height=height, x_range=x_range)
 
 
 def _one_client(r: SimulationResult) -> SimulationResult:
@@ -151,8 +234,19 @@ def _curve(r: SimulationResult, extreme: str) -> tuple[np.ndarray, np.ndarray]:
     return grid, y
 
 
+def _time_axes(y_title: str) -> dict:
+    return {
+        "xaxis": {"title": {"text": "time (s)"}},
+        "yaxis": {"title": {"text": y_title}, "rangemode": "tozero"},
+    }
+
+
 def token_level_figure(
-    result: SimulationResult, *, cursor: float | None = None, height: int = 360
+    result: SimulationResult,
+    *,
+    cursor: float | None = None,
+    height: int = 360,
+    x_range: Sequence[float] | None = None,
 ) -> go.Figure:
     """Tokens in the bucket over time (dips at each request, linear refill in between) against the
     capacity. For a trace with several clients pass ``result.select(key)``."""
@@ -161,36 +255,32 @@ def token_level_figure(
         raise ValueError(f"token_level_figure needs a token bucket result (got {r.label})")
     x, y = _curve(r, "min")
     cap = r.params["capacity_ut"] / 1e6
-    fig = go.Figure(go.Scatter(x=x, y=y, mode="lines", name="tokens", line={"color": colour(0), "width": 2}))
-    fig.add_hline(y=cap, line={"color": NEUTRAL, "dash": "dot"}, annotation_text=f"capacity {cap:g}")
+    traces = [{"type": "scatter", "x": x, "y": y, "mode": "lines", "name": "tokens",
+               "line": {"color": colour(0), "width": 2}}]  # fmt: skip
     rej = ~r.allowed
     if 0 < rej.sum() <= MAX_MARKERS:
-        fig.add_trace(
-            go.Scatter(
-                x=_seconds(r)[rej],
-                y=np.zeros(int(rej.sum())),
-                mode="markers",
-                name="rejected",
-                marker={"color": BAD, "symbol": "x", "size": 8},
-            )
-        )
-    fig.update_xaxes(title_text="time (s)")
-    fig.update_yaxes(title_text="tokens", rangemode="tozero")
-    return _cursor(apply_style(fig, height=height), cursor)
+        traces.append({"type": "scatter", "x": _seconds(r)[rej], "y": np.zeros(int(rej.sum())), "mode": "markers",
+                       "name": "rejected", "marker": {"color": BAD, "symbol": "x", "size": 8}})  # fmt: skip
+    shape, note = _hline(cap, f"capacity {cap:g}")
+    return _figure(
+        traces, _time_axes("tokens"), height=height, shapes=[shape, *_cursor_lines(cursor)],
+        annotations=[note], x_range=x_range,
+    )  # fmt: skip
 
 
-def queue_figure(result: SimulationResult, *, cursor: float | None = None, height: int = 380) -> go.Figure:
+def queue_figure(
+    result: SimulationResult,
+    *,
+    cursor: float | None = None,
+    height: int = 380,
+    x_range: Sequence[float] | None = None,
+) -> go.Figure:
     """Leaking bucket: requests waiting in the queue over time against the queue size, and the delay
     each admitted request waited (departure - arrival) on a second axis."""
     r = _one_client(result)
     if r.algorithm != "leaking_bucket":
         raise ValueError(f"queue_figure needs a leaking bucket result (got {r.label})")
     x, y = _curve(r, "max")
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_trace(
-        go.Scatter(x=x, y=y, mode="lines", line_shape="hv", name="queue length", line={"color": colour(0)}),
-        secondary_y=False,
-    )
     t = _seconds(r)[r.allowed]
     delay = r.departure[r.allowed] - t
     if len(t) > MAX_MARKERS:  # the longest wait in each time bin
@@ -199,27 +289,31 @@ def queue_figure(result: SimulationResult, *, cursor: float | None = None, heigh
         worst = np.full(CURVE_POINTS, np.nan)
         np.fmax.at(worst, cell, delay)
         t, delay = edges[:-1], worst
-    fig.add_trace(
-        go.Scatter(x=t, y=delay, mode="markers", name="delay (s)", marker={"color": colour(1), "size": 5}),
-        secondary_y=True,
-    )
+    traces = [
+        {"type": "scatter", "x": x, "y": y, "mode": "lines", "line": {"color": colour(0), "shape": "hv"},
+         "name": "queue length", "xaxis": "x", "yaxis": "y"},
+        {"type": "scatter", "x": t, "y": delay, "mode": "markers", "name": "delay (s)",
+         "marker": {"color": colour(1), "size": 5}, "xaxis": "x", "yaxis": "y2"},
+    ]  # fmt: skip
+    layout = json.loads(_secondary_layout())
     q = r.params["queue_size"]
-    fig.add_hline(
-        y=q,
-        line={"color": NEUTRAL, "dash": "dot"},
-        annotation_text=f"queue size {q}",
-        annotation_position="top left",
-    )
-    fig.update_xaxes(title_text="time (s)")
-    fig.update_yaxes(title_text="waiting requests", rangemode="tozero", secondary_y=False)
-    fig.update_yaxes(
-        title_text="delay (s)", rangemode="tozero", showgrid=False, tickmode="auto", secondary_y=True
-    )
-    return _cursor(apply_style(fig, height=height), cursor)
+    shape, note = _hline(q, f"queue size {q}", "top left")
+    layout["xaxis"] = {**layout["xaxis"], "title": {"text": "time (s)"}}
+    layout["yaxis"] = {**layout["yaxis"], "title": {"text": "waiting requests"}, "rangemode": "tozero"}
+    layout["yaxis2"] = {**layout["yaxis2"], "title": {"text": "delay (s)"}, "rangemode": "tozero",
+                        "showgrid": False, "tickmode": "auto"}  # fmt: skip
+    return _figure(
+        traces, layout, height=height, shapes=[shape, *_cursor_lines(cursor)], annotations=[note],
+        x_range=x_range,
+    )  # fmt: skip
 
 
 def window_counts_figure(
-    result: SimulationResult, *, cursor: float | None = None, height: int = 360
+    result: SimulationResult,
+    *,
+    cursor: float | None = None,
+    height: int = 360,
+    x_range: Sequence[float] | None = None,
 ) -> go.Figure:
     """Fixed window counter: admitted and rejected requests in each window against the limit (admitted
     never exceeds it; the 2x burst hides across two neighbouring windows)."""
@@ -232,34 +326,35 @@ def window_counts_figure(
     admitted = np.bincount(inverse, weights=r.allowed, minlength=len(windows))
     rejected = np.bincount(inverse, weights=~r.allowed, minlength=len(windows))
     start = windows * W / 1e6
-    fig = go.Figure()
+    layout = _time_axes("requests per window")
     if len(windows) <= MAX_BARS:
         mid = start + W / 2e6
-        for y, name, col in ((admitted, "admitted", GOOD), (rejected, "rejected", BAD)):
-            fig.add_trace(
-                go.Bar(
-                    x=mid, y=y, width=W / 1e6 * 0.9, name=name, marker={"color": col, "line": {"width": 0}}
-                )
-            )
-        fig.update_layout(barmode="stack")
+        traces = [
+            {"type": "bar", "x": mid, "y": y, "width": W / 1e6 * 0.9, "name": name,
+             "marker": {"color": col, "line": {"width": 0}}}
+            for y, name, col in ((admitted, "admitted", GOOD), (rejected, "rejected", BAD))
+        ]  # fmt: skip
+        layout["barmode"] = "stack"
     else:
-        fig.add_trace(
-            go.Scatter(
-                x=start, y=admitted, mode="lines", line_shape="hv", name="admitted", line={"color": GOOD}
-            )
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=start, y=rejected, mode="lines", line_shape="hv", name="rejected", line={"color": BAD}
-            )
-        )
-    fig.add_hline(y=r.limit, line={"color": NEUTRAL, "dash": "dot"}, annotation_text=f"limit {r.limit}")
-    fig.update_xaxes(title_text="time (s)")
-    fig.update_yaxes(title_text="requests per window", rangemode="tozero")
-    return _cursor(apply_style(fig, height=height), cursor)
+        traces = [
+            {"type": "scatter", "x": start, "y": y, "mode": "lines", "line": {"color": col, "shape": "hv"},
+             "name": name}
+            for y, name, col in ((admitted, "admitted", GOOD), (rejected, "rejected", BAD))
+        ]  # fmt: skip
+    shape, note = _hline(r.limit, f"limit {r.limit}")
+    return _figure(
+        traces, layout, height=height, shapes=[shape, *_cursor_lines(cursor)], annotations=[note],
+        x_range=x_range,
+    )  # fmt: skip
 
 
-def estimate_figure(result: SimulationResult, *, cursor: float | None = None, height: int = 360) -> go.Figure:
+def estimate_figure(
+    result: SimulationResult,
+    *,
+    cursor: float | None = None,
+    height: int = 360,
+    x_range: Sequence[float] | None = None,
+) -> go.Figure:
     """Sliding window counter: its estimate after each request against the exact number of its own
     admitted requests in ``(t - window, t]``, and the limit. Where the exact count passes the limit, the
     approximation let too many through; where it stays below while requests are rejected, too few."""
@@ -277,27 +372,17 @@ def estimate_figure(result: SimulationResult, *, cursor: float | None = None, he
         np.fmax.at(est_b, cell, est)
         np.fmax.at(ex_b, cell, ex)
         x, est, ex = edges[:-1], est_b, ex_b
-    fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=x, y=est, mode="lines", name="estimate", connectgaps=True, line={"color": colour(0), "width": 2}
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=x,
-            y=ex,
-            mode="lines",
-            line_shape="hv",
-            name="exact count in the window",
-            connectgaps=True,
-            line={"color": colour(1), "width": 2, "dash": "dash"},
-        )
-    )
-    fig.add_hline(y=r.limit, line={"color": NEUTRAL, "dash": "dot"}, annotation_text=f"limit {r.limit}")
-    fig.update_xaxes(title_text="time (s)")
-    fig.update_yaxes(title_text="requests in the rolling window", rangemode="tozero")
-    return _cursor(apply_style(fig, height=height), cursor)
+    traces = [
+        {"type": "scatter", "x": x, "y": est, "mode": "lines", "name": "estimate", "connectgaps": True,
+         "line": {"color": colour(0), "width": 2}},
+        {"type": "scatter", "x": x, "y": ex, "mode": "lines", "name": "exact count in the window",
+         "connectgaps": True, "line": {"color": colour(1), "width": 2, "dash": "dash", "shape": "hv"}},
+    ]  # fmt: skip
+    shape, note = _hline(r.limit, f"limit {r.limit}")
+    return _figure(
+        traces, _time_axes("requests in the rolling window"), height=height,
+        shapes=[shape, *_cursor_lines(cursor)], annotations=[note], x_range=x_range,
+    )  # fmt: skip
 
 
 def max_in_window_figure(
@@ -338,40 +423,18 @@ def max_in_window_figure(
 
 
 def binned_arrivals_figure(
-    bins: Mapping[str, Bins], *, cursor: float | None = None, height: int | None = None
+    bins: Mapping[str, Bins],
+    *,
+    cursor: float | None = None,
+    height: int | None = None,
+    x_range: Sequence[float] | None = None,
 ) -> go.Figure:
     """Admitted and rejected requests per time bin (:func:`~sdcore.ratelimit.simulate.bin_counts`), one
     panel per limiter (``{label: Bins}``), for slices with more requests than a browser draws one by one."""
     if not bins:
         raise ValueError("binned_arrivals_figure needs at least one limiter's bins")
-    labels = list(bins)
-    titles = labels if len(labels) > 1 else None
-    fig = make_subplots(rows=len(labels), cols=1, shared_xaxes=True, subplot_titles=titles)
-    for i, label in enumerate(labels, start=1):
-        b = bins[label]
-        for y, name, col in ((b.admitted, "admitted", GOOD), (b.rejected, "rejected", BAD)):
-            fig.add_trace(
-                go.Bar(
-                    x=b.centers,
-                    y=y,
-                    width=b.width,
-                    name=name,
-                    marker={"color": col, "line": {"width": 0}},
-                    legendgroup=name,
-                    showlegend=i == 1,
-                    hovertemplate=f"{name}: %{{y}} in [%{{x:.3f}} s ± {b.width / 2:.3g}]<extra></extra>",
-                ),
-                row=i,
-                col=1,
-            )
-    fig.update_layout(barmode="stack", bargap=0)
-    fig.update_xaxes(title_text="time (s)", row=len(labels), col=1)
-    apply_style(
-        fig,
-        height=height or 80 + 170 * len(labels) + (0 if titles else 70),
-        title=None if titles else labels[0],
-    )
-    return _cursor(fig, cursor)
+    panels = [(label, b.centers, b.admitted, b.rejected, b.width) for label, b in bins.items()]
+    return _binned_panels(panels, cursor=cursor, height=height, x_range=x_range)
 
 
 def peak_distribution_figure(

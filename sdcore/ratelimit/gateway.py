@@ -24,10 +24,13 @@ from types import MappingProxyType
 import numpy as np
 
 from sdcore.ratelimit.decision import Decision
-from sdcore.ratelimit.rules import Rule, RuleSet, parse_rules
+from sdcore.ratelimit.rules import ListEntry, Rule, RuleSet, parse_rules
 from sdcore.ratelimit.store import MemoryStore, Store
 
 MAX_RETRY_PROBES = 64
+MEMO_ENTRIES = (
+    65_536  # distinct attribute tuples remembered per gateway; past it, start again (a server lives long)
+)
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,13 @@ class GatewayDecision:
         return "\n".join(lines)
 
 
+def _shallow(obj):
+    """A shallow copy of a plain object (what ``copy.copy`` does for one, without its dispatch)."""
+    twin = object.__new__(type(obj))
+    twin.__dict__.update(obj.__dict__)
+    return twin
+
+
 def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "default"
 
@@ -108,35 +118,59 @@ class Gateway:
         self.store = store if store is not None else MemoryStore()
         self._limiters = [r.limit.make_limiter(self.store) for r in self.rules.rules]
         self._index = {id(r): i for i, r in enumerate(self.rules.rules)}
+        # What the lists and the rules decide depends only on the attributes they name: remember it per
+        # distinct tuple of those values (a CIDR test parses addresses, which is most of a check otherwise).
+        lists = (*self.rules.deny_list, *self.rules.allow_list)
+        self._list_keys = tuple(dict.fromkeys(e.key for e in lists))
+        self._rule_keys = tuple(dict.fromkeys(k for r in self.rules.rules for k, _ in r.chain))
+        self._lists_memo: dict[tuple, tuple[ListEntry | None, ListEntry | None]] = {}
+        self._matches_memo: dict[tuple, tuple[tuple[Rule, str, int, str], ...]] = {}
 
     def _key(self, rule: Rule, bucket: str) -> str:
         return f"{self._index[id(rule)]}:{bucket}"
 
+    def _lists(self, attrs: Mapping[str, str]) -> tuple[ListEntry | None, ListEntry | None]:
+        """(the deny-list entry, the allow-list entry) that match these attributes, each or None."""
+        k = tuple(attrs.get(a) for a in self._list_keys)
+        got = self._lists_memo.get(k)
+        if got is None:
+            if len(self._lists_memo) >= MEMO_ENTRIES:
+                self._lists_memo.clear()
+            denied = self.rules.denied_by(attrs)
+            got = self._lists_memo[k] = (denied, None if denied else self.rules.allowed_by(attrs))
+        return got
+
+    def _matches(self, attrs: Mapping[str, str]) -> tuple[tuple[Rule, str, int, str], ...]:
+        """(rule, bucket, rule index, store key) for every rule that counts these attributes."""
+        k = tuple(attrs.get(a) for a in self._rule_keys)
+        got = self._matches_memo.get(k)
+        if got is None:
+            if len(self._matches_memo) >= MEMO_ENTRIES:
+                self._matches_memo.clear()
+            got = self._matches_memo[k] = tuple(
+                (rule, bucket, i := self._index[id(rule)], f"{i}:{bucket}")
+                for rule, bucket in self.rules.matching(attrs)
+            )
+        return got
+
     def check(self, request: Request) -> GatewayDecision:
         attrs = request.attributes
-        denied = self.rules.denied_by(attrs)
+        denied, allowed = self._lists(attrs)
         if denied is not None:
             return GatewayDecision(False, 403, f"deny-list: {denied.key}={denied.value}")
-        allowed = self.rules.allowed_by(attrs)
         if allowed is not None:
             return GatewayDecision(True, 200, f"allow-list: {allowed.key}={allowed.value}")
-        matches = self.rules.matching(attrs)
+        matches = self._matches(attrs)
         if not matches:
             return GatewayDecision(True, 200, "no matching rule")
+        now, limiters = request.time, self._limiters
         checks = tuple(
-            RuleCheck(
-                rule,
-                bucket,
-                self._limiters[self._index[id(rule)]].allow(request.time, self._key(rule, bucket)),
-            )
-            for rule, bucket in matches
+            RuleCheck(rule, bucket, limiters[i].allow(now, key)) for rule, bucket, i, key in matches
         )
         rejected = [c for c in checks if not c.decision.allowed]
         if not rejected:
             return GatewayDecision(True, 200, f"within {len(checks)} rule{'s' * (len(checks) > 1)}", checks)
-        retry = self._honest_retry(
-            request.time, matches, max(c.decision.retry_after or 0.0 for c in rejected)
-        )
+        retry = self._retry(now, matches, max(c.decision.retry_after or 0.0 for c in rejected))
         first = max(rejected, key=lambda c: c.decision.retry_after or 0.0)
         return GatewayDecision(False, 429, first.rule.name, checks, retry)
 
@@ -146,16 +180,24 @@ class Gateway:
         Each rule counted this request even though another rejected it (as Envoy's service does), so a
         rule that admitted it may now be empty too; try the rules on a copy of their state until all agree.
         """
+        return self._retry(
+            now, [(r, b, self._index[id(r)], self._key(r, b)) for r, b in matches], first_guess
+        )
+
+    def _retry(self, now: float, matches: Sequence[tuple[Rule, str, int, str]], first_guess: float) -> float:
         if not isinstance(self.store, MemoryStore):
             return first_guess  # a shared store cannot be copied; the rejecting rule's own wait
-        entries = [(self._limiters[self._index[id(r)]].algorithm, self._key(r, b)) for r, b in matches]
+        limiters = [self._limiters[i] for _, _, i, _ in matches]
+        entries = [(lim.algorithm, key) for lim, (_, _, _, key) in zip(limiters, matches, strict=True)]
+        # The same limiters (same parameters, made once) on a scratch store: a shallow copy each.
+        probes = [(_shallow(lim), key) for lim, (_, _, _, key) in zip(limiters, matches, strict=True)]
         wait = first_guess
         for _ in range(MAX_RETRY_PROBES):
             scratch = self.store.snapshot(entries)
             worst = 0.0
-            for rule, bucket in matches:
-                limiter = rule.limit.make_limiter(scratch)
-                d = limiter.allow(now + wait, self._key(rule, bucket))
+            for limiter, key in probes:
+                limiter.store = scratch
+                d = limiter.allow(now + wait, key)
                 if not d.allowed:
                     worst = max(worst, d.retry_after or 0.0)
             if worst == 0.0:
@@ -252,8 +294,12 @@ class GatewayConfig:
     def run(self) -> GatewayRun:
         return run_gateway(self.rules, self.traffic())
 
-    def inspect(self, index: int) -> Inspection:
-        return inspect_request(self.rules, self.traffic(), index)
+    def inspect(self, index: int, run: GatewayRun | None = None) -> Inspection:
+        """Request ``index``'s decision and its rules' state around it (``run``: this config's run, if at
+        hand, which makes it cheaper; the answer is the same)."""
+        if run is None:
+            return inspect_request(self.rules, self.traffic(), index)
+        return inspect_in_run(self.rules, run, index)
 
 
 @dataclass(frozen=True, eq=False)
@@ -343,12 +389,36 @@ class Inspection:
 
 def inspect_request(rules: RuleSet | str, requests: Sequence[Request], index: int) -> Inspection:
     """Replay the trace up to request ``index`` and show each matching rule's stored state around it."""
+    _check_index(requests, index)
+    return _inspect(Gateway(rules), requests[:index], requests[index])
+
+
+def inspect_in_run(rules: RuleSet | str, run: GatewayRun, index: int) -> Inspection:
+    """:func:`inspect_request` for request ``index`` of ``run`` (made from the same ``rules``), replaying only
+    the earlier requests that touched a counter of this request's rules (the same answer: a counter changes
+    only when a request it counts is checked, and the decision reads only this request's counters)."""
+    requests = run.requests
+    _check_index(requests, index)
+    gw = Gateway(rules)
+    req = requests[index]
+    target = {(rule, bucket) for rule, bucket in gw.rules.matching(req.attributes)}
+    buckets = {bucket for _, bucket in target}
+    earlier = [
+        r
+        for r, d in zip(requests[:index], run.decisions[:index], strict=True)
+        if any(c.bucket in buckets and (c.rule, c.bucket) in target for c in d.checks)
+    ]
+    return _inspect(gw, earlier, req, index)
+
+
+def _check_index(requests: Sequence[Request], index: int) -> None:
     if not 0 <= index < len(requests):
         raise ValueError(f"request number must be between 0 and {len(requests) - 1} (got {index})")
-    gw = Gateway(rules)
-    for r in requests[:index]:
+
+
+def _inspect(gw: Gateway, earlier: Sequence[Request], req: Request, index: int | None = None) -> Inspection:
+    for r in earlier:
         gw.check(r)
-    req = requests[index]
     matches = gw.rules.matching(req.attributes)
     entries = [(gw._limiters[gw._index[id(r)]].algorithm, gw._key(r, b)) for r, b in matches]
     before = [gw.store.peek(*e) for e in entries]
@@ -357,7 +427,7 @@ def inspect_request(rules: RuleSet | str, requests: Sequence[Request], index: in
         RuleState(r.name, b, e[0], bf, gw.store.peek(*e))
         for (r, b), e, bf in zip(matches, entries, before, strict=True)
     )
-    return Inspection(index, req, decision, states)
+    return Inspection(len(earlier) if index is None else index, req, decision, states)
 
 
 def status_timeline(run: GatewayRun, bins: int = 60) -> dict[str, dict[int, np.ndarray]]:

@@ -14,6 +14,7 @@ import numpy as np
 
 from sdcore.ratelimit.limiters import make_limiter
 from sdcore.ratelimit.store import MemoryStore
+from sdcore.ratelimit.units import MICROS_PER_SECOND
 
 COST_ALGORITHMS: tuple[str, ...] = (
     "token_bucket",
@@ -57,8 +58,11 @@ def state_cost(algorithm: str, limit: int, window: float = 86_400.0) -> StateCos
         raise ValueError(f"limit must be between 1 and 200,000 for this measurement (got {limit:,})")
     store = MemoryStore()
     limiter = make_limiter(algorithm, limit, window, store)
+    # What limiter.allow(t, "client") does to the store, without building a Decision per request: the
+    # store's step with the limiter's integer parameters (in the store's argument order) at round(t * 1e6) µs.
+    step, params = getattr(store, algorithm), tuple(limiter.params.values())
     for t in np.linspace(0.0, window / 2, limit, endpoint=False).tolist():
-        limiter.allow(t, "client")
+        step("client", round(t * MICROS_PER_SECOND), *params)
     state = store.peek(algorithm, "client")
     n = _count_numbers(state)
     return StateCost(algorithm, limit, n, _deep_size(state), 8 * n)

@@ -523,12 +523,16 @@ def simulate_sync(config: SyncConfig | None = None, /, **params: Any) -> SyncRes
             ]
         events.sort()
     admitted = np.zeros(len(t), dtype=bool)
+    # What limiters[i].allow(tj, name).allowed decides, without a Decision per request: the store's step
+    # with the limiter's integer parameters (in the store's argument order); its first value is "allowed".
+    steps_ = [(getattr(lim.store, lim.algorithm), tuple(lim.params.values())) for lim in limiters]
     e = 0
     for j, (tj, c, i) in enumerate(zip(t.tolist(), owner.tolist(), route.tolist(), strict=True)):
         while e < len(events) and events[e][0] <= tj:
             synced[events[e][1]].sync(to_micros(events[e][0]))
             e += 1
-        admitted[j] = limiters[i].allow(tj, names[c]).allowed
+        step, args = steps_[i]
+        admitted[j] = step(names[c], to_micros(tj), *args)[0]
     nw = cfg.windows
     cell = owner * nw + np.minimum((t / cfg.window).astype(np.int64), nw - 1)
     sent = np.bincount(cell, minlength=cfg.clients * nw).reshape(cfg.clients, nw)

@@ -71,6 +71,8 @@ def check_bool(name: str, value: object) -> bool:
 
 def to_micros(now: object) -> int:
     """``now`` in seconds -> whole microseconds, rounded to nearest (ties to even, like ``numpy.rint``)."""
+    if type(now) is float and 0.0 <= now <= MAX_TIME_S:  # the common case, checked as below (NaN fails here)
+        return round(now * MICROS_PER_SECOND)
     v = _number("now", now, "seconds")
     if not 0.0 <= v <= MAX_TIME_S:
         raise ValueError(f"now must be between 0 and {MAX_TIME_S:,.0f} seconds (got {now!r})")

@@ -103,3 +103,23 @@ def test_a_request_beyond_the_run_is_clamped_with_a_notice():
         if any(x.key == "gateway.request" for x in at.number_input)
         else at.slider(key="gateway.request").value == n - 1
     )
+
+
+def test_a_rerun_draws_no_figure_and_runs_nothing_again(monkeypatch):
+    """The run, its summary and its figures are shared: a rerun with nothing changed recomputes none."""
+    from collections import Counter
+
+    from sdcore.charts import gateway as charts
+    from sdcore.ratelimit import gateway
+
+    calls = Counter()
+    for module, name in ((charts, "outcome_figure"), (charts, "timeline_figure"), (gateway, "run_gateway")):
+        real = getattr(module, name)
+        monkeypatch.setattr(
+            module, name, lambda *a, _real=real, _name=name, **k: calls.update([_name]) or _real(*a, **k)
+        )
+    at = open_page(PAGE, {"duration": "17", "seed": "5"})
+    drawn = dict(calls)
+    assert drawn == {"run_gateway": 1, "outcome_figure": 2, "timeline_figure": 1}
+    at.run()
+    assert not at.exception and dict(calls) == drawn

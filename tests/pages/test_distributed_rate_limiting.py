@@ -332,3 +332,15 @@ def test_a_link_to_a_redis_the_operator_did_not_allow_connects_nowhere(host):
         at.error
     )
     assert not at.success and not at.warning
+
+
+def test_the_sync_figure_is_drawn_once_per_result(monkeypatch):
+    from sdcore.charts import distributed as charts
+
+    calls = []
+    real = charts.sync_figure
+    monkeypatch.setattr(charts, "sync_figure", lambda r: calls.append(1) or real(r))
+    at = open_page(PAGE, {"seed": "11"})
+    assert len(calls) == 1
+    at.run()
+    assert not at.exception and len(calls) == 1

@@ -355,3 +355,31 @@ def test_a_junk_upload_gives_one_sentence_and_keeps_the_previous_log():
     assert text.startswith("photo.gz: ") and "neither an access log nor a CSV trace" in text
     assert "the previous upload (access.log)" in text
     assert metric(at, "Requests in the trace") == "600"
+
+
+def test_figures_are_drawn_once_per_result_and_cursor(monkeypatch):
+    """A rerun with nothing changed draws no figure; a cursor move draws only the time charts, once."""
+    from collections import Counter
+
+    from sdcore.charts import ratelimit as charts
+
+    calls = Counter()
+    for name in ("arrivals_figure", "binned_arrivals_figure", "token_level_figure", "queue_figure",
+                 "window_counts_figure", "estimate_figure", "max_in_window_figure"):  # fmt: skip
+        real = getattr(charts, name)
+        monkeypatch.setattr(
+            charts, name, lambda *a, _real=real, _name=name, **k: calls.update([_name]) or _real(*a, **k)
+        )
+    at = open_page(PAGE, {"preset": "Steady under the limit", "rate": "79"})
+    ok(at)
+    before = json.loads(at.get("plotly_chart")[0].proto.spec)
+    drawn = sum(calls.values())
+    at.run()
+    ok(at)
+    assert sum(calls.values()) == drawn  # nothing drawn again
+    assert json.loads(at.get("plotly_chart")[0].proto.spec) == before
+    calls.clear()
+    at.slider(key="rl.cursor").set_value(at.slider(key="rl.cursor").value + 1.0).run()
+    ok(at)
+    assert calls["max_in_window_figure"] == 0
+    assert calls["token_level_figure"] == calls["queue_figure"] == 1

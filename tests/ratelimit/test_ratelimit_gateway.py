@@ -25,11 +25,21 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sdcore.ratelimit.gateway import Gateway, GatewayConfig, Request, gateway_traffic, run_gateway
+from sdcore.ratelimit import gateway
+from sdcore.ratelimit.gateway import (
+    Gateway,
+    GatewayConfig,
+    Request,
+    gateway_traffic,
+    inspect_in_run,
+    inspect_request,
+    run_gateway,
+)
 
 US = 1_000_000
 UNITS = {"second": 1, "minute": 60}
@@ -345,3 +355,59 @@ def test_rule_coverage_counts_matches_and_names_keys_no_request_carries():
     assert (typo.matched, typo.missing_keys) == (0, ("remote_adress",))
     assert (login.matched, login.missing_keys) == (0, ())
     assert (address.matched, address.missing_keys) == (9, ())
+
+
+# --- the cheaper paths the page takes: they give the same answers ---------------------------------------
+
+
+@given(rule_sets, lists, requests, st.data())
+@settings(max_examples=60, deadline=None)
+def test_inspecting_within_a_run_equals_replaying_the_whole_trace(rules, deny_allow, reqs, data):
+    """inspect_in_run replays only the requests that touched this request's counters: same decision, same
+    state before and after, for any request of any trace."""
+    text = rules_text(rules, *deny_allow)
+    traffic = [Request(t / US, attrs) for t, attrs in trace(reqs)]
+    if not traffic:
+        return
+    run = run_gateway(text, traffic)
+    for index in {0, len(traffic) - 1, data.draw(st.integers(0, len(traffic) - 1))}:
+        assert inspect_in_run(text, run, index) == inspect_request(text, traffic, index)
+
+
+@pytest.mark.parametrize("preset", ["Crawler vs users", "Deny-listed attacker", "Partner on the allow-list"])
+def test_a_configs_inspection_from_its_run_equals_the_replay(preset):
+    from lessons.api_gateway import SCENARIOS
+
+    p = SCENARIOS[preset]
+    config = GatewayConfig(p.rules, p.clients, 20, seed=3)
+    run = config.run()
+    rng = np.random.default_rng(0)
+    for index in (0, len(run.requests) - 1, *rng.integers(0, len(run.requests), 6).tolist()):
+        assert config.inspect(index, run) == config.inspect(index)
+    with pytest.raises(ValueError, match="request number must be between 0 and"):
+        config.inspect(len(run.requests), run)
+
+
+def test_the_gateway_memo_is_bounded_and_changes_no_decision(monkeypatch):
+    """A long-lived gateway (the live middleware) forgets remembered matches past MEMO_ENTRIES; decisions
+    are the same with a memo of one entry as with a large one."""
+    text = rules_text((ModelRule(CHAINS[0], 3, "second", "fixed_window"),), DENY, ALLOW)
+    traffic = [
+        Request(i / 10, {"remote_address": f"10.0.{i % 7}.{i % 5}", "endpoint": "/feed"}) for i in range(300)
+    ]
+    wide = [d for d in run_gateway(text, traffic).decisions]
+    monkeypatch.setattr(gateway, "MEMO_ENTRIES", 1)
+    gw = Gateway(text)
+    assert [gw.check(r) for r in traffic] == wide
+    assert len(gw._lists_memo) <= 1 and len(gw._matches_memo) <= 1
+
+
+def test_to_micros_fast_path_matches_the_checked_path():
+    from sdcore.ratelimit.units import to_micros
+
+    rng = np.random.default_rng(1)
+    for x in [0.0, 0.5, 1e-6, 2.5e-6, 9e9, *rng.uniform(0, 1e6, 200).tolist()]:
+        assert to_micros(x) == round(float(x) * US) == to_micros(np.float64(x))
+    for bad in (float("nan"), -1e-9, 9e9 + 1, float("inf")):
+        with pytest.raises(ValueError):
+            to_micros(bad)

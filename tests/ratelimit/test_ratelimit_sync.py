@@ -193,3 +193,61 @@ def test_the_synced_store_refuses_buckets_and_logs():
     store = SyncedStore(MemoryCentral())
     with pytest.raises(NotImplementedError, match="counters"):
         store.token_bucket("k", 0, 10, 10)
+
+
+def _admitted_through_allow(cfg: SyncConfig) -> np.ndarray:
+    """simulate_sync's loop as it was: every decision through ``limiter.allow`` (the reference for the
+    store-step loop it runs now)."""
+    from sdcore.ratelimit.limiters import make_limiter
+    from sdcore.ratelimit.sync import _routes, _traffic, client_name, sync_phase
+    from sdcore.ratelimit.units import to_micros
+
+    rng = np.random.default_rng(cfg.seed)
+    names = tuple(client_name(i) for i in range(cfg.clients))
+    t, owner = _traffic(cfg, rng)
+    route = _routes(cfg, owner, rng, names)
+    synced = []
+    if cfg.store == "shared":
+        limiters = [make_limiter(cfg.algorithm, cfg.limit, cfg.window, MemoryStore())] * cfg.instances
+    elif cfg.store == "local":
+        limiters = [
+            make_limiter(cfg.algorithm, cfg.limit, cfg.window, MemoryStore()) for _ in range(cfg.instances)
+        ]
+    else:
+        central = MemoryCentral()
+        synced = [SyncedStore(central) for _ in range(cfg.instances)]
+        limiters = [make_limiter(cfg.algorithm, cfg.limit, cfg.window, s) for s in synced]
+    events = sorted(
+        (float(s), i)
+        for i in range(cfg.instances if synced else 0)
+        for s in np.arange(sync_phase(i, cfg.instances, cfg.sync_every), cfg.duration, cfg.sync_every)
+    )
+    out, e = np.zeros(len(t), dtype=bool), 0
+    for j, (tj, c, i) in enumerate(zip(t.tolist(), owner.tolist(), route.tolist(), strict=True)):
+        while e < len(events) and events[e][0] <= tj:
+            synced[events[e][1]].sync(to_micros(events[e][0]))
+            e += 1
+        out[j] = limiters[i].allow(tj, names[c]).allowed
+    return out, t, owner
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize(
+    "algorithm",
+    ["fixed_window", "sliding_window_counter", "sliding_log", "token_bucket", "leaking_bucket", "gcra"],
+)
+def test_the_store_step_loop_decides_as_limiter_allow(algorithm, seed):
+    rng = np.random.default_rng(seed)
+    for store, policy in (("local", "round_robin"), ("shared", "random"), ("synced", "round_robin")):
+        if store == "synced" and algorithm not in ("fixed_window", "sliding_window_counter"):
+            continue
+        cfg = SyncConfig(
+            instances=int(rng.integers(1, 6)), clients=int(rng.integers(1, 5)), rate=float(rng.uniform(5, 80)),
+            limit=int(rng.integers(1, 20)), window=float(rng.choice([0.5, 1.0, 2.0])), duration=8.0,
+            sync_every=0.3, store=store, policy=policy, algorithm=algorithm, seed=seed,
+        )  # fmt: skip
+        want, t, owner = _admitted_through_allow(cfg)
+        got = simulate_sync(cfg)
+        nw = cfg.windows
+        cell = owner * nw + np.minimum((t / cfg.window).astype(np.int64), nw - 1)
+        assert np.array_equal(got.admitted.ravel(), np.bincount(cell[want], minlength=cfg.clients * nw))
