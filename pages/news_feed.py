@@ -25,9 +25,14 @@ def cached_runs(config):
     return simulate_all(config, cached_graph(graph_config(config)))  # immutable, shared by every session
 
 
-@cache.shared(max_entries=24, spinner=False)
-def cached_hood(config, author: int):
-    return neighbourhood(cached_runs(config)["push"].graph, author, 60, config.seed)
+@cache.shared(max_entries=8, spinner=False)
+def cached_hood(graph_settings, author: int):
+    return neighbourhood(cached_graph(graph_settings), author, 60, graph_settings.seed)  # the graph's alone
+
+
+@cache.shared(max_entries=12, spinner=False)
+def cached_why(config, strategy: str) -> str:
+    return L.explanation(cached_runs(config), strategy)  # a pure function of the runs: once per question
 
 
 def step(delta: int) -> None:
@@ -92,7 +97,7 @@ if guess is not None:
 
 left, right_col = st.columns([1, 1.3])
 with left:
-    hood = cached_hood(config, 0)
+    hood = cached_hood(graph_config(config), 0)
     st.plotly_chart(cache.figure(charts.neighbourhood_figure, hood, run), key="hood")
     st.caption(L.caption_neighbourhood(run, hood))
 with right_col:
@@ -160,7 +165,7 @@ with st.expander("Where the numbers come from"):
 page_end(
     P,
     title=L.TITLE,
-    why=L.explanation(runs, v["strategy"]),
+    why=cached_why(config, v["strategy"]),
     try_this=L.TRY_THIS,
     exports=(
         Export("Cost table (CSV)", lambda: pd.DataFrame(L.cost_rows(runs)), "news_feed_costs.csv"),

@@ -11,7 +11,6 @@ from collections.abc import Mapping
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from sdcore.charts.style import BAD, GOOD, HIGHLIGHT, NEUTRAL, PALETTE, apply_style
 from sdcore.feed.graph import Neighbourhood
@@ -104,48 +103,33 @@ def _pushed(run: FeedRun, follower: int, author: int) -> bool:
 
 def amplification_figure(runs: Mapping[str, FeedRun]) -> go.Figure:
     """Cache writes per post and lists read per feed load, one bar per strategy (log scale)."""
-    fig = make_subplots(
-        rows=1,
-        cols=2,
-        subplot_titles=("Cache writes per post", "Lists read per feed load"),
-        horizontal_spacing=0.12,
-    )
     names = list(runs)
     labels = [STRATEGIES[n].label.split(" (")[0] for n in names]
     costs = [runs[n].costs() for n in names]
     colours = [STRATEGY_COLOURS[n] for n in names]
     writes = [c.writes_per_post for c in costs]
     reads = [c.reads_per_load for c in costs]
-    fig.add_trace(
-        go.Bar(
-            x=labels,
-            y=writes,
-            marker_color=colours,
-            text=[f"{v:,.1f}" for v in writes],
-            textposition="outside",
-            showlegend=False,
-            cliponaxis=False,
-        ),
-        row=1,
-        col=1,
-    )
-    fig.add_trace(
-        go.Bar(
-            x=labels,
-            y=reads,
-            marker_color=colours,
-            text=[f"{v:,.1f}" for v in reads],
-            textposition="outside",
-            showlegend=False,
-            cliponaxis=False,
-        ),
-        row=1,
-        col=2,
-    )
     top = max([*writes, *reads, 1.0])
-    for col in (1, 2):
-        fig.update_yaxes(type="log", range=[-1, np.log10(top) + 0.6], dtick=1, row=1, col=col)
-    fig.update_annotations(font={"size": 16})
+    # Two panels side by side, laid out in one pass as make_subplots(cols=2, horizontal_spacing=0.12) does.
+    log_axis = {"type": "log", "range": [-1, np.log10(top) + 0.6], "dtick": 1}
+    fig = go.Figure(
+        data=[
+            go.Bar(x=labels, y=values, marker_color=colours, text=[f"{v:,.1f}" for v in values],
+                   textposition="outside", showlegend=False, cliponaxis=False, xaxis=f"x{n}", yaxis=f"y{n}")
+            for n, values in (("", writes), ("2", reads))
+        ],
+        layout={
+            "xaxis": {"anchor": "y", "domain": [0.0, 0.44]},
+            "yaxis": {"anchor": "x", "domain": [0.0, 1.0], **log_axis},
+            "xaxis2": {"anchor": "y2", "domain": [0.56, 1.0]},
+            "yaxis2": {"anchor": "x2", "domain": [0.0, 1.0], **log_axis},
+            "annotations": [
+                {"font": {"size": 16}, "showarrow": False, "text": text, "x": x, "xanchor": "center",
+                 "xref": "paper", "y": 1.0, "yanchor": "bottom", "yref": "paper"}
+                for text, x in (("Cache writes per post", 0.22), ("Lists read per feed load", 0.78))
+            ],
+        },
+    )  # fmt: skip
     return apply_style(fig, height=400)
 
 
@@ -261,38 +245,26 @@ def queue_figure(run: FeedRun, cursor: float | None = None) -> go.Figure:
     """Batches waiting for a worker and feed writes not yet done, over virtual time, with the cursor."""
     t, waiting, pending = run.queue_curve(300)
     scale, unit = _time_unit(float(t[-1]))
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_trace(
-        go.Scatter(
-            x=t * scale,
-            y=pending,
-            name="writes not yet done",
-            mode="lines",
-            line={"color": PALETTE[1], "width": 3},
-        ),
-        secondary_y=False,
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=t * scale,
-            y=waiting,
-            name="batches waiting",
-            mode="lines",
-            line={"color": PALETTE[0], "width": 2, "dash": "dot"},
-        ),
-        secondary_y=True,
-    )
-    if cursor is not None:
-        fig.add_vline(x=cursor * scale, line={"color": NEUTRAL, "width": 2})
-    fig.update_xaxes(title=f"virtual time ({unit})")
-    fig.update_yaxes(title="writes", rangemode="tozero", secondary_y=False)
     top = max(int(waiting.max()), 1)
-    fig.update_yaxes(
-        title="batches",
-        range=[0, top * 1.1],
-        dtick=max(1, -(-top // 5)),
-        tickformat=",d",
-        secondary_y=True,
-        showgrid=False,
-    )
+    # One x axis, a secondary y axis on the right (make_subplots' secondary_y layout), and the cursor as
+    # add_vline's line, all in one layout: no per-update walks of the figure.
+    layout = {
+        "xaxis": {"anchor": "y", "domain": [0.0, 0.94], "title": {"text": f"virtual time ({unit})"}},
+        "yaxis": {"anchor": "x", "domain": [0.0, 1.0], "title": {"text": "writes"}, "rangemode": "tozero"},
+        "yaxis2": {"anchor": "x", "overlaying": "y", "side": "right", "title": {"text": "batches"},
+                   "range": [0, top * 1.1], "dtick": max(1, -(-top // 5)), "tickformat": ",d",
+                   "showgrid": False},
+    }  # fmt: skip
+    if cursor is not None:
+        layout["shapes"] = [{"line": {"color": NEUTRAL, "width": 2}, "type": "line", "x0": cursor * scale,
+                             "x1": cursor * scale, "xref": "x", "y0": 0, "y1": 1, "yref": "y domain"}]  # fmt: skip
+    fig = go.Figure(
+        data=[
+            go.Scatter(x=t * scale, y=pending, name="writes not yet done", mode="lines",
+                       line={"color": PALETTE[1], "width": 3}, xaxis="x", yaxis="y"),
+            go.Scatter(x=t * scale, y=waiting, name="batches waiting", mode="lines",
+                       line={"color": PALETTE[0], "width": 2, "dash": "dot"}, xaxis="x", yaxis="y2"),
+        ],
+        layout=layout,
+    )  # fmt: skip
     return apply_style(fig, height=380)

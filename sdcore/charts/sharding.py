@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from sdcore.charts.style import BAD, GOOD, HIGHLIGHT, NEUTRAL, PALETTE, apply_style, colour
 from sdcore.sharding.hotkeys import MITIGATIONS, HotKeyReport
@@ -26,26 +25,50 @@ if TYPE_CHECKING:
 READS, WRITES = PALETTE[0], PALETTE[1]
 
 
+def _title(text: str, x: float, y: float, size: int = 16) -> dict:
+    """A subplot title, as ``make_subplots`` places it."""
+    return {"font": {"size": size}, "showarrow": False, "text": text, "x": x, "xanchor": "center", "xref": "paper",
+            "y": y, "yanchor": "bottom", "yref": "paper"}  # fmt: skip
+
+
+def _hline(y: float, line: dict, xref: str, yref: str) -> dict:
+    """A horizontal line across a subplot, as ``add_hline`` draws it (one dict: no per-line layout pass)."""
+    return {"line": line, "type": "line", "x0": 0, "x1": 1, "xref": xref, "y0": y, "y1": y, "yref": yref}
+
+
 def shard_figure(
     loads: ShardLoads, read_capacity: float, write_capacity: float, height: int = 560
 ) -> go.Figure:
     """Rows per shard on top; reads and writes per second below, with the per-shard capacity lines."""
     names = [f"S{i}" for i in range(loads.shards)]
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
-                        subplot_titles=("Rows stored", "Requests per second"))  # fmt: skip
-    fig.add_trace(go.Bar(x=names, y=loads.rows, name="rows", marker_color=NEUTRAL,
-                         hovertemplate="%{x}: %{y:,} rows<extra></extra>"), row=1, col=1)  # fmt: skip
     mean = loads.rows.mean() if loads.shards else 0
-    fig.add_hline(y=mean, line={"color": "#000000", "dash": "dot", "width": 1}, row=1, col=1)
-    fig.add_trace(go.Bar(x=names, y=loads.reads, name="reads/s", marker_color=READS,
-                         hovertemplate="%{x}: %{y:,.0f} reads/s<extra></extra>"), row=2, col=1)  # fmt: skip
-    fig.add_trace(go.Bar(x=names, y=loads.writes, name="writes/s", marker_color=WRITES,
-                         hovertemplate="%{x}: %{y:,.0f} writes/s<extra></extra>"), row=2, col=1)  # fmt: skip
+    # Two rows sharing x, laid out as make_subplots(rows=2, shared_xaxes=True, vertical_spacing=0.12) does,
+    # with every line and label in one layout (add_hline per line re-walks the layout each time).
+    shapes = [_hline(mean, {"color": "#000000", "dash": "dot", "width": 1}, "x domain", "y")]
+    annotations = [_title("Rows stored", 0.5, 1.0), _title("Requests per second", 0.5, 0.44)]
     for cap, c, text in ((read_capacity, READS, "read cap"), (write_capacity, WRITES, "write cap")):
-        fig.add_hline(y=cap, line={"color": c, "dash": "dash", "width": 2}, row=2, col=1,
-                      annotation_text=f"{text} {cap:,.0f}/s", annotation_position="top left",
-                      annotation_font={"color": c, "size": 13},
-                      annotation_bgcolor="rgba(255,255,255,0.85)")  # fmt: skip
+        shapes.append(_hline(cap, {"color": c, "dash": "dash", "width": 2}, "x2 domain", "y2"))
+        annotations.append({"bgcolor": "rgba(255,255,255,0.85)", "font": {"color": c, "size": 13},
+                            "showarrow": False, "text": f"{text} {cap:,.0f}/s", "x": 0, "xanchor": "left",
+                            "xref": "x2 domain", "y": cap, "yanchor": "bottom", "yref": "y2"})  # fmt: skip
+    fig = go.Figure(
+        data=[
+            go.Bar(x=names, y=loads.rows, name="rows", marker_color=NEUTRAL, xaxis="x", yaxis="y",
+                   hovertemplate="%{x}: %{y:,} rows<extra></extra>"),
+            go.Bar(x=names, y=loads.reads, name="reads/s", marker_color=READS, xaxis="x2", yaxis="y2",
+                   hovertemplate="%{x}: %{y:,.0f} reads/s<extra></extra>"),
+            go.Bar(x=names, y=loads.writes, name="writes/s", marker_color=WRITES, xaxis="x2", yaxis="y2",
+                   hovertemplate="%{x}: %{y:,.0f} writes/s<extra></extra>"),
+        ],
+        layout={
+            "xaxis": {"anchor": "y", "domain": [0.0, 1.0], "matches": "x2", "showticklabels": False},
+            "yaxis": {"anchor": "x", "domain": [0.56, 1.0], "rangemode": "tozero"},
+            "xaxis2": {"anchor": "y2", "domain": [0.0, 1.0]},
+            "yaxis2": {"anchor": "x2", "domain": [0.0, 0.44], "rangemode": "tozero"},
+            "annotations": annotations,
+            "shapes": shapes,
+        },
+    )  # fmt: skip
     apply_style(fig, height=height)
     fig.update_layout(
         barmode="group",
@@ -53,7 +76,6 @@ def shard_figure(
         margin={"l": 60, "r": 20, "t": 40, "b": 90},
         legend={"orientation": "h", "y": -0.08, "yanchor": "top", "x": 0},
     )
-    fig.update_yaxes(rangemode="tozero")
     return fig
 
 
@@ -152,34 +174,53 @@ def hot_shard_figure(report: HotKeyReport) -> go.Figure:
         fig.add_trace(go.Bar(y=labels, x=values, name=name, orientation="h", marker_color=c,
                              text=[f"{v:.0%}" for v in values], textposition="outside", cliponaxis=False,
                              hovertemplate="%{y}: %{x:.0%} of capacity<extra></extra>"))  # fmt: skip
-    fig.add_vline(x=1.0, line={"color": BAD, "dash": "dash", "width": 2})
     apply_style(fig, height=400)
     top = max([*reads, *writes, 1.0])
-    fig.update_layout(barmode="group", margin={"l": 220, "r": 60, "t": 50, "b": 50})
-    fig.update_xaxes(tickformat=".0%", range=[0, top * 1.18], title="busiest shard, share of its capacity")
-    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(
+        barmode="group",
+        margin={"l": 220, "r": 60, "t": 50, "b": 50},
+        shapes=[{"line": {"color": BAD, "dash": "dash", "width": 2}, "type": "line", "x0": 1.0, "x1": 1.0,
+                 "xref": "x", "y0": 0, "y1": 1, "yref": "y domain"}],  # the capacity: add_vline's line
+        xaxis={"tickformat": ".0%", "range": [0, top * 1.18], "title": "busiest shard, share of its capacity"},
+        yaxis={"autorange": "reversed"},
+    )  # fmt: skip
     return fig
 
 
 def join_figure(feed: FeedCost) -> go.Figure:
     """Per feed read: shards asked and rows shipped, normalized vs de-normalized; per rename: rows rewritten."""
-    fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.1, subplot_titles=(
-        "Shards asked<br>per feed", "Rows shipped<br>per feed", "Rows written<br>per rename"))  # fmt: skip
     designs = ("join", "copy")
-    fig.add_trace(go.Bar(x=designs, y=[feed.normalized_shards, feed.denormalized_shards], showlegend=False,
-                         marker_color=[PALETTE[0], GOOD], hovertemplate="%{x}: %{y:.1f} shards<extra></extra>"),
-                  row=1, col=1)  # fmt: skip
-    fig.add_trace(go.Bar(x=designs, y=[feed.normalized_rows, feed.denormalized_rows], showlegend=False,
-                         marker_color=[PALETTE[0], GOOD], hovertemplate="%{x}: %{y:.0f} rows<extra></extra>"),
-                  row=1, col=2)  # fmt: skip
     rename = float(feed.rename_rows.mean()) if len(feed.rename_rows) else 0.0
     worst = float(feed.rename_rows.max()) if len(feed.rename_rows) else 0.0
-    fig.add_trace(go.Bar(x=["join", "copy", "copy max"], y=[1, rename, worst],
-                         showlegend=False, marker_color=[PALETTE[0], GOOD, BAD],
-                         hovertemplate="%{x}: %{y:,.0f} rows<extra></extra>"), row=1, col=3)  # fmt: skip
+    # Three panels side by side, laid out as make_subplots(cols=3, horizontal_spacing=0.1) does.
+    w = (1 - 2 * 0.1) / 3
+    starts = [i * (w + 0.1) for i in range(3)]
+    domains = [[starts[0], w], [starts[1], starts[1] + w], [starts[2], 1.0]]
+    titles = ("Shards asked<br>per feed", "Rows shipped<br>per feed", "Rows written<br>per rename")
+    layout: dict = {}
+    for i, dom in enumerate(domains, start=1):
+        n = "" if i == 1 else str(i)
+        layout[f"xaxis{n}"] = {"anchor": f"y{n}", "domain": dom}
+        layout[f"yaxis{n}"] = {"anchor": f"x{n}", "domain": [0.0, 1.0]}
+    layout["annotations"] = [
+        _title(t, (d[0] + d[1]) / 2, 1.0, size=15) for t, d in zip(titles, domains, strict=True)
+    ]
+    fig = go.Figure(
+        data=[
+            go.Bar(x=designs, y=[feed.normalized_shards, feed.denormalized_shards], showlegend=False,
+                   marker_color=[PALETTE[0], GOOD], hovertemplate="%{x}: %{y:.1f} shards<extra></extra>",
+                   xaxis="x", yaxis="y"),
+            go.Bar(x=designs, y=[feed.normalized_rows, feed.denormalized_rows], showlegend=False,
+                   marker_color=[PALETTE[0], GOOD], hovertemplate="%{x}: %{y:.0f} rows<extra></extra>",
+                   xaxis="x2", yaxis="y2"),
+            go.Bar(x=["join", "copy", "copy max"], y=[1, rename, worst], showlegend=False,
+                   marker_color=[PALETTE[0], GOOD, BAD], hovertemplate="%{x}: %{y:,.0f} rows<extra></extra>",
+                   xaxis="x3", yaxis="y3"),
+        ],
+        layout=layout,
+    )  # fmt: skip
     apply_style(fig, height=380)
     fig.update_layout(margin={"l": 60, "r": 20, "t": 80, "b": 50})
-    fig.update_annotations(font={"size": 15})
     return fig
 
 

@@ -65,13 +65,15 @@ class FollowerGraph:
         code = np.sort(follower[keep] * users + followee[keep])  # sorting beats np.unique's hash here
         code = code[np.concatenate(([True], np.diff(code) != 0))] if len(code) else code
         src, dst = code // users, code % users  # by follower, then followee: the followees CSR order
-        by_author = np.argsort(dst, kind="stable")  # followers of each author stay sorted by id
+        # Followers of each author sorted by id: the edges sorted by (followee, follower). The pairs are
+        # distinct, so sorting their codes gives the order a stable argsort by followee would, faster.
+        followers_idx = np.sort(dst * users + src) % users if len(code) else src
         return cls(
             users,
             _frozen(src),
             _frozen(dst),
             _pointers(dst, users),
-            _frozen(src[by_author]),
+            _frozen(followers_idx),
             _pointers(src, users),
             _frozen(dst),
         )

@@ -517,7 +517,9 @@ def simulate_feed(config: FeedConfig, strategy: str, world: World | None = None)
         delay[posts[nb > 0]] = np.maximum.reduceat(finish, ends) - w.post_time[posts[nb > 0]]
 
     # feed caches: each user's cache_size newest entries (a sorted set by post id, trimmed)
-    order = np.lexsort((-pair_post, pair_user))
+    # By user, newest post first. (user, post) pairs are distinct, so one sort of a combined key gives the
+    # order np.lexsort((-pair_post, pair_user)) gives, in a fraction of the time.
+    order = np.argsort(pair_user * c.posts + (c.posts - 1 - pair_post))
     users_sorted, posts_sorted = pair_user[order], pair_post[order]
     counts = np.bincount(users_sorted, minlength=n)
     group_start = np.concatenate(([0], np.cumsum(counts)[:-1]))

@@ -13,13 +13,14 @@ import numpy as np
 
 from sdcore import checks
 from sdcore.sharding.dataset import Dataset, DatasetConfig, make_dataset
-from sdcore.sharding.hotkeys import HotKeyReport, HotSettings, hot_keys
+from sdcore.sharding.hotkeys import HotKeyReport, HotSettings, _base_loads, hot_keys
 from sdcore.sharding.ids import LOGICAL_SHARDS, ShardedId
 from sdcore.sharding.joins import FeedCost, QueryFanout, feed_cost, query_fanout
 from sdcore.sharding.keys import SHARD_KEYS, KeyColumn, key_column
 from sdcore.sharding.layout import ShardLoads, Skew, Workload, shard_loads
+from sdcore.sharding.memo import memo_of
 from sdcore.sharding.resharding import Migration, Movement, compare_resharding, migration, moved_slot_ranges
-from sdcore.sharding.strategies import MAX_SHARDS, STRATEGIES, Placement, place, reshard
+from sdcore.sharding.strategies import MAX_SHARDS, STRATEGIES, Placement, _frozen, place, reshard
 
 
 @dataclass(frozen=True)
@@ -156,29 +157,41 @@ def run_sharding(config: ShardingConfig, dataset: Dataset | None = None) -> Shar
     workload = config.workload()
     col = key_column(ds, config.shard_key)
     pl = place(col, config.strategy, config.shards, config.vnodes)
-    after = reshard(pl, col, config.new_shards)
-    movements = compare_resharding(col, config.shards, config.new_shards, config.vnodes)
+    # Each panel is a pure function of the placement (or the column) and a few settings: kept on it, so a
+    # move that changes one setting recomputes only what reads it, and unchanged panels are the same objects.
+    k = col.key
+    after = _part(pl, ("reshard", k, config.new_shards), lambda: _frozen(reshard(pl, col, config.new_shards)))
+    movements = _part(col, ("compare", config.shards, config.new_shards, config.vnodes),
+                      lambda: compare_resharding(col, config.shards, config.new_shards, config.vnodes))  # fmt: skip
     mine = next(m for m in movements if m.strategy == config.strategy)
     mig = migration(
         mine.bytes_moved * config.scale, mine.fraction, config.network_mb_per_s, config.writes_per_s
     )
     runs = tuple(moved_slot_ranges(pl.state, after.state)) if config.strategy == "slots" else ()
+    settings = config.hot_settings()
+    follows = min(config.follows, ds.users)
     return ShardingResult(
         config=config,
         dataset=ds,
         column=col,
         placement=pl,
-        loads=shard_loads(pl, col, workload),
+        loads=_base_loads(pl, col, workload),
         resharded=after,
-        loads_after=shard_loads(after, col, workload),
+        loads_after=_base_loads(after, col, workload),
         movements=movements,
         migration=mig,
         slot_moves=runs,
-        hot=hot_keys(
-            pl, col, workload, config.hot_settings(), exponent=config.exponent, vnodes=config.vnodes
-        ),
-        queries=query_fanout(ds, col, pl, seed=config.seed),
-        feed=feed_cost(
-            ds, col, pl, follows=min(config.follows, ds.users), feed_size=config.feed_size, seed=config.seed
-        ),
-    )
+        hot=_part(pl, ("hot", k, workload, settings, config.exponent, config.vnodes), lambda: hot_keys(
+            pl, col, workload, settings, exponent=config.exponent, vnodes=config.vnodes)),
+        queries=_part(pl, ("queries", k, config.seed), lambda: query_fanout(ds, col, pl, seed=config.seed)),
+        feed=_part(pl, ("feed", k, follows, config.feed_size, config.seed), lambda: feed_cost(
+            ds, col, pl, follows=follows, feed_size=config.feed_size, seed=config.seed)),
+    )  # fmt: skip
+
+
+PARTS_KEPT = 24  # panels kept per placement or column (a few workloads, settings and seeds each)
+
+
+def _part(source: object, key: tuple, make):
+    """``make()`` once per ``source`` (a shared placement or key column) and ``key``."""
+    return memo_of(source, PARTS_KEPT, "_run_memo").get(key, make)

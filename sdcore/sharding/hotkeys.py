@@ -30,6 +30,7 @@ from sdcore.scale.caching import zipf_hit_ratio
 from sdcore.sharding.keys import KeyColumn
 from sdcore.sharding.keyslot import key_slots
 from sdcore.sharding.layout import ShardLoads, Workload, group_loads, shard_loads
+from sdcore.sharding.memo import memo_of
 from sdcore.sharding.strategies import Placement, new_post_shards, shard_names
 
 DYNAMODB_READS_PER_PARTITION = 3000.0
@@ -109,6 +110,49 @@ class HotKeyReport:
         return next(o for o in self.options if o.name == name)
 
 
+_HOT_KEPT = 12  # per key column: the group loads and orders of a few workloads
+
+
+def _frozen(*arrays: np.ndarray) -> None:
+    for a in arrays:
+        a.setflags(write=False)
+
+
+def _group_loads(col: KeyColumn, workload: Workload) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`group_loads`, computed once per column and workload (read-only: every caller shares them)."""
+
+    def make():
+        reads, writes = group_loads(col, workload)
+        _frozen(reads, writes)
+        return reads, writes
+
+    return memo_of(col, _HOT_KEPT, "_hot_memo").get(("loads", workload), make)
+
+
+def _order(col: KeyColumn, workload: Workload, by: str) -> np.ndarray:
+    """Key values hottest first (stable), by ``"total"`` requests or by ``"reads"``, once per workload."""
+
+    def make():
+        reads_g, writes_g = _group_loads(col, workload)
+        order = np.argsort(-(reads_g + writes_g) if by == "total" else -reads_g, kind="stable")
+        _frozen(order)
+        return order
+
+    return memo_of(col, _HOT_KEPT, "_hot_memo").get((by, workload), make)
+
+
+def _base_loads(pl: Placement, col: KeyColumn, workload: Workload) -> ShardLoads:
+    """:func:`shard_loads` once per placement, column and workload (read-only)."""
+
+    def make():
+        loads = shard_loads(pl, col, workload)
+        _frozen(loads.rows, loads.bytes, loads.reads, loads.writes)
+        return loads
+
+    key = ("base", col.key, col.n_groups, workload)
+    return memo_of(pl, _HOT_KEPT, "_hot_memo").get(key, make)
+
+
 def _shards_of_labels(pl: Placement, labels: list[str], home: int) -> np.ndarray:
     """Where new key strings go under ``pl``'s rule (for a range or a directory, salted values land on
     consecutive shards after the key's own: a salt prefix sorts apart, a directory entry is free)."""
@@ -123,8 +167,8 @@ def _shards_of_labels(pl: Placement, labels: list[str], home: int) -> np.ndarray
 
 def salted(pl: Placement, col: KeyColumn, workload: Workload, group: int, k: int) -> MitigationResult:
     """Split key value ``group`` into ``k`` sub-keys: writes spread evenly, every read reads all k."""
-    reads_g, writes_g = group_loads(col, workload)
-    base = shard_loads(pl, col, workload)
+    reads_g, writes_g = _group_loads(col, workload)
+    base = _base_loads(pl, col, workload)
     home = int(pl.group_shard[group])
     label = col.labels()[group]
     where = _shards_of_labels(pl, [f"{label}#{j}" for j in range(k)], home) if k > 1 else np.array([home])
@@ -141,10 +185,10 @@ def salted(pl: Placement, col: KeyColumn, workload: Workload, group: int, k: int
 
 def bounded(pl: Placement, col: KeyColumn, workload: Workload, load_factor: float, vnodes: int):
     """Consistent hashing with bounded loads, hottest key values placed first."""
-    reads_g, writes_g = group_loads(col, workload)
+    reads_g, writes_g = _group_loads(col, workload)
     names = shard_names(pl.shards)
     ring = HashRing(names, vnodes=vnodes, load_factor=load_factor)
-    order = np.argsort(-(reads_g + writes_g), kind="stable")
+    order = _order(col, workload, "total")
     where = np.empty(col.n_groups, dtype=np.int32)
     where[order] = ring.locate(KeyHashes.precomputed("murmur3", h32=col.h32()[order]))
     reads = np.bincount(where, weights=reads_g, minlength=pl.shards)
@@ -160,8 +204,8 @@ def bounded(pl: Placement, col: KeyColumn, workload: Workload, load_factor: floa
 
 def dedicated(pl: Placement, col: KeyColumn, workload: Workload, count: int) -> MitigationResult:
     """Move the ``count`` hottest key values to one extra shard (number S)."""
-    reads_g, writes_g = group_loads(col, workload)
-    order = np.argsort(-(reads_g + writes_g), kind="stable")[:count]
+    reads_g, writes_g = _group_loads(col, workload)
+    order = _order(col, workload, "total")[:count]
     where = pl.group_shard.copy()
     where[order] = pl.shards
     s = pl.shards + 1
@@ -178,10 +222,10 @@ def cached(
     pl: Placement, col: KeyColumn, workload: Workload, items: int, exponent: float
 ) -> MitigationResult:
     """Serve the ``items`` most-read key values from a cache; writes still reach the shards."""
-    reads_g, _ = group_loads(col, workload)
+    reads_g, _ = _group_loads(col, workload)
     items = min(items, col.n_groups)
-    top = np.argsort(-reads_g, kind="stable")[:items]
-    base = shard_loads(pl, col, workload)
+    top = _order(col, workload, "reads")[:items]
+    base = _base_loads(pl, col, workload)
     left = reads_g.copy()
     left[top] = 0.0
     reads = np.bincount(pl.group_shard, weights=left, minlength=pl.shards)
@@ -198,8 +242,8 @@ def salted_and_cached(
     """Salting ``group`` into ``k`` and a cache of the ``items`` most-read key values, together."""
     salt = salted(pl, col, workload, group, k)
     cache = cached(pl, col, workload, items, exponent)
-    reads_g, _ = group_loads(col, workload)
-    top = np.argsort(-reads_g, kind="stable")[: min(items, col.n_groups)]
+    reads_g, _ = _group_loads(col, workload)
+    top = _order(col, workload, "reads")[: min(items, col.n_groups)]
     if (top == group).any():  # the cache answers the hot key's reads: none of its k requests reach a shard
         reads, requests = cache.reads.copy(), 0.0
     else:
@@ -219,9 +263,9 @@ def hot_keys(
     vnodes: int = 100,
 ) -> HotKeyReport:
     """The hottest key value, the hot shard, and every mitigation side by side."""
-    reads_g, writes_g = group_loads(col, workload)
+    reads_g, writes_g = _group_loads(col, workload)
     total = reads_g + writes_g
-    order = np.argsort(-total, kind="stable")
+    order = _order(col, workload, "total")
     all_requests = workload.reads_per_s + workload.writes_per_s
     cum = np.cumsum(total[order])
     tops = tuple(
@@ -229,7 +273,7 @@ def hot_keys(
         for n in (1, 10, 100) if n <= col.n_groups
     )  # fmt: skip
     hot = int(order[0])
-    loads = shard_loads(pl, col, workload)
+    loads = _base_loads(pl, col, workload)
     none = MitigationResult("none", loads.reads.copy(), loads.writes.copy(), float(reads_g[hot]), 0)
     options = (
         none,

@@ -126,3 +126,19 @@ def test_neighbourhood_is_a_sample_of_real_followers():
     assert all((i, 0) in hood.edges for i in range(1, 41))
     for a, b in hood.edges:
         assert hood.nodes[b] in set(g.followees_of(hood.nodes[a]).tolist())
+
+
+def test_followers_csr_is_the_stable_order_by_followee():
+    """from_edges sorts (followee, follower) codes instead of a stable argsort by followee: the same order."""
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        users = int(rng.integers(2, 2000))
+        m = int(rng.integers(0, 5000))
+        f, e = rng.integers(0, users, m), rng.integers(0, users, m)
+        g = FollowerGraph.from_edges(users, f, e)
+        keep = f != e
+        code = np.unique(f[keep] * users + e[keep])
+        src, dst = code // users, code % users
+        expected = src[np.argsort(dst, kind="stable")]
+        assert g.followers_idx.dtype == expected.dtype
+        assert np.array_equal(g.followers_idx, expected)

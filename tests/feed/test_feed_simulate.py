@@ -324,3 +324,20 @@ def test_a_graph_built_once_gives_the_same_runs_as_building_it_inside():
                 assert np.array_equal(getattr(a, name_), getattr(b, name_))
     assert graph_config(replace(base, workers=2)) == graph_config(base)
     assert graph_config(replace(base, tail=3.0)) != graph_config(base)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_caches_hold_each_users_newest_pushed_posts(seed):
+    """The cache order (one sort of a combined user/post key) is the brute-force one: per user, the
+    cache_size newest accepted posts of the followees pushed to them, newest first."""
+    c = FeedConfig(users=400, seed=seed, posts=300, cache_size=7, celebrity_followers=600, celebrity_posts=9)
+    runs = simulate_all(c)
+    for run in runs.values():
+        w, g = run.world, run.graph
+        accepted = np.flatnonzero(w.accepted)
+        for u in range(g.users):
+            lo, hi = int(g.followees_ptr[u]), int(g.followees_ptr[u + 1])
+            pushed_from = set(g.followees_idx[lo:hi][run.pushed[lo:hi]].tolist())
+            mine = [p for p in accepted.tolist() if int(w.post_author[p]) in pushed_from]
+            want = sorted(mine, reverse=True)[: c.cache_size]
+            assert run.cache_idx[run.cache_ptr[u] : run.cache_ptr[u + 1]].tolist() == want

@@ -93,3 +93,33 @@ def test_the_skew_table_samples_big_datasets():
 def test_run_refuses_a_dataset_of_other_settings(result):
     with pytest.raises(ValueError, match="the dataset was generated for other settings"):
         run_sharding(ShardingConfig(users=2_000), dataset=result.dataset)
+
+
+def test_runs_share_the_panels_a_move_does_not_change():
+    """Panels are kept on the shared placement: a move of one setting recomputes only what reads it, and
+    every number equals a run on a freshly generated dataset."""
+    import dataclasses
+
+    from sdcore.sharding.dataset import make_dataset
+
+    base = ShardingConfig(users=1_000)
+    ds = make_dataset(base.dataset_config())
+    a = run_sharding(base, ds)
+    b = run_sharding(dataclasses.replace(base, salt_k=3), ds)
+    assert b.loads is a.loads and b.feed is a.feed and b.queries is a.queries and b.resharded is a.resharded
+    assert b.hot is not a.hot
+    c = run_sharding(dataclasses.replace(base, follows=7), ds)
+    assert c.hot is a.hot and c.feed is not a.feed
+    for cfg, got in (
+        (base, a),
+        (dataclasses.replace(base, salt_k=3), b),
+        (dataclasses.replace(base, follows=7), c),
+    ):
+        fresh = run_sharding(cfg)  # its own dataset: nothing shared
+        assert np.array_equal(got.loads.reads, fresh.loads.reads)
+        assert np.array_equal(got.loads_after.writes, fresh.loads_after.writes)
+        assert got.movements == fresh.movements and got.queries == fresh.queries
+        assert [o.hot_reads for o in got.hot.options] == [o.hot_reads for o in fresh.hot.options]
+        assert [o.hot_writes for o in got.hot.options] == [o.hot_writes for o in fresh.hot.options]
+        assert np.array_equal(got.feed.post_rows, fresh.feed.post_rows)
+    assert not a.loads.reads.flags.writeable
