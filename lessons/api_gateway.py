@@ -143,14 +143,21 @@ def status_counts(run: GatewayRun) -> dict[int, int]:
 
 
 def headlines(run: GatewayRun, config: GatewayConfig | None = None) -> tuple[Headline, ...]:
-    """Requests sent (from whom, for how long), the share served, and the counts limited and denied."""
+    """Requests sent (from whom, for how long), then how many were served, limited and denied: each a count, with
+    its share of the requests beside it (one kind of number per row)."""
     counts, n = status_counts(run), len(run.requests)
     sent = f"{num(config.duration)} s from {', '.join(config.clients)}." if config else None
     return (
         Headline("Requests", f"{n:,}", help=sent),
-        Headline("Served (200)", f"{counts[200] / n:.1%}" if n else "—"),
-        Headline("Limited (429)", f"{counts[429]:,}"),
-        Headline("Denied (403)", f"{counts[403]:,}"),
+        *(
+            Headline(
+                label,
+                f"{counts[status]:,}",
+                f"{counts[status] / n:.1%} of requests" if n else None,
+                delta_color="off",
+            )  # fmt: skip
+            for label, status in (("Served (200)", 200), ("Limited (429)", 429), ("Denied (403)", 403))
+        ),
     )
 
 

@@ -427,6 +427,11 @@ def trace_headline(trace: Trace) -> Headline:
     return Headline("Requests in the trace", f"{len(trace):,}", help=trace.description)
 
 
+def admitted_label(name: str) -> str:
+    """A headline's label says what its percentage is: ``Token bucket: admitted``."""
+    return f"{METRIC_NAMES[name]}: admitted"
+
+
 def headlines(comparison: Comparison, names: Sequence[str], previous: RunSummary | None) -> list[Headline]:
     """One metric per algorithm shown: the share admitted, with the change against the previous run (in
     percentage points; the page says what it is compared with, :data:`PREVIOUS_NOTE`)."""
@@ -439,7 +444,7 @@ def headlines(comparison: Comparison, names: Sequence[str], previous: RunSummary
         before = previous.share(name) if previous else None
         out.append(
             Headline(
-                METRIC_NAMES[name],
+                admitted_label(name),
                 f"{share:.1%}",
                 None if before is None else f"{100 * (share - before):+.1f} pts",
                 f"{ALGORITHMS[name]}: {row.accepted:,} of {n:,} requests admitted, {row.rejected:,} rejected; at most "

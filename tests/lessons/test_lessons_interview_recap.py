@@ -152,8 +152,8 @@ def test_timer_counts_down_each_step_on_a_fake_clock():
 # One figure per page, under the labels the pages record (their headlines).
 FIGURES = {
     "hashing": (("Keys moved", "20.1%"), ("Busiest server / fair share", "1.05×")),
-    "ratelimit": (("Requests in the trace", "16,902"), ("Token bucket", "56.1%")),
-    "gateway": (("Requests", "5,452"), ("Served (200)", "51.0%"), ("Limited (429)", "2,206"),
+    "ratelimit": (("Requests in the trace", "16,902"), ("Token bucket: admitted", "56.1%")),
+    "gateway": (("Requests", "5,452"), ("Served (200)", "2,782"), ("Limited (429)", "2,206"),
                 ("Denied (403)", "464")),
     "distributed": (("Local: worst client", "38.3"), ("Worst case M × limit", "40"), ("Shared Redis", "10.0"),
                     ("Synced 0.5 s: worst client", "28.6")),

@@ -135,7 +135,7 @@ def test_headlines_show_each_share_and_the_change():
     before, now = run(tr, limit=40, window=1.0), run(tr, limit=60, window=1.0)
     prev = rl.summarize("a", before)
     hs = rl.headlines(now, ["token_bucket", "fixed_window"], prev)
-    assert [h.label for h in hs] == ["Token bucket", "Fixed window"]
+    assert [h.label for h in hs] == ["Token bucket: admitted", "Fixed window: admitted"]  # says what the % is
     tb = simulate(TokenBucket(60, 60.0), tr.timestamps)
     tb_before = simulate(TokenBucket(40, 40.0), tr.timestamps)
     assert hs[0].value == f"{tb.accepted / len(tr):.1%}"

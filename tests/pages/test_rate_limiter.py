@@ -24,11 +24,11 @@ from tests.pages.conftest import metric, open_page
 
 PAGE = "pages/rate_limiter.py"
 SHORT = {
-    "token_bucket": "Token bucket",
-    "leaking_bucket": "Leaking bucket",
-    "fixed_window": "Fixed window",
-    "sliding_log": "Sliding log",
-    "sliding_window_counter": "Sliding counter",
+    "token_bucket": "Token bucket: admitted",
+    "leaking_bucket": "Leaking bucket: admitted",
+    "fixed_window": "Fixed window: admitted",
+    "sliding_log": "Sliding log: admitted",
+    "sliding_window_counter": "Sliding counter: admitted",
 }
 
 
@@ -81,7 +81,10 @@ def test_every_preset(preset):
     assert log["max_in_window"] <= log["limit"]
     if preset == "Burst across the window edge":
         assert fixed["max_in_window"] == 2 * fixed["limit"] == 20  # the 2x problem
-        assert metric(at, "Fixed window") == "100.0%" and metric(at, "Sliding log") == "50.0%"
+        assert (
+            metric(at, "Fixed window: admitted") == "100.0%"
+            and metric(at, "Sliding log: admitted") == "50.0%"
+        )
     elif preset == "Steady under the limit":
         assert all(metric(at, s) == "100.0%" for s in SHORT.values())
     elif preset == "Abusive client":
@@ -90,7 +93,9 @@ def test_every_preset(preset):
         assert at.selectbox(key="rl.client").value == "abuser"
     elif preset == "Bucket too small for normal traffic":
         r = simulate(TokenBucket(3, 100.0), poisson(90.0, 120.0, rng=0).timestamps)
-        assert metric(at, "Token bucket") == f"{r.accepted / len(r):.1%}" and r.rejected > 0.1 * len(r)
+        assert metric(
+            at, "Token bucket: admitted"
+        ) == f"{r.accepted / len(r):.1%}" and r.rejected > 0.1 * len(r)
 
 
 def test_one_algorithm_and_extremes():
@@ -108,10 +113,10 @@ def test_one_algorithm_and_extremes():
     )
     assert [m.label for m in at.metric][:3] == [
         "Requests in the trace",
-        "Token bucket",
+        "Token bucket: admitted",
         "Most in any 0.01 s window",
     ]
-    assert metric(at, "Token bucket") == f"{1 / 400:.1%}"  # one token, refilled once per 100 s
+    assert metric(at, "Token bucket: admitted") == f"{1 / 400:.1%}"  # one token, refilled once per 100 s
     assert len(at.table[0].value) == 1
     specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     assert len(specs) == 4  # arrivals + token level, busiest windows, A/B
@@ -129,7 +134,7 @@ def test_bad_url_values_fall_back_with_a_notice():
     at = open_page(PAGE, {"preset": "Burst across the window edge", "limit": "abc", "shape": "square"})
     notices = " ".join(w.value for w in at.warning)
     assert "limit" in notices and "shape" in notices
-    assert metric(at, "Fixed window") == "100.0%"
+    assert metric(at, "Fixed window: admitted") == "100.0%"
 
 
 def test_upload_bad_then_good_then_bad_keeps_the_last_good_trace():
@@ -145,7 +150,7 @@ def test_upload_bad_then_good_then_bad_keeps_the_last_good_trace():
     ok(at)
     r = simulate(FixedWindowCounter(10, 1.0), parse_trace_csv(good).timestamps)
     assert metric(at, "Requests in the trace") == "30" and not at.error
-    assert metric(at, "Fixed window") == f"{r.accepted / 30:.1%}"
+    assert metric(at, "Fixed window: admitted") == f"{r.accepted / 30:.1%}"
     at.file_uploader(key="rl.upload").set_value(("worse.csv", b"1\n2\nx\n", "text/csv")).run()
     ok(at)
     assert any("row 3" in e.value and "the previous upload (good.csv)" in e.value for e in at.error)
@@ -184,7 +189,7 @@ def test_ab_columns_previous_run_and_reveal():
     ok(at)
     before = simulate(FixedWindowCounter(100, 1.0), trace)
     after = simulate(FixedWindowCounter(150, 1.0), trace)
-    fw = next(m for m in at.metric if m.label == "Fixed window")
+    fw = next(m for m in at.metric if m.label == "Fixed window: admitted")
     assert fw.delta == f"{100 * (after.accepted - before.accepted) / len(trace):+.1f} pts"
     assert any("against the previous run" in c.value for c in at.caption)
     assert at.selectbox[0].value == "Custom"
