@@ -7,6 +7,7 @@ from lessons import resilience as L
 from sdcore.charts import resilience as charts
 from sdcore.resilience import POLICIES, VARIANTS, compare
 from ui import page
+from ui.cache import figure, shared
 from ui.ending import Export, page_end
 from ui.errors import boundary
 from ui.params import PageParams
@@ -16,8 +17,8 @@ ss = st.session_state
 STEP = 2  # seconds the cursor moves per step or play tick
 
 
-@st.cache_data(max_entries=32, ttl=3600, show_spinner="Simulating the three runs…")
-def cached_compare(config):
+@shared(max_entries=32, spinner="Simulating the three runs…")
+def cached_compare(config):  # one Comparison for every session: frozen, its arrays read-only
     return compare(config)
 
 
@@ -92,11 +93,11 @@ def stepper() -> None:
     b[1].button("▶", key="res.next", on_click=step, args=(STEP, end), help="2 s on")
     t = b[2].slider("Time (s)", 0, end, key="res.cursor", label_visibility="collapsed")
     st.markdown(L.cursor_caption(cmp, t))
-    st.plotly_chart(charts.timeline_figure(cmp, t), key="timeline")
+    st.plotly_chart(figure(charts.timeline_figure, cmp, t), key="timeline")
     st.caption(L.TIMELINE_CAPTION)
     left, right = st.columns([1, 1.2])
     with left:
-        st.plotly_chart(charts.state_machine_figure(cmp["fallback"], t), key="machine")
+        st.plotly_chart(figure(charts.state_machine_figure, cmp["fallback"], t), key="machine")
         st.caption(L.state_machine_caption(cmp["fallback"], t))
     with right:
         rows = [{"time (s)": round(tr.time, 3), "from": tr.from_state, "to": tr.to_state, "why": tr.reason}

@@ -5,9 +5,10 @@ import streamlit as st
 
 from lessons import scale as L
 from sdcore.charts import scale as charts
-from sdcore.scale.architecture import PRACTICE_ORDER, Architecture, ScaleConfig, analyze, ladder
+from sdcore.scale.architecture import PRACTICE_ORDER, Analysis, ScaleConfig, analysis
 from sdcore.scale.drills import DrillConfig, DrillResult, run_drill
 from ui import page
+from ui.cache import figure, shared
 from ui.ending import Export, page_end
 from ui.errors import boundary
 from ui.params import PageParams
@@ -16,14 +17,14 @@ P = PageParams("scale", L.PARAMS, {p.name: dict(p.values) for p in L.PRESETS}, L
 ss = st.session_state
 
 
-@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
-def cached_analysis(config: ScaleConfig) -> tuple[Architecture, tuple[Architecture, ...]]:
-    return analyze(config), ladder(config)
+@shared(max_entries=64)
+def cached_analysis(config: ScaleConfig) -> Analysis:  # one object for every session: frozen, never changed
+    return analysis(config)
 
 
-@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
+@shared(max_entries=64)
 def cached_drill(config: ScaleConfig, drill: DrillConfig) -> DrillResult:
-    return run_drill(analyze(config), drill)
+    return run_drill(cached_analysis(config).architecture, drill)
 
 
 def headline_row(items) -> None:
@@ -59,20 +60,21 @@ with load_col:
     P.reset_button()
 with boundary():
     config = L.config_from(P.values())
-    arch, steps = cached_analysis(config)
+    result = cached_analysis(config)
+    arch, steps = result.architecture, result.steps
 
 heads = L.headlines(arch)
 headline_row(heads[:4])
 headline_row(heads[4:])
 st.subheader("The architecture at the peak hour")
-st.plotly_chart(charts.architecture_figure(arch), key="arch")
+st.plotly_chart(figure(charts.architecture_figure, arch), key="arch")
 st.caption(L.architecture_caption(arch))
 left, right = st.columns([1, 1.3])
 with left:
-    st.plotly_chart(charts.utilization_figure(arch), key="util")
+    st.plotly_chart(figure(charts.utilization_figure, arch), key="util")
     st.caption(L.utilization_caption(arch))
 with right:
-    st.plotly_chart(charts.ladder_figure(steps), key="ladder")
+    st.plotly_chart(figure(charts.ladder_steps_figure, result), key="ladder")
     st.caption(L.ladder_caption(steps))
 with st.expander("Every tier, and the back of the envelope"):
     st.dataframe(pd.DataFrame(arch.rows()), hide_index=True)
@@ -105,12 +107,12 @@ def moment() -> None:
             st.rerun()
         ss[P.key("t")] = min(last, ss[P.key("t")] + 20)
     t = P.widget("t")
-    st.plotly_chart(charts.drill_figure(drill, cursor=t), key="drill")
+    st.plotly_chart(figure(charts.drill_figure, drill, cursor=t), key="drill")
     st.caption(L.drill_caption(drill))
-    now = {n: float(u[t]) for n, u in drill.after.utilization.items()}
-    st.plotly_chart(charts.architecture_figure(arch, utilization=now, height=430), key="arch_now")
+    now = tuple((n, float(u[t])) for n, u in drill.after.utilization.items())
+    st.plotly_chart(figure(charts.architecture_figure, arch, utilization=now, height=430), key="arch_now")
     st.caption(L.moment_caption(drill, t))
-    st.plotly_chart(charts.drill_utilization_figure(drill, cursor=t), key="drill_util")
+    st.plotly_chart(figure(charts.drill_utilization_figure, drill, cursor=t), key="drill_util")
     st.caption(L.drill_utilization_caption(drill))
 
 

@@ -13,7 +13,10 @@ state at the cursor filled.
 
 from __future__ import annotations
 
+import functools
+import json
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -33,7 +36,47 @@ OUTCOME_COLOURS = MappingProxyType({
 ROWS = ("health & breaker", "requests / s", "latency (s)", "dependency calls / s", "workers busy")
 
 
-def _bands(fig: go.Figure, r: SimulationResult, col: int, shown: set[str]) -> None:
+def _grid_ref(row: int, col: int, cols: int) -> str:
+    """The axis suffix of subplot (row, col) in a grid ``cols`` wide ("" for the first, then 2, 3, ...)."""
+    k = (row - 1) * cols + col
+    return "" if k == 1 else str(k)
+
+
+@functools.lru_cache(maxsize=4)
+def _grid_layout(cols: int, titles: tuple[str, ...]) -> str:
+    """The subplot grid's layout (axes, domains, column titles) as JSON, without the template: the same for
+    every run with ``cols`` columns, so drawn once (a string, never mutated)."""
+    fig = make_subplots(
+        rows=len(ROWS), cols=cols, shared_xaxes=True, shared_yaxes="rows", vertical_spacing=0.035,
+        horizontal_spacing=0.025, column_titles=list(titles), row_heights=[0.11, 0.25, 0.22, 0.21, 0.21],
+    )  # fmt: skip
+    layout = fig.layout.to_plotly_json()
+    layout.pop("template", None)
+    return json.dumps(layout)
+
+
+@functools.lru_cache(maxsize=8)
+def _style_layout(height: int) -> str:
+    """What ``apply_style`` sets on a figure of ``height``, as JSON (drawn once, merged into a layout dict)."""
+    layout = apply_style(go.Figure(), height=height).layout.to_plotly_json()
+    layout.pop("template", None)
+    return json.dumps(layout)
+
+
+def _merge(base: dict, over: dict) -> dict:
+    """``base`` updated by ``over`` the way ``update_layout`` does it (nested settings merged, not replaced)."""
+    for k, v in over.items():
+        base[k] = _merge(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v
+    return base
+
+
+def _figure(traces: list[dict], layout: dict, height: int, **over: Any) -> go.Figure:
+    """A styled figure from plain dicts, validated once: ``layout``, then the house style, then ``over``."""
+    layout = _merge(_merge(layout, json.loads(_style_layout(height))), over)
+    return go.Figure({"data": traces, "layout": layout})
+
+
+def _bands(traces: list[dict], r: SimulationResult, ref: str, shown: set[str]) -> None:
     """Row 1: the dependency's health (upper lane) and the breaker's state (lower lane) as horizontal bars."""
     c = r.config
     lanes = [("dependency", [(a, b, p.label) for a, b, p in c.timeline.segments(c.duration)], HEALTH_COLOURS)]
@@ -45,85 +88,110 @@ def _bands(fig: go.Figure, r: SimulationResult, col: int, shown: set[str]) -> No
             if not segs:
                 continue
             legend = f"{lane}: {STATE_LABELS.get(name, name) if lane == 'breaker' else name}"
-            fig.add_trace(go.Bar(
-                x=[b - a for a, b in segs], base=[a for a, _ in segs], y=[lane] * len(segs), orientation="h",
-                marker={"color": colour, "line": {"width": 0}}, name=legend, legendgroup=legend,
-                showlegend=legend not in shown, width=0.8,
-                hovertemplate=f"{legend}<br>%{{base:.1f}} s to %{{x:.1f}} s later<extra></extra>",
-            ), row=1, col=col)  # fmt: skip
+            traces.append({
+                "type": "bar", "x": [b - a for a, b in segs], "base": [a for a, _ in segs], "y": [lane] * len(segs),
+                "orientation": "h", "marker": {"color": colour, "line": {"width": 0}}, "name": legend,
+                "legendgroup": legend, "showlegend": legend not in shown, "width": 0.8,
+                "hovertemplate": f"{legend}<br>%{{base:.1f}} s to %{{x:.1f}} s later<extra></extra>",
+                "xaxis": f"x{ref}", "yaxis": f"y{ref}",
+            })  # fmt: skip
             shown.add(legend)
 
 
 def timeline_figure(cmp: Comparison, cursor: float | None = None, *, height: int = 1080) -> go.Figure:
-    """The three runs side by side on one time axis (see the module docstring)."""
+    """The three runs side by side on one time axis (see the module docstring).
+
+    Built as one layout and a list of traces and shapes, validated once (adding subplot traces, lines and
+    axis updates one by one cost half a second a figure)."""
     runs = list(cmp.runs.items())
-    fig = make_subplots(
-        rows=len(ROWS), cols=len(runs), shared_xaxes=True, shared_yaxes="rows", vertical_spacing=0.035,
-        horizontal_spacing=0.025, column_titles=[VARIANTS[v].label for v, _ in runs],
-        row_heights=[0.11, 0.25, 0.22, 0.21, 0.21],
-    )  # fmt: skip
+    cols = len(runs)
+    layout = json.loads(_grid_layout(cols, tuple(VARIANTS[v].label for v, _ in runs)))
+    traces: list[dict] = []
+    shapes: list[dict] = []
     shown: set[str] = set()
     top = 1.0
+
+    def ref(row: int, col: int) -> str:
+        return _grid_ref(row, col, cols)
+
+    def axes(row: int, col: int) -> dict[str, str]:
+        return {"xaxis": f"x{ref(row, col)}", "yaxis": f"y{ref(row, col)}"}
+
+    def hline(y: float, line: dict, row: int, col: int) -> None:
+        shapes.append({"type": "line", "line": line, "x0": 0, "x1": 1, "xref": f"x{ref(row, col)} domain",
+                       "y0": y, "y1": y, "yref": f"y{ref(row, col)}"})  # fmt: skip
+
     for col, (_, r) in enumerate(runs, start=1):
         c = r.config
         x = r.bin_edges[:-1] + c.bin_width / 2
-        _bands(fig, r, col, shown)
+        _bands(traces, r, ref(1, col), shown)
         counts = r.outcome_counts() / c.bin_width
         for k, o in enumerate(OUTCOMES):
-            fig.add_trace(go.Scatter(
-                x=x, y=counts[k], mode="lines", stackgroup=f"outcomes{col}", name=o, legendgroup=o,
-                showlegend=o not in shown, line={"width": 0.5, "color": OUTCOME_COLOURS[o]},
-                fillcolor=OUTCOME_COLOURS[o], hovertemplate=f"{o}: %{{y:.0f}}/s at %{{x:.0f}} s<extra></extra>",
-            ), row=2, col=col)  # fmt: skip
+            traces.append({
+                "type": "scatter", "x": x, "y": counts[k], "mode": "lines", "stackgroup": f"outcomes{col}",
+                "name": o, "legendgroup": o, "showlegend": o not in shown,
+                "line": {"width": 0.5, "color": OUTCOME_COLOURS[o]}, "fillcolor": OUTCOME_COLOURS[o],
+                "hovertemplate": f"{o}: %{{y:.0f}}/s at %{{x:.0f}} s<extra></extra>", **axes(2, col),
+            })  # fmt: skip
             shown.add(o)
         for q, dash, name in ((50, "solid", "p50 latency"), (99, "dot", "p99 latency")):
             y = r.latency_percentiles(q)
             top = max(top, float(np.nanmax(y)) if np.isfinite(y).any() else top)
-            fig.add_trace(go.Scatter(
-                x=x, y=y, mode="lines", name=name, legendgroup=name, showlegend=name not in shown,
-                line={"color": PALETTE[0], "width": 2, "dash": dash},
-                hovertemplate=f"{name}: %{{y:.3f}} s at %{{x:.0f}} s<extra></extra>",
-            ), row=3, col=col)  # fmt: skip
+            traces.append({
+                "type": "scatter", "x": x, "y": y, "mode": "lines", "name": name, "legendgroup": name,
+                "showlegend": name not in shown, "line": {"color": PALETTE[0], "width": 2, "dash": dash},
+                "hovertemplate": f"{name}: %{{y:.3f}} s at %{{x:.0f}} s<extra></extra>", **axes(3, col),
+            })  # fmt: skip
             shown.add(name)
         need = c.request_rate * c.dependency_share
-        fig.add_trace(go.Scatter(
-            x=x, y=r.dependency_calls / c.bin_width, mode="lines", name="dependency calls", legendgroup="calls",
-            showlegend="calls" not in shown, line={"color": PALETTE[7], "width": 2},
-            hovertemplate="%{y:.0f} calls/s at %{x:.0f} s<extra></extra>",
-        ), row=4, col=col)  # fmt: skip
+        traces.append({
+            "type": "scatter", "x": x, "y": r.dependency_calls / c.bin_width, "mode": "lines",
+            "name": "dependency calls", "legendgroup": "calls", "showlegend": "calls" not in shown,
+            "line": {"color": PALETTE[7], "width": 2}, "hovertemplate": "%{y:.0f} calls/s at %{x:.0f} s<extra></extra>",
+            **axes(4, col),
+        })  # fmt: skip
         shown.add("calls")
-        fig.add_hline(y=need, line={"color": NEUTRAL, "dash": "dash", "width": 1.5}, row=4, col=col)
-        fig.add_trace(go.Scatter(
-            x=x, y=r.pool_peak, mode="lines", name="workers busy (peak)", legendgroup="pool",
-            showlegend="pool" not in shown, line={"color": PALETTE[3], "width": 2}, line_shape="hv",
-            hovertemplate="%{y} workers busy at %{x:.0f} s<extra></extra>",
-        ), row=5, col=col)  # fmt: skip
+        hline(need, {"color": NEUTRAL, "dash": "dash", "width": 1.5}, 4, col)
+        traces.append({
+            "type": "scatter", "x": x, "y": r.pool_peak, "mode": "lines", "name": "workers busy (peak)",
+            "legendgroup": "pool", "showlegend": "pool" not in shown,
+            "line": {"color": PALETTE[3], "width": 2, "shape": "hv"},
+            "hovertemplate": "%{y} workers busy at %{x:.0f} s<extra></extra>", **axes(5, col),
+        })  # fmt: skip
         shown.add("pool")
-        fig.add_hline(y=c.pool_size, line={"color": BAD, "dash": "dash", "width": 1.5}, row=5, col=col)
-    apply_style(fig, height=height)
-    fig.update_layout(barmode="overlay", bargap=0.1, margin={"t": 40, "b": 110, "l": 70, "r": 20},
-                      legend={"orientation": "h", "y": -0.05, "yanchor": "top", "x": 0, "font": {"size": 14}},
-                      hovermode="closest")  # fmt: skip
+        hline(c.pool_size, {"color": BAD, "dash": "dash", "width": 1.5}, 5, col)
     lo = 0.01
-    fig.update_yaxes(type="log", range=[np.log10(lo), np.log10(max(top, 0.1) * 1.5)], dtick=1, row=3)
-    fig.update_yaxes(categoryorder="array", categoryarray=["dependency", "breaker"], row=1)
-    for row, title in enumerate(ROWS, start=1):
-        fig.update_yaxes(title_text=title, title_font={"size": 13}, row=row, col=1)
-    fig.update_yaxes(rangemode="tozero", autorange=True, row=5)
-    fig.update_yaxes(rangemode="tozero", autorange=True, row=4)
-    fig.update_yaxes(autorange=True, row=2)
-    fig.update_xaxes(showgrid=True)
-    fig.update_xaxes(range=[0, cmp.config.duration], row=len(ROWS))  # the axes the others match
-    fig.update_xaxes(title_text="time (s)", row=len(ROWS))
-    for ann in fig.layout.annotations:  # the column titles
-        ann.font = {"size": 17}
+    last = len(ROWS)
+    for col in range(1, cols + 1):
+        for row in range(1, last + 1):
+            xa, ya = layout[f"xaxis{ref(row, col)}"], layout[f"yaxis{ref(row, col)}"]
+            xa["showgrid"] = True
+            if row == 1:
+                ya.update(categoryorder="array", categoryarray=["dependency", "breaker"])
+            elif row == 2:
+                ya["autorange"] = True
+            elif row == 3:
+                ya.update(type="log", range=[np.log10(lo), np.log10(max(top, 0.1) * 1.5)], dtick=1)
+            else:
+                ya.update(rangemode="tozero", autorange=True)
+            if col == 1:
+                ya["title"] = {"text": ROWS[row - 1], "font": {"size": 13}}
+            if row == last:
+                xa.update(
+                    range=[0, cmp.config.duration], title={"text": "time (s)"}
+                )  # the axes the others match
+    for ann in layout["annotations"]:  # the column titles
+        ann["font"] = {"size": 17}
     if cursor is not None:
-        for col in range(1, len(runs) + 1):
-            for row in range(1, len(ROWS) + 1):
-                fig.add_vline(
-                    x=cursor, line={"color": HIGHLIGHT, "width": 2, "dash": "dot"}, row=row, col=col
-                )
-    return fig
+        for col in range(1, cols + 1):
+            for row in range(1, last + 1):
+                shapes.append({"type": "line", "line": {"color": HIGHLIGHT, "width": 2, "dash": "dot"},
+                               "x0": cursor, "x1": cursor, "xref": f"x{ref(row, col)}", "y0": 0, "y1": 1,
+                               "yref": f"y{ref(row, col)} domain"})  # fmt: skip
+    return _figure(traces, layout, height, barmode="overlay", bargap=0.1,
+                   margin={"t": 40, "b": 110, "l": 70, "r": 20},
+                   legend={"orientation": "h", "y": -0.05, "yanchor": "top", "x": 0, "font": {"size": 14}},
+                   hovermode="closest", shapes=shapes)  # fmt: skip
 
 
 _NODES = MappingProxyType({"closed": (0.0, 0.0), "open": (2.0, 0.0), "half_open": (1.0, 1.25)})
@@ -141,7 +209,7 @@ def state_machine_figure(r: SimulationResult, cursor: float | None = None, *, he
     taken = [t for t in r.transitions if cursor is None or t.time <= cursor]
     now = taken[-1].to_state if taken else "closed"
     last = (taken[-1].from_state, taken[-1].to_state) if taken else None
-    fig = go.Figure()
+    annotations: list[dict] = []
     for a, b, label, (dx, dy), shift in _EDGES:
         (x0, y0), (x1, y1) = _NODES[a], _NODES[b]
         n = sum(t.from_state == a and t.to_state == b for t in taken)
@@ -151,25 +219,28 @@ def state_machine_figure(r: SimulationResult, cursor: float | None = None, *, he
         px, py = -uy * shift, ux * shift
         pad = 0.27
         colour = HIGHLIGHT if (a, b) == last else ("#333333" if n else "#BBBBBB")
-        fig.add_annotation(
-            x=x1 - ux * pad + px, y=y1 - uy * pad + py, ax=x0 + ux * pad + px, ay=y0 + uy * pad + py,
-            xref="x", yref="y", axref="x", ayref="y", showarrow=True, arrowhead=3, arrowsize=1.2,
-            arrowwidth=4 if (a, b) == last else (2.5 if n else 1.5), arrowcolor=colour, text="",
-        )  # fmt: skip
-        fig.add_annotation(
-            x=(x0 + x1) / 2 + dx + px, y=(y0 + y1) / 2 + dy + py, text=f"{label} ×{n}", showarrow=False,
-            font={"size": 15, "color": "#333333" if n else NEUTRAL},
-        )  # fmt: skip
+        annotations.append({
+            "x": x1 - ux * pad + px, "y": y1 - uy * pad + py, "ax": x0 + ux * pad + px, "ay": y0 + uy * pad + py,
+            "xref": "x", "yref": "y", "axref": "x", "ayref": "y", "showarrow": True, "arrowhead": 3,
+            "arrowsize": 1.2, "arrowwidth": 4 if (a, b) == last else (2.5 if n else 1.5), "arrowcolor": colour,
+            "text": "",
+        })  # fmt: skip
+        annotations.append({
+            "x": (x0 + x1) / 2 + dx + px, "y": (y0 + y1) / 2 + dy + py, "text": f"{label} ×{n}", "showarrow": False,
+            "font": {"size": 15, "color": "#333333" if n else NEUTRAL},
+        })  # fmt: skip
+    traces = []
     for state, (x, y) in _NODES.items():
         fill = STATE_COLOURS[state] if state == now else "white"
-        fig.add_trace(go.Scatter(
-            x=[x], y=[y], mode="markers+text", text=[STATE_LABELS[state]], textposition="middle center",
-            textfont={"size": 16, "color": "white" if state == now else "#222222"}, hoverinfo="skip",
-            marker={"size": 92, "color": fill, "line": {"color": STATE_COLOURS[state], "width": 4}},
-            showlegend=False,
-        ))  # fmt: skip
-    apply_style(fig, height=height)
-    fig.update_xaxes(visible=False, range=[-0.45, 2.45])
-    fig.update_yaxes(visible=False, range=[-0.45, 1.6], scaleanchor="x")
-    fig.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10})
-    return fig
+        traces.append({
+            "type": "scatter", "x": [x], "y": [y], "mode": "markers+text", "text": [STATE_LABELS[state]],
+            "textposition": "middle center", "hoverinfo": "skip", "showlegend": False,
+            "textfont": {"size": 16, "color": "white" if state == now else "#222222"},
+            "marker": {"size": 92, "color": fill, "line": {"color": STATE_COLOURS[state], "width": 4}},
+        })  # fmt: skip
+    layout = {
+        "annotations": annotations,
+        "xaxis": {"visible": False, "range": [-0.45, 2.45]},
+        "yaxis": {"visible": False, "range": [-0.45, 1.6], "scaleanchor": "x"},
+    }
+    return _figure(traces, layout, height, margin={"l": 10, "r": 10, "t": 10, "b": 10})

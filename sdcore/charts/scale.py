@@ -4,7 +4,7 @@ on the ladder buys, and a failure drill second by second against the same run wi
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import networkx as nx
 import numpy as np
@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from sdcore.charts.style import BAD, GOOD, HIGHLIGHT, NEUTRAL, PALETTE, apply_style
-from sdcore.scale.architecture import PRACTICE_ORDER, PRACTICES, TIERS, Architecture
+from sdcore.scale.architecture import PRACTICE_ORDER, PRACTICES, TIERS, Analysis, Architecture
 from sdcore.scale.drills import DrillResult
 
 # Utilization colours: green while comfortable, orange near the target, vermillion at and past 100%.
@@ -66,10 +66,13 @@ def architecture_graph(arch: Architecture) -> nx.DiGraph:
 
 
 def architecture_figure(
-    arch: Architecture, utilization: Mapping[str, float] | None = None, height: int = 470
+    arch: Architecture,
+    utilization: Mapping[str, float] | Iterable[tuple[str, float]] | None = None,
+    height: int = 470,
 ) -> go.Figure:
     """Requests flow left to right; each tier is coloured by its utilization (``utilization`` overrides, for a
-    moment of a drill) and the bottleneck is ringed. Edge width grows with the request rate."""
+    moment of a drill: a mapping or (tier, utilization) pairs, hashable for a figure cache) and the bottleneck
+    is ringed. Edge width grows with the request rate."""
     g = architecture_graph(arch)
     pos = nx.multipartite_layout(g, subset_key="layer", align="vertical")
     pos = {n: (float(p[0]), ROW.get(n, float(p[1]))) for n, p in pos.items()}  # keep each tier in its lane
@@ -78,12 +81,12 @@ def architecture_figure(
         util.update(utilization)
     bottleneck = arch.bottleneck.name
     top = max((r for _, _, r in arch.edges), default=1.0)
-    fig = go.Figure()
+    edges, labels = [], []  # one trace per edge (its own width), the labels set once (add_annotation is slow)
     for a, b, data in g.edges(data=True):
         (x0, y0), (x1, y1) = pos[a], pos[b]
         width = 1.5 + 6 * math.log1p(data["rate"]) / math.log1p(top)
         dashed = (a, b) in (("users", "dns"), ("db_primary", "db_replica"))
-        fig.add_trace(
+        edges.append(
             go.Scatter(
                 x=[x0, x1],
                 y=[y0, y1],
@@ -94,14 +97,11 @@ def architecture_figure(
                 showlegend=False,
             )
         )
-        fig.add_annotation(
-            x=(x0 + x1) / 2,
-            y=(y0 + y1) / 2,
-            text=_rate(data["rate"]),
-            showarrow=False,
-            font={"size": 12, "color": "#555555"},
-            bgcolor="rgba(255,255,255,0.8)",
-        )
+        labels.append({
+            "x": (x0 + x1) / 2, "y": (y0 + y1) / 2, "text": _rate(data["rate"]), "showarrow": False,
+            "font": {"size": 12, "color": "#555555"}, "bgcolor": "rgba(255,255,255,0.8)",
+        })  # fmt: skip
+    fig = go.Figure(data=edges)
     by_name = {t.name: t for t in arch.tiers}
     names = list(g.nodes)
     xs, ys = [pos[n][0] for n in names], [pos[n][1] for n in names]
@@ -162,19 +162,12 @@ def architecture_figure(
     )
     fig.update_traces(textfont_color="#222222", selector={"mode": "markers+text"})
     bx, by = pos[bottleneck]
-    fig.add_annotation(
-        x=bx,
-        y=by,
-        text="bottleneck",
-        showarrow=True,
-        arrowhead=2,
-        ax=0,
-        ay=-48,
-        font={"size": 15, "color": "#000000"},
-        bgcolor=HIGHLIGHT,
-    )
+    labels.append({
+        "x": bx, "y": by, "text": "bottleneck", "showarrow": True, "arrowhead": 2, "ax": 0, "ay": -48,
+        "font": {"size": 15, "color": "#000000"}, "bgcolor": HIGHLIGHT,
+    })  # fmt: skip
     apply_style(fig, height=height)
-    fig.update_layout(margin={"l": 20, "r": 20, "t": 30, "b": 20}, hovermode="closest")
+    fig.update_layout(margin={"l": 20, "r": 20, "t": 30, "b": 20}, hovermode="closest", annotations=labels)
     fig.update_xaxes(visible=False, range=[min(xs) - 0.1, max(xs) + 0.22])
     fig.update_yaxes(visible=False, range=[min(ys) - 0.75, max(ys) + 0.55])
     return fig
@@ -202,16 +195,16 @@ def utilization_figure(arch: Architecture, height: int = 380) -> go.Figure:
             showlegend=False,
         )
     )
-    fig.add_vline(
-        x=arch.config.target_utilization,
-        line_dash="dot",
-        line_color=NEUTRAL,
-        annotation_text="target",
-        annotation_position="top",
-    )
-    fig.add_vline(x=1.0, line_color=BAD, annotation_text="100%", annotation_position="top right")
+    target = arch.config.target_utilization
+    shapes = [_vline(target, {"color": NEUTRAL, "dash": "dot"}), _vline(1.0, {"color": BAD})]
+    notes = [
+        {"showarrow": False, "text": "target", "x": target, "xanchor": "center", "xref": "x", "y": 1,
+         "yanchor": "bottom", "yref": "y domain"},
+        {"showarrow": False, "text": "100%", "x": 1.0, "xanchor": "left", "xref": "x", "y": 1, "yanchor": "top",
+         "yref": "y domain"},
+    ]  # fmt: skip
     apply_style(fig, height=height)
-    fig.update_layout(margin={"l": 160, "r": 60, "t": 40, "b": 50})
+    fig.update_layout(margin={"l": 160, "r": 60, "t": 40, "b": 50}, shapes=shapes, annotations=notes)
     fig.update_xaxes(
         title="utilization at peak (load ÷ capacity)",
         tickformat=".0%",
@@ -256,7 +249,21 @@ def ladder_figure(steps: Sequence[Architecture], height: int = 430) -> go.Figure
     return fig
 
 
-def _event_lines(fig: go.Figure, result: DrillResult, rows: int) -> None:
+def ladder_steps_figure(result: Analysis, height: int = 430) -> go.Figure:
+    """:func:`ladder_figure` of an analysis's steps (a figure cache keys it by the analysis object)."""
+    return ladder_figure(result.steps, height)
+
+
+def _vline(x: float, line: dict, row: int = 1) -> dict:
+    """A vertical line across subplot ``row`` (of a one-column grid), as ``add_vline`` draws it, as a dict:
+    a figure sets all its lines at once (``add_vline`` in a loop costs milliseconds a line)."""
+    ref = "" if row == 1 else str(row)
+    return {"type": "line", "line": line, "x0": x, "x1": x, "xref": f"x{ref}", "y0": 0, "y1": 1,
+            "yref": f"y{ref} domain"}  # fmt: skip
+
+
+def _event_lines(result: DrillResult, rows: int) -> tuple[list[dict], list[dict]]:
+    """The drill's first event of each kind: a dotted line through each of ``rows`` subplots and a label."""
     labels = {
         "fail": "fails",
         "detected": "health check",
@@ -267,23 +274,19 @@ def _event_lines(fig: go.Figure, result: DrillResult, rows: int) -> None:
         "scaled": "scaled out",
     }
     seen: set[str] = set()
+    shapes, notes = [], []
     for e in result.after.events:
         if e.kind not in labels or e.kind in seen:
             continue
         seen.add(e.kind)
         for row in range(1, rows + 1):
-            fig.add_vline(x=e.time / 60, line_dash="dot", line_color=NEUTRAL, row=row, col=1)
-        fig.add_annotation(
-            x=e.time / 60,
-            y=1.0 - 0.055 * (len(seen) - 1),
-            yref="paper",
-            text=labels[e.kind],
-            showarrow=False,
-            xanchor="left",
-            yanchor="top",
-            bgcolor="rgba(255,255,255,0.85)",
-            font={"size": 13, "color": "#333"},
-        )
+            shapes.append(_vline(e.time / 60, {"color": NEUTRAL, "dash": "dot"}, row))
+        notes.append({
+            "x": e.time / 60, "y": 1.0 - 0.055 * (len(seen) - 1), "yref": "paper", "text": labels[e.kind],
+            "showarrow": False, "xanchor": "left", "yanchor": "top", "bgcolor": "rgba(255,255,255,0.85)",
+            "font": {"size": 13, "color": "#333"},
+        })  # fmt: skip
+    return shapes, notes
 
 
 def drill_figure(result: DrillResult, cursor: float | None = None, height: int = 520) -> go.Figure:
@@ -316,11 +319,11 @@ def drill_figure(result: DrillResult, cursor: float | None = None, height: int =
         row=2,
         col=1,
     )
-    _event_lines(fig, result, 2)
+    shapes, notes = _event_lines(result, 2)
     if cursor is not None:
-        for row in (1, 2):
-            fig.add_vline(x=cursor / 60, line_color=PALETTE[7], line_width=2, row=row, col=1)
+        shapes += [_vline(cursor / 60, {"color": PALETTE[7], "width": 2}, row) for row in (1, 2)]
     apply_style(fig, height=height)
+    fig.update_layout(shapes=shapes, annotations=notes)
     fig.update_yaxes(title="requests/s", rangemode="tozero", row=1, col=1)
     fig.update_yaxes(title="latency (ms)", rangemode="tozero", row=2, col=1)
     fig.update_xaxes(title="minutes", row=2, col=1)
@@ -339,11 +342,14 @@ def drill_utilization_figure(
         fig.add_trace(
             go.Scatter(x=minutes, y=y, name=TIERS[name].label, line={"color": PALETTE[i % len(PALETTE)]})
         )
-    fig.add_hline(y=1.0, line_color=BAD, annotation_text="100%", annotation_position="top left")
+    shapes = [{"type": "line", "line": {"color": BAD}, "x0": 0, "x1": 1, "xref": "x domain", "y0": 1.0, "y1": 1.0,
+               "yref": "y"}]  # fmt: skip
+    notes = [{"showarrow": False, "text": "100%", "x": 0, "xanchor": "left", "xref": "x domain", "y": 1.0,
+              "yanchor": "bottom", "yref": "y"}]  # fmt: skip
     if cursor is not None:
-        fig.add_vline(x=cursor / 60, line_color=PALETTE[7], line_width=2)
+        shapes.append(_vline(cursor / 60, {"color": PALETTE[7], "width": 2}))
     apply_style(fig, height=height)
-    fig.update_layout(margin={"t": 80})
+    fig.update_layout(margin={"t": 80}, shapes=shapes, annotations=notes)
     fig.update_yaxes(title="utilization", tickformat=".0%", range=[0, UTIL_CLIP * 1.02])
     fig.update_xaxes(title="minutes")
     return fig

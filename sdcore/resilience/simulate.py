@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import itertools
 import math
 from collections import deque
 from collections.abc import Callable
@@ -42,7 +43,7 @@ from sdcore.resilience.breaker import (
     FailureRateWindow,
     Transition,
 )
-from sdcore.resilience.fallback import FALLBACKS, DefaultValue, FailFast, LastGoodCache
+from sdcore.resilience.fallback import FALLBACKS, DefaultValue, Degraded, FailFast, LastGood, LastGoodCache
 from sdcore.resilience.retry import RetryBudget, RetryBudgetConfig, RetryPolicy
 
 __all__ = [
@@ -298,16 +299,29 @@ class SimulationResult:
         return self.totals()[outcome] / self.requests if self.requests else 0.0
 
     def latency_percentiles(self, q: float) -> np.ndarray:
-        """The q-th percentile of caller latency per arrival bin (requests refused for a full pool left out)."""
+        """The q-th percentile of caller latency per arrival bin (requests refused for a full pool left out).
+
+        Every bin at once: numpy's default ("linear") percentile, step for step, on the bins' sorted values."""
         out = np.full(self.config.bins, np.nan)
         ok = ~np.isnan(self.latency)
         b, lat = self._bin()[ok], self.latency[ok]
-        order = np.argsort(b, kind="stable")
+        order = np.lexsort((lat, b))  # by bin, then by latency
         b, lat = b[order], lat[order]
         cuts = np.searchsorted(b, np.arange(self.config.bins + 1))
-        for i in range(self.config.bins):
-            if cuts[i + 1] > cuts[i]:
-                out[i] = np.percentile(lat[cuts[i] : cuts[i + 1]], q)
+        start, n = cuts[:-1], np.diff(cuts)
+        has = n > 0
+        start, n = start[has], n[has]
+        v = (n - 1) * np.true_divide(q, 100)  # the virtual index, as np.percentile computes it
+        below = np.floor(v)
+        last = v >= n - 1
+        lo = start + np.where(last, n - 1, below).astype(np.intp)
+        hi = start + np.where(last, n - 1, below + 1).astype(np.intp)
+        gamma = v - np.where(last, -1.0, below)  # numpy's gamma: at the last index the two values are equal
+        a, c = lat[lo], lat[hi]
+        diff = c - a
+        res = a + diff * gamma
+        np.subtract(c, diff * (1 - gamma), out=res, where=gamma >= 0.5)
+        out[has] = res
         return out
 
     def latency_quantile(self, q: float) -> float:
@@ -376,23 +390,43 @@ class SimulationResult:
 # -- the run -----------------------------------------------------------------------------------------------
 
 
-class _Draws:
-    """Scalar draws from a numpy generator, pulled in blocks (a call per draw would dominate the loop)."""
+def _draws(fill: Callable[[int], np.ndarray]) -> Callable[[], float]:
+    """Scalar draws from a numpy generator, pulled in blocks of 4096 when the last block is used up (a
+    generator call per draw would dominate the loop); the result is called once per draw."""
+    return itertools.chain.from_iterable(iter(lambda: fill(4096).tolist(), None)).__next__
 
-    __slots__ = ("fill", "buf", "i")
 
-    def __init__(self, fill: Callable[[int], np.ndarray]):
-        self.fill, self.buf, self.i = fill, [], 0
+# (ok, age, latency) of the fallbacks whose answer never depends on the call site's cache, as their serve() says
+_FIXED_ANSWERS: MappingProxyType[type, Callable[[Any], tuple[bool, None, float]]] = MappingProxyType({
+    FailFast: lambda f: (False, None, 0.0),
+    DefaultValue: lambda f: (True, None, 0.0),
+    Degraded: lambda f: (True, None, f.latency),
+})  # fmt: skip
 
-    def __call__(self) -> float:
-        if self.i >= len(self.buf):
-            self.buf, self.i = self.fill(4096).tolist(), 0
-        self.i += 1
-        return self.buf[self.i - 1]
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)  # a result is shared by every session that asks for it: nobody may change it
+    return a
 
 
 def run(config: SimulationConfig) -> SimulationResult:
     """Simulate ``config`` and return every request's fate (see the module docstring for the model)."""
+    return _run(config)[0]
+
+
+def _run(
+    config: SimulationConfig, fail_fast_twin: bool = False
+) -> tuple[SimulationResult, SimulationResult | None]:
+    """The run of ``config``, and with ``fail_fast_twin`` the same run with ``FailFast()`` as its fallback,
+    when that one is bound to be the same run with other labels (else None).
+
+    One event loop over plain Python values (arrivals in order, a heap of pending events); the hot steps
+    (binning, a worker's release, a call's start) are written inline.
+
+    The twin: a fallback that answers at once (a default value, a cached response) frees the worker exactly
+    when failing fast would, so the two runs see the same events in the same order and differ only in what the
+    callers were told: where this run's fallback answered, the twin has an error (or a rejection), and no cached
+    answer's age. As soon as a fallback answer takes time, the runs part and no twin is returned."""
     c = config
     arrivals_rng, dependency_rng, jitter_rng = (
         np.random.default_rng(s) for s in np.random.SeedSequence(c.seed).spawn(3)
@@ -401,13 +435,14 @@ def run(config: SimulationConfig) -> SimulationResult:
     arrival = np.sort(arrivals_rng.uniform(0.0, c.duration, n))
     needs = arrivals_rng.random(n) < c.dependency_share
     uniform, normal, jitter = (
-        _Draws(dependency_rng.random),
-        _Draws(dependency_rng.standard_normal),
-        _Draws(jitter_rng.random),
+        _draws(dependency_rng.random),
+        _draws(dependency_rng.standard_normal),
+        _draws(jitter_rng.random),
     )
     arrival_list, needs_list = arrival.tolist(), needs.tolist()
 
     nb, bw = c.bins, c.bin_width
+    last_bin = nb - 1
     latency = [math.nan] * n
     outcome = [ERROR] * n
     age = [math.nan] * n
@@ -417,124 +452,170 @@ def run(config: SimulationConfig) -> SimulationResult:
     starts_list = [p.start for p in c.timeline.phases]
     fail_list = [p.failure_rate for p in c.timeline.phases]
     lat_list = [p.latency for p in c.timeline.phases]
+    one_phase = len(starts_list) == 1
     breaker = CircuitBreaker(c.breaker) if c.breaker is not None else None
     budget = RetryBudget(c.retry_budget) if c.retry_budget is not None else None
-    cache = LastGoodCache()
     fallback = c.fallback
+    # The four fallbacks answer here without a call (the hot path); another fallback class is asked.
+    fixed = _FIXED_ANSWERS[type(fallback)](fallback) if type(fallback) in _FIXED_ANSWERS else None
+    last_good = type(fallback) is LastGood
+    max_age = fallback.max_age if last_good else None
+    good_at: float | None = None  # when the last good response arrived
+    cache = None if fixed is not None or last_good else LastGoodCache()
     recent: deque[float] = deque()  # admitted dependency call starts in the last second
     capacity = c.dependency_capacity
     timeout, sigma, local, max_retries = c.timeout, c.latency_sigma, c.local_latency, c.retry.max_retries
+    retry_delay = c.retry.delay
     heap: list[tuple] = []
-    seq = 0
+    push, pop = heapq.heappush, heapq.heappop
+    exp, bisect_right = math.exp, bisect.bisect_right
+    twin: list[tuple[int, int]] | None = [] if fail_fast_twin else None  # (request, the twin's outcome)
+    seq = 0  # a tie-breaker: events at the same time come out in the order they were pushed
     busy = 0
     pool = c.pool_size
-
-    def bin_of(t: float) -> int:
-        return min(int(t / bw), nb - 1)
-
-    def finish(t: float, i: int, o: int) -> None:
-        nonlocal busy, seq
-        if t > now:
-            seq += 1
-            heapq.heappush(heap, (t, seq, _FINISH, i, o, 0.0))
-            return
-        latency[i] = t - arrival_list[i]
-        outcome[i] = o
-        busy -= 1
-
-    def give_up(t: float, i: int, rejected: bool) -> None:
-        res = fallback.serve(t, cache)
-        if res.ok:
-            if res.age is not None:
-                age[i] = res.age
-            finish(t + res.latency, i, FALLBACK)
-        else:
-            finish(t, i, REJECTED if rejected else ERROR)
-
-    def attempt(t: float, i: int) -> None:
-        nonlocal seq
-        if breaker is not None and not breaker.allow(t):
-            give_up(t, i, True)
-            return
-        b = bin_of(t)
-        dep_calls[b] += 1
-        if breaker is not None and breaker.state == "half_open":
-            trials[b] += 1
-        while recent and recent[0] <= t - 1.0:
-            recent.popleft()
-        seq += 1
-        if len(recent) >= capacity:
-            shed[b] += 1
-            heapq.heappush(heap, (t + SHED_LATENCY, seq, _DONE, i, 1, SHED_LATENCY))
-            return
-        recent.append(t)
-        k = bisect.bisect_right(starts_list, t) - 1
-        took = lat_list[k] * math.exp(sigma * normal())
-        failed = uniform() < fail_list[k]
-        if took > timeout:
-            heapq.heappush(heap, (t + timeout, seq, _DONE, i, 1, timeout))
-        else:
-            heapq.heappush(heap, (t + took, seq, _DONE, i, int(failed), took))
 
     ai = 0
     now = 0.0
     while ai < n or heap:
+        why = None  # set when the request gives up on the dependency: ERROR or REJECTED (by the breaker)
         if heap and (ai >= n or heap[0][0] <= arrival_list[ai]):
-            now, _, kind, i, x, y = heapq.heappop(heap)
-            if kind == _FINISH:
-                finish(now, i, x)
-            elif kind == _RETRY:
-                attempt(now, i)
-            else:  # a dependency call's answer (or timeout) reached the service
-                if x:
-                    if breaker is not None:
-                        breaker.record_failure(now, y)
-                    attempts[i] += 1
-                    if attempts[i] <= max_retries and (budget is None or budget.can_retry(now)):
-                        retries[bin_of(now)] += 1
-                        seq += 1
-                        delay = c.retry.delay(attempts[i], jitter())
-                        heapq.heappush(heap, (now + delay, seq, _RETRY, i, 0, 0.0))
-                    else:
-                        give_up(now, i, False)
-                else:
+            now, _, kind, i, x, y = pop(heap)
+            if kind == _FINISH:  # the request's worker is free again
+                latency[i] = now - arrival_list[i]
+                outcome[i] = x
+                busy -= 1
+                continue
+            if kind == _DONE:  # a dependency call's answer (or timeout) reached the service
+                if not x:
                     if breaker is not None:
                         breaker.record_success(now, y)
-                    cache.store(now, f"response of {now:.3f} s")
-                    finish(now + local, i, SUCCESS)
-            continue
-        now = arrival_list[ai]
-        i = ai
-        ai += 1
-        if busy >= pool:
-            pool_full[i] = True
-            continue
-        busy += 1
-        b = bin_of(now)
-        if busy > pool_peak[b]:
-            pool_peak[b] = busy
-        if not needs_list[i]:
-            finish(now + local, i, SUCCESS)
-            continue
-        if budget is not None:
-            budget.record_request(now)
-        attempt(now, i)
+                    good_at = now
+                    if cache is not None:
+                        cache.store(now, now)
+                    t = now + local
+                    if t > now:
+                        seq += 1
+                        push(heap, (t, seq, _FINISH, i, SUCCESS, 0.0))
+                    else:
+                        latency[i] = t - arrival_list[i]
+                        outcome[i] = SUCCESS
+                        busy -= 1
+                    continue
+                if breaker is not None:
+                    breaker.record_failure(now, y)
+                k = attempts[i] = attempts[i] + 1
+                if k <= max_retries and (budget is None or budget.can_retry(now)):
+                    b = int(now / bw)
+                    retries[b if b < last_bin else last_bin] += 1
+                    seq += 1
+                    push(heap, (now + retry_delay(k, jitter()), seq, _RETRY, i, 0, 0.0))
+                    continue
+                why = ERROR
+            # _RETRY: the retry's call starts now (below)
+        else:  # the next request arrives
+            now = arrival_list[ai]
+            i = ai
+            ai += 1
+            if busy >= pool:
+                pool_full[i] = True
+                continue
+            busy += 1
+            b = int(now / bw)
+            if b > last_bin:
+                b = last_bin
+            if busy > pool_peak[b]:
+                pool_peak[b] = busy
+            if not needs_list[i]:
+                t = now + local
+                if t > now:
+                    seq += 1
+                    push(heap, (t, seq, _FINISH, i, SUCCESS, 0.0))
+                else:
+                    latency[i] = t - arrival_list[i]
+                    outcome[i] = SUCCESS
+                    busy -= 1
+                continue
+            if budget is not None:
+                budget.record_request(now)
+        if why is None:  # a call to the dependency: the breaker may reject it, the dependency may shed it
+            if breaker is not None and not breaker.allow(now):
+                why = REJECTED
+            else:
+                b = int(now / bw)
+                if b > last_bin:
+                    b = last_bin
+                dep_calls[b] += 1
+                if breaker is not None and breaker.state == "half_open":
+                    trials[b] += 1
+                edge = now - 1.0
+                while recent and recent[0] <= edge:
+                    recent.popleft()
+                seq += 1
+                if len(recent) >= capacity:
+                    shed[b] += 1
+                    push(heap, (now + SHED_LATENCY, seq, _DONE, i, 1, SHED_LATENCY))
+                    continue
+                recent.append(now)
+                k = 0 if one_phase else bisect_right(starts_list, now) - 1
+                took = lat_list[k] * exp(sigma * normal())
+                failed = uniform() < fail_list[k]
+                if took > timeout:
+                    push(heap, (now + timeout, seq, _DONE, i, 1, timeout))
+                else:
+                    push(heap, (now + took, seq, _DONE, i, int(failed), took))
+                continue
+        # give up on the dependency: the fallback answers (at once or after a while), or the error stands
+        if fixed is not None:
+            ok, answer_age, answer_latency = fixed
+        elif last_good:
+            ok = good_at is not None and (max_age is None or not now - good_at > max_age)
+            answer_age, answer_latency = (now - good_at if ok else None), 0.0
+        else:
+            res = fallback.serve(now, cache)
+            ok, answer_age, answer_latency = res.ok, res.age, res.latency
+        if ok:
+            if answer_age is not None:
+                age[i] = answer_age
+            t = now + answer_latency
+            if t > now:
+                twin = None
+                seq += 1
+                push(heap, (t, seq, _FINISH, i, FALLBACK, 0.0))
+                continue
+            if twin is not None:
+                twin.append((i, why))
+            why = FALLBACK
+        latency[i] = now - arrival_list[i]
+        outcome[i] = why
+        busy -= 1
 
-    return SimulationResult(
+    result = SimulationResult(
         config=c,
-        arrival=arrival,
-        latency=np.asarray(latency, dtype=float),
-        outcome=np.asarray(outcome, dtype=np.int8),
-        needs_dependency=needs,
-        pool_full=np.asarray(pool_full, dtype=bool),
-        fallback_age=np.asarray(age, dtype=float),
-        dependency_calls=np.asarray(dep_calls, dtype=np.int64),
-        trial_calls=np.asarray(trials, dtype=np.int64),
-        retries=np.asarray(retries, dtype=np.int64),
-        shed=np.asarray(shed, dtype=np.int64),
-        pool_peak=np.asarray(pool_peak, dtype=np.int64),
+        arrival=_read_only(arrival),
+        latency=_read_only(np.asarray(latency, dtype=float)),
+        outcome=_read_only(np.asarray(outcome, dtype=np.int8)),
+        needs_dependency=_read_only(needs),
+        pool_full=_read_only(np.asarray(pool_full, dtype=bool)),
+        fallback_age=_read_only(np.asarray(age, dtype=float)),
+        dependency_calls=_read_only(np.asarray(dep_calls, dtype=np.int64)),
+        trial_calls=_read_only(np.asarray(trials, dtype=np.int64)),
+        retries=_read_only(np.asarray(retries, dtype=np.int64)),
+        shed=_read_only(np.asarray(shed, dtype=np.int64)),
+        pool_peak=_read_only(np.asarray(pool_peak, dtype=np.int64)),
         transitions=breaker.transitions if breaker is not None else (),
         budget_denied=budget.denied if budget is not None else 0,
+    )
+    if twin is None:
+        return result, None
+    told = np.array(result.outcome)
+    if twin:
+        where, what = zip(*twin, strict=True)
+        told[list(where)] = what
+    return result, replace(
+        result,
+        config=replace(c, fallback=FailFast()),
+        outcome=_read_only(told),
+        fallback_age=_read_only(np.full(n, math.nan)),
     )
 
 
@@ -588,4 +669,9 @@ class Comparison:
 
 def compare(config: SimulationConfig) -> Comparison:
     """The same requests three ways: no breaker, the breaker failing fast, the breaker with the fallback."""
-    return Comparison(config, tuple(VARIANTS), tuple(run(variant_config(config, v)) for v in VARIANTS))
+    configs = {v: variant_config(config, v) for v in VARIANTS}
+    results = {"none": run(configs["none"])}
+    results["fallback"], twin = _run(configs["fallback"], fail_fast_twin=True)
+    # the breaker alone is the fallback's run with other labels, unless a fallback answer took time
+    results["breaker"] = twin if twin is not None else run(configs["breaker"])
+    return Comparison(config, tuple(VARIANTS), tuple(results[v] for v in VARIANTS))

@@ -498,6 +498,24 @@ def _mix_time(parts: list[tuple[float, float]]) -> tuple[float, float]:
 
 def analyze(config: ScaleConfig) -> Architecture:
     """The architecture ``config`` describes, at its peak hour: loads, queues, latency, availability, cost."""
+    return _analyze(config, {})
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)  # shared by the analyses of a ladder: nobody may change it
+    return a
+
+
+def _memo(memo: dict, key: tuple, compute):
+    """``compute()`` once per ``key`` within one computation (a ladder's steps share their inputs)."""
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
+
+
+def _analyze(config: ScaleConfig, memo: dict) -> Architecture:
+    """:func:`analyze`, with ``memo`` holding the parts that depend on only some of the config (the CDN's hit
+    ratios, the cache's Zipf hit ratio, the day's curve), shared by the analyses of one ladder."""
     cfg = config
     on = cfg.practices
     red, auto, sites = "redundancy" in on, "automation" in on, cfg.sites
@@ -510,12 +528,19 @@ def analyze(config: ScaleConfig) -> Architecture:
 
     cdn = None
     if "cdn" in on:
-        sizes = static_asset_sizes(STATIC_OBJECTS, STATIC_MEDIAN_BYTES, STATIC_SIGMA, STATIC_CATALOGUE_SEED)
-        cdn = cdn_hit_ratios(sizes, STATIC_ZIPF, CDN_EDGE_BYTES)
+        cdn = _memo(memo, ("cdn",), lambda: cdn_hit_ratios(
+            static_asset_sizes(STATIC_OBJECTS, STATIC_MEDIAN_BYTES, STATIC_SIGMA, STATIC_CATALOGUE_SEED),
+            STATIC_ZIPF, CDN_EDGE_BYTES,
+        ))  # fmt: skip
     cdn_hits = static * cdn.request_hit_ratio if cdn else 0.0
     origin_static = static - cdn_hits
     cached = round(cfg.items * cfg.cache_share)
-    h = zipf_hit_ratio(cfg.items, cfg.zipf_exponent, cached) if "caching" in on else 0.0
+    h = (
+        _memo(memo, ("zipf", cfg.items, cfg.zipf_exponent, cached),
+              lambda: zipf_hit_ratio(cfg.items, cfg.zipf_exponent, cached))
+        if "caching" in on
+        else 0.0
+    )  # fmt: skip
     db_reads = reads * (1.0 - h)
     load = Load(lam, static, dynamic, reads, writes, cdn_hits, origin_static, h, db_reads)
 
@@ -607,7 +632,7 @@ def analyze(config: ScaleConfig) -> Architecture:
             fixed=shards,
         )
 
-    weights = diurnal_weights(cfg.peak_factor)
+    weights = _memo(memo, ("diurnal", cfg.peak_factor), lambda: _read_only(diurnal_weights(cfg.peak_factor)))
     hourly = tuple(float(x) for x in qps.average_qps * weights)
     tiers = tuple(_tier(p, cfg, weights) for p in plans)
     edges = _edges(cfg, load, tiers)
@@ -821,11 +846,32 @@ def _costs(
 def ladder(config: ScaleConfig) -> tuple[Architecture, ...]:
     """The same users with the practices switched on one by one, in ``PRACTICE_ORDER``: step 0 has none,
     step k the first k. What each practice buys, at this many users."""
+    return _ladder(config, {})
+
+
+def _ladder(config: ScaleConfig, memo: dict) -> tuple[Architecture, ...]:
     steps = []
     for k in range(len(PRACTICE_ORDER) + 1):
         practices = frozenset(PRACTICE_ORDER[:k])
-        steps.append(analyze(ScaleConfig(**{**_fields(config), "practices": practices})))
+        steps.append(_analyze(ScaleConfig(**{**_fields(config), "practices": practices}), memo))
     return tuple(steps)
+
+
+@dataclass(frozen=True, eq=False)
+class Analysis:
+    """A config's architecture and its ladder, computed together (they share the CDN, cache and day numbers).
+    One object per question: a page shares it between sessions and draws its figures from it."""
+
+    architecture: Architecture
+    steps: tuple[Architecture, ...]
+
+
+def analysis(config: ScaleConfig) -> Analysis:
+    """``Analysis(analyze(config), ladder(config))``, each input computed once."""
+    memo: dict = {}
+    steps = _ladder(config, memo)
+    same = [s for s in steps if s.config == config]  # the config is a step of its own ladder
+    return Analysis(same[0] if same else _analyze(config, memo), steps)
 
 
 def _fields(config: ScaleConfig) -> dict:

@@ -450,6 +450,16 @@ class _Run:
             self._mend()
             self._second()
             self._autoscale()
+        for a in (
+            self.times,
+            self.offered,
+            self.goodput,
+            self.errors,
+            self.latency,
+            self.jobs,
+            *self.util.values(),
+        ):
+            a.setflags(write=False)  # a run is shared by every session that asks for it: nobody may change it
         return DrillRun(
             self.times,
             self.offered,

@@ -1,0 +1,103 @@
+"""The fast paths of the simulation give the numbers of the plain ones: the per-bin percentiles equal
+``np.percentile`` bin by bin, the breaker's run taken as the fallback run's twin equals its own run, and the
+fallbacks answered in the loop say what their ``serve`` says."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+from sdcore.resilience import (
+    ConsecutiveFailures,
+    DefaultValue,
+    Degraded,
+    FailFast,
+    FailureRateWindow,
+    LastGood,
+    SimulationConfig,
+    compare,
+    run,
+    script,
+)
+from sdcore.resilience.fallback import LastGoodCache
+from sdcore.resilience.simulate import _FIXED_ANSWERS, variant_config
+
+
+def _same(a, b) -> None:
+    for f in dataclasses.fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if isinstance(x, np.ndarray):
+            assert x.dtype == y.dtype and np.array_equal(x, y, equal_nan=True), f.name
+        else:
+            assert x == y, f.name
+
+
+def _loop_percentiles(r, q: float) -> np.ndarray:
+    """The per-bin loop the vectorized percentiles replaced."""
+    out = np.full(r.config.bins, np.nan)
+    ok = ~np.isnan(r.latency)
+    b = np.minimum((r.arrival / r.config.bin_width).astype(np.int64), r.config.bins - 1)[ok]
+    lat = r.latency[ok]
+    for i in range(r.config.bins):
+        if (b == i).any():
+            out[i] = np.percentile(lat[b == i], q)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_per_bin_percentiles_equal_numpy_bin_by_bin(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 400))
+    arrival = np.sort(rng.uniform(0, 20, n))
+    latency = np.round(rng.lognormal(-2, 1, n), int(rng.integers(1, 4)))  # ties, and bins of one request
+    latency[rng.random(n) < 0.1] = np.nan  # refused for a full pool
+    base = run(SimulationConfig(duration=20.0, request_rate=5.0, seed=seed))
+    r = dataclasses.replace(base, arrival=arrival, latency=latency)
+    for q in (0, 1, 33.3, 50, 90, 99, 99.9, 100):
+        assert np.array_equal(r.latency_percentiles(q), _loop_percentiles(r, q), equal_nan=True)
+
+
+CONFIGS = [
+    SimulationConfig(duration=60.0, request_rate=80.0, fallback=LastGood(), seed=3),
+    SimulationConfig(duration=60.0, request_rate=80.0, fallback=LastGood(max_age=2.0), seed=4,
+                     timeline=script("flapping", start=5, length=40, flap_period=4)),
+    SimulationConfig(duration=50.0, request_rate=60.0, fallback=DefaultValue(), timeout=0.3, seed=5,
+                     timeline=script("slow", start=5, length=30, slow_latency=2.0)),
+    SimulationConfig(duration=50.0, request_rate=60.0, fallback=Degraded(latency=0.05), pool_size=10, seed=6),
+    SimulationConfig(duration=50.0, request_rate=60.0, fallback=Degraded(latency=0.0), seed=7,
+                     breaker=FailureRateWindow()),
+    SimulationConfig(duration=40.0, request_rate=50.0, fallback=FailFast(), seed=8,
+                     breaker=ConsecutiveFailures(fail_max=2, reset_timeout=2.0)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_each_run_of_a_comparison_is_the_run_of_its_variant(config):
+    cmp = compare(config)
+    for variant, result in cmp.runs.items():
+        _same(result, run(variant_config(config, variant)))
+
+
+def test_a_shared_result_cannot_be_changed():
+    r = compare(CONFIGS[0])["breaker"]
+    with pytest.raises(ValueError):
+        r.latency[0] = 1.0
+    with pytest.raises(ValueError):
+        r.dependency_calls[0] = 1
+
+
+@pytest.mark.parametrize("fallback", [FailFast(), DefaultValue(), Degraded(), Degraded(latency=0.3)])
+def test_the_fixed_answers_are_what_serve_says(fallback):
+    res = fallback.serve(10.0, LastGoodCache())
+    assert _FIXED_ANSWERS[type(fallback)](fallback) == (res.ok, res.age, res.latency)
+
+
+def test_last_good_in_the_loop_is_what_serve_says():
+    # the loop answers for LastGood itself: ages and refusals must match serve() on the same history
+    r = run(SimulationConfig(duration=60.0, request_rate=80.0, fallback=LastGood(max_age=1.5), seed=9))
+    served = ~np.isnan(r.fallback_age)
+    assert served.any() and (r.fallback_age[served] <= 1.5).all()
+    assert not math.isnan(r.latency_quantile(50))
