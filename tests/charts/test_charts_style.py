@@ -23,3 +23,15 @@ def test_subplots_and_bare_figures_get_the_same_template():
     white = pio.templates["plotly_white"].to_plotly_json()
     assert make_subplots(rows=2, cols=1).to_plotly_json()["layout"]["template"] == white
     assert go.Figure().to_plotly_json()["layout"]["template"] == white
+
+
+def test_figures_serialise_with_orjson_to_the_same_json():
+    """orjson is a runtime dependency because plotly's "auto" engine uses it for every chart a rerun sends;
+    the string it makes is the one the standard library makes."""
+    import numpy as np
+    import orjson  # noqa: F401  (installed with the app)
+
+    fig = apply_style(go.Figure(go.Scatter(x=np.arange(50) * 0.1, y=np.linspace(0, 1, 50), name="é <b>")))
+    assert pio.json.config.default_engine == "auto"
+    fast = pio.to_json(fig, validate=False, engine="orjson")
+    assert fast == pio.to_json(fig, validate=False, engine="json")
