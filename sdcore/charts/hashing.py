@@ -35,7 +35,7 @@ def ring_figure(
     owners: Sequence[str],
     previous_owners: Sequence[str] | None = None,
     colours: dict[str, str] | None = None,
-    height: int = 560,
+    height: int = 520,
 ) -> go.Figure:
     """The ring seen from above, 0 at the top, clockwise: points coloured by node, a sample of keys inside
     the ring with an arc to the point that owns each, and the keys that moved in the last change enlarged
@@ -130,7 +130,9 @@ def ring_figure(
         },
     )
     apply_style(fig, height=height)
-    fig.update_layout(legend={"orientation": "v", "y": 1, "x": 1.02, "yanchor": "top"})
+    # The ring has no axes to label: thin margins, and the legend in the house's row above, so the circle takes
+    # the column's whole width and the figure is no taller than the circle (no blank band under it).
+    fig.update_layout(margin={"l": 10, "r": 10, "t": 60, "b": 10})
     return fig
 
 

@@ -34,3 +34,18 @@ def test_every_page_name_in_the_sidebar_fits(app_url, wide):
     names = wide.locator('[data-testid="stSidebarNavLink"]').all_inner_texts()
     assert len(names) >= 14
     assert wide.evaluate(TRUNCATED, '[data-testid="stSidebarNavLink"] span') == []
+
+
+RING_GAP = """() => {
+    const drawn = document.querySelector('.polarlayer .polar .frontplot');
+    const chart = drawn.closest('[data-testid="stPlotlyChart"]');
+    return chart.getBoundingClientRect().bottom - drawn.getBoundingClientRect().bottom;
+}"""
+
+
+def test_no_blank_band_under_the_hash_ring(app_url, wide):
+    """The ring's figure is no taller than the circle it draws (there were about 115 px of blank under it)."""
+    wide.goto(f"{app_url}/consistent_hashing")
+    wide.locator(".polarlayer .polar .frontplot").first.wait_for(timeout=60_000)
+    settle(wide)
+    assert 0 <= wide.evaluate(RING_GAP) < 40
