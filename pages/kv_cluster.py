@@ -7,7 +7,7 @@ from lessons import kv_cluster as sc
 from sdcore.charts import kv_cluster as charts
 from sdcore.charts.hashing import node_colours
 from sdcore.kvstore.placement import replica_placement
-from ui import page, stepper
+from ui import cache, page, stepper
 from ui.ending import Export, page_end
 from ui.errors import boundary
 from ui.params import PageParams
@@ -16,9 +16,16 @@ P = PageParams("kvc", sc.PARAMS, sc.PAGE_PRESETS, sc.DEFAULT_PRESET)
 ss = st.session_state
 
 
-@st.cache_data(max_entries=32, ttl=3600, show_spinner=False)
+@cache.shared(max_entries=32)  # a frozen run: one object for every session, never changed
 def cached_run(settings: sc.ClusterSettings, timeline: str) -> sc.ScenarioRun:
     return sc.run_scenario(timeline, settings)
+
+
+def ring_figure(run: sc.ScenarioRun, settings: sc.ClusterSettings, down: frozenset[str]):
+    """The ring with the run's keys, crashed nodes greyed: drawn once per run and set of crashed nodes."""
+    ring = settings.ring()
+    placements = replica_placement(ring, run.keys, settings.n)
+    return charts.cluster_ring_figure(ring.ring_points(), placements, node_colours(ring.nodes), down)
 
 
 page.start(sc.TITLE, sc.IDEA)
@@ -67,9 +74,6 @@ for col, h in zip(st.columns(len(heads)), heads, strict=True):
     col.metric(h.label, h.value, help=h.help)
 
 st.subheader("Step through the messages")
-ring = settings.ring()
-placements = replica_placement(ring, run.keys, settings.n)
-colours = node_colours(ring.nodes)
 count = len(run.events)  # the cursor is an event number, 1 to count
 if ss.get("kvc._run") != (settings, run.events):
     ss["kvc._run"], ss["kvc.cursor"] = (settings, run.events), max(count, 1)
@@ -86,12 +90,10 @@ def messages() -> None:
     state = run.state_at(cursor)
     left, right = st.columns([1.9, 1.1])
     with left:
-        st.plotly_chart(charts.sequence_figure(run, cursor), key="sequence")
+        st.plotly_chart(cache.figure(charts.sequence_figure, run, cursor), key="sequence")
         st.caption(sc.CAPTIONS["sequence"])
     with right:
-        st.plotly_chart(
-            charts.cluster_ring_figure(ring.ring_points(), placements, colours, state.down), key="ring"
-        )
+        st.plotly_chart(cache.figure(ring_figure, run, settings, state.down), key="ring")
         st.caption(sc.CAPTIONS["ring"])
         key = st.selectbox("Key", run.keys, key="kvc.key") if len(run.keys) > 1 else run.keys[0]
         st.dataframe(pd.DataFrame(sc.contents_rows(state, key, run.owners(key))), hide_index=True)

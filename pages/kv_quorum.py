@@ -14,7 +14,7 @@ from sdcore.kvstore import (
     simulate_staleness,
 )
 from sdcore.kvstore.placement import demo_placement
-from ui import page
+from ui import cache, page
 from ui.ending import Export, page_end
 from ui.errors import boundary
 from ui.params import PageParams
@@ -23,17 +23,30 @@ P = PageParams("kv", kv.PARAMS, kv.PRESETS, kv.DEFAULT_PRESET)
 ss = st.session_state
 
 
-@st.cache_data(max_entries=32, ttl=3600, show_spinner="Simulating writes and reads…")
+@cache.shared(max_entries=32, spinner="Simulating writes and reads…")  # frozen result, read-only arrays
 def cached_result(n: int, r: int, w: int, latency: str, rates: tuple, trials: int, seed: int):
     return simulate_staleness(n, r, w, kv.latency_model(latency, rates), [0.0], trials, seed)
 
 
-@st.cache_data(max_entries=8, ttl=3600, show_spinner="Simulating every (R, W)…")
+@cache.shared(max_entries=8, spinner="Simulating every (R, W)…")  # the page never changes the table
 def cached_table(n: int, latency: str, rates: tuple, trials: int, seed: int) -> pd.DataFrame:
     return quorum_table(n, kv.latency_model(latency, rates), min(trials, MAX_TABLE_TRIALS), seed)
 
 
-@st.cache_resource(max_entries=24, ttl=3600, show_spinner=False)
+@cache.shared(max_entries=64)
+def overlap_figure(n: int, r: int, w: int):
+    return charts.quorum_figure(quorum_overlap(n, r, w))
+
+
+def curve_figure(result, t: float):  # drawn once per result and cursor (ui.cache.figure)
+    return charts.consistency_curve_figure(
+        [kv.on_grid(result, kv.curve_span(result, t))],
+        highlight_t_ms=t,
+        target_probability=None if result.strong else 0.999,
+    )
+
+
+@cache.shared(max_entries=24)
 def static_figure(kind: str, *key):
     """A figure that R, W and t leave alone, built once per parameters (plotly's validation costs ~15-30 ms a
     figure). Shared by every session, so never mutated: st.plotly_chart copies it with to_dict()."""
@@ -96,7 +109,7 @@ st.subheader("Do the read and the write overlap?")
 verdict, overlap = kv.verdict(n, r, w), quorum_overlap(n, r, w)
 left, right = st.columns([1.2, 1])
 with left:
-    st.plotly_chart(charts.quorum_figure(overlap), key="quorum")
+    st.plotly_chart(overlap_figure(n, r, w), key="quorum")
     st.caption(kv.overlap_caption(overlap))
 with right:
     (st.success if verdict.strong else st.warning)(f"**{verdict.headline}.** {verdict.reason}")
@@ -118,12 +131,7 @@ st.markdown(kv.consistency_sentence(result, t))
 curve = kv.on_grid(result, kv.curve_span(result, t))
 left, right = st.columns([2.4, 1])
 with left:
-    st.plotly_chart(
-        charts.consistency_curve_figure(
-            [curve], highlight_t_ms=t, target_probability=None if result.strong else 0.999
-        ),
-        key="curve",
-    )
+    st.plotly_chart(cache.figure(curve_figure, result, t), key="curve")
     st.caption(kv.curve_caption(result))
 with right:
     for h in heads[1:]:

@@ -81,34 +81,27 @@ def sequence_figure(run: ScenarioRun, cursor: int | None = None, *, height: int 
     now = run.events[last].time_ms if last >= 0 else 0.0
     ax = TimeAxis([e.time_ms for e in run.events])
     end = max(ax.span, 1.0)
-    fig = go.Figure()
-    for i in range(len(lanes)):
-        fig.add_shape(
-            type="line", x0=i, x1=i, y0=0, y1=end, line={"color": "#BBBBBB", "width": 1}, layer="below"
-        )
-    for a, b in ax.cuts:
-        fig.add_annotation(
-            x=len(lanes) - 0.3,
-            y=(ax(a) + ax(b)) / 2,
-            text=f"≈ {b - a:.0f} ms",
-            showarrow=False,
-            xanchor="right",
-            font={"size": 11, "color": NEUTRAL},
-        )
+    # Shapes, annotations and traces as plain dicts set in one go: plotly's add_shape/add_annotation/add_hline
+    # validate a whole layout list per call, which made this figure cost ~60 ms (it is drawn per cursor step).
+    shapes: list[dict] = [
+        {"type": "line", "x0": i, "x1": i, "y0": 0, "y1": end, "line": {"color": "#BBBBBB", "width": 1},
+         "layer": "below"}
+        for i in range(len(lanes))
+    ]  # fmt: skip
+    annotations: list[dict] = [
+        {"x": len(lanes) - 0.3, "y": (ax(a) + ax(b)) / 2, "text": f"≈ {b - a:.0f} ms", "showarrow": False,
+         "xanchor": "right", "font": {"size": 11, "color": NEUTRAL}}
+        for a, b in ax.cuts
+    ]  # fmt: skip
     issued: dict[float, list[str]] = {}
     for e in run.events[: last + 1]:
         if e.kind == "issue":
             issued.setdefault(e.time_ms, []).append(e.op)
     for t, labels in issued.items():
-        fig.add_annotation(
-            x=0,
-            y=ax(t),
-            text=" ".join(labels),
-            showarrow=False,
-            xanchor="right",
-            xshift=-6,
-            font={"size": 13, "color": PALETTE[0]},
-        )
+        annotations.append(
+            {"x": 0, "y": ax(t), "text": " ".join(labels), "showarrow": False, "xanchor": "right",
+             "xshift": -6, "font": {"size": 13, "color": PALETTE[0]}}
+        )  # fmt: skip
     for f in run.faults:
         if f.start_seq > last:
             continue
@@ -116,45 +109,24 @@ def sequence_figure(run: ScenarioRun, cursor: int | None = None, *, height: int 
         y1 = max(ax(now if f.end_seq is None or f.end_seq > last else f.end_ms), y0 + 2)
         if f.kind == "crash":
             i = x_of[f.nodes[0]]
-            fig.add_shape(
-                type="rect",
-                x0=i - 0.14,
-                x1=i + 0.14,
-                y0=y0,
-                y1=y1,
-                fillcolor=DOWN_FILL,
-                line={"width": 0},
-                layer="below",
-            )
-            fig.add_annotation(
-                x=i,
-                y=y0,
-                text=f"{f.nodes[0]} down ✖",
-                showarrow=False,
-                xanchor="right",
-                xshift=-16,
-                font={"size": 12, "color": BAD},
-            )
+            shapes.append(
+                {"type": "rect", "x0": i - 0.14, "x1": i + 0.14, "y0": y0, "y1": y1, "fillcolor": DOWN_FILL,
+                 "line": {"width": 0}, "layer": "below"}
+            )  # fmt: skip
+            annotations.append(
+                {"x": i, "y": y0, "text": f"{f.nodes[0]} down ✖", "showarrow": False, "xanchor": "right",
+                 "xshift": -16, "font": {"size": 12, "color": BAD}}
+            )  # fmt: skip
         else:
-            fig.add_shape(
-                type="rect",
-                x0=0.5,
-                x1=len(lanes) - 0.5,
-                y0=y0,
-                y1=y1,
-                fillcolor=PARTITION_FILL,
-                line={"width": 0},
-                layer="below",
-            )
-            fig.add_annotation(
-                x=0.55,
-                y=y0,
-                xanchor="left",
-                showarrow=False,
-                yshift=-9,
-                text="partition " + " | ".join(",".join(g) for g in f.groups),
-                font={"size": 12, "color": BAD},
-            )
+            shapes.append(
+                {"type": "rect", "x0": 0.5, "x1": len(lanes) - 0.5, "y0": y0, "y1": y1,
+                 "fillcolor": PARTITION_FILL, "line": {"width": 0}, "layer": "below"}
+            )  # fmt: skip
+            annotations.append(
+                {"x": 0.55, "y": y0, "xanchor": "left", "showarrow": False, "yshift": -9,
+                 "text": "partition " + " | ".join(",".join(g) for g in f.groups),
+                 "font": {"size": 12, "color": BAD}}
+            )  # fmt: skip
     segments: dict[str, tuple[list, list, list, list]] = {c: ([], [], [], []) for c in (*CATEGORIES, LOST)}
     for m in run.messages:
         if m.sent_seq > last:
@@ -177,73 +149,83 @@ def sequence_figure(run: ScenarioRun, cursor: int | None = None, *, height: int 
         ys += [y_sent, ax(t_end), None]
         sizes += [0, 11 if arrived else 0, 0]
         texts += [hover, hover, None]
+    traces: list[dict] = []
     for category, (xs, ys, sizes, texts) in segments.items():
         if not xs:
             continue
         lost = category == LOST
         colour = BAD if lost else CATEGORY_COLOURS[category]
-        fig.add_trace(
-            go.Scatter(
-                x=xs,
-                y=ys,
-                mode="lines+markers",
-                name=category,
-                hovertext=texts,
-                hoverinfo="text",
-                line={"color": NEUTRAL if lost else colour, "width": 2, "dash": "dash" if lost else "solid"},
-                marker={
+        traces.append(
+            {
+                "type": "scatter",
+                "x": xs,
+                "y": ys,
+                "mode": "lines+markers",
+                "name": category,
+                "hovertext": texts,
+                "hoverinfo": "text",
+                "line": {
+                    "color": NEUTRAL if lost else colour,
+                    "width": 2,
+                    "dash": "dash" if lost else "solid",
+                },
+                "marker": {
                     "symbol": "x" if lost else "arrow",
                     "angleref": "up" if lost else "previous",
                     "size": [z * 1.3 if lost else z for z in sizes],
                     "color": colour,
                     "line": {"width": 0},
                 },
-            )
+            }
         )
     timeouts = [e for e in run.events[: last + 1] if e.kind == "timeout"]
     if timeouts:
-        fig.add_trace(
-            go.Scatter(
-                x=[x_of.get(e.node, 0) for e in timeouts],
-                y=[ax(e.time_ms) for e in timeouts],
-                mode="markers",
-                name="timeout",
-                marker={"symbol": "hourglass", "size": 16, "color": CATEGORY_COLOURS["timeout"]},
-                hovertext=[e.detail for e in timeouts],
-                hoverinfo="text",
-            )
+        traces.append(
+            {
+                "type": "scatter",
+                "x": [x_of.get(e.node, 0) for e in timeouts],
+                "y": [ax(e.time_ms) for e in timeouts],
+                "mode": "markers",
+                "name": "timeout",
+                "marker": {"symbol": "hourglass", "size": 16, "color": CATEGORY_COLOURS["timeout"]},
+                "hovertext": [e.detail for e in timeouts],
+                "hoverinfo": "text",
+            }
         )
     if cursor is not None and last >= 0:
-        fig.add_hline(y=ax(now), line={"color": HIGHLIGHT, "width": 2, "dash": "dot"})
-        fig.add_annotation(
-            x=len(lanes) - 0.3,
-            y=ax(now),
-            xanchor="right",
-            yanchor="bottom",
-            showarrow=False,
-            text=f"event {last + 1} · {now:.1f} ms",
-            font={"size": 13, "color": HIGHLIGHT},
-        )
+        y_now = ax(now)  # the cursor: a line across the plot (what add_hline draws) and its label
+        shapes.append(
+            {"type": "line", "x0": 0, "x1": 1, "xref": "x domain", "y0": y_now, "y1": y_now, "yref": "y",
+             "line": {"color": HIGHLIGHT, "width": 2, "dash": "dot"}}
+        )  # fmt: skip
+        annotations.append(
+            {"x": len(lanes) - 0.3, "y": y_now, "xanchor": "right", "yanchor": "bottom", "showarrow": False,
+             "text": f"event {last + 1} · {now:.1f} ms", "font": {"size": 13, "color": HIGHLIGHT}}
+        )  # fmt: skip
+    fig = go.Figure(data=traces)
     apply_style(fig, height=height or int(min(1800, max(560, 140 + 4.0 * end))))
     tickvals, ticktext = ax.ticks()
-    fig.update_xaxes(
-        tickvals=list(range(len(lanes))),
-        ticktext=list(lanes),
-        side="top",
-        tickfont={"size": 17},
-        range=[-0.5, len(lanes) - 0.3],
-        showgrid=False,
-        zeroline=False,
-    )
-    fig.update_yaxes(
-        title="time (ms; quiet stretches cut, ≈)",
-        range=[end + 3, -3],
-        zeroline=False,
-        tickvals=tickvals,
-        ticktext=ticktext,
-    )
     fig.update_layout(
-        legend={"orientation": "h", "y": -0.01, "yanchor": "top", "x": 0}, margin={"t": 50, "b": 30}
+        xaxis={
+            "tickvals": list(range(len(lanes))),
+            "ticktext": list(lanes),
+            "side": "top",
+            "tickfont": {"size": 17},
+            "range": [-0.5, len(lanes) - 0.3],
+            "showgrid": False,
+            "zeroline": False,
+        },
+        yaxis={
+            "title": {"text": "time (ms; quiet stretches cut, ≈)"},
+            "range": [end + 3, -3],
+            "zeroline": False,
+            "tickvals": tickvals,
+            "ticktext": ticktext,
+        },
+        legend={"orientation": "h", "y": -0.01, "yanchor": "top", "x": 0},
+        margin={"t": 50, "b": 30},
+        **({"shapes": shapes} if shapes else {}),
+        **({"annotations": annotations} if annotations else {}),
     )
     return fig
 

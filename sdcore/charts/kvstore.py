@@ -44,53 +44,94 @@ def consistency_curve_figure(
         raise ValueError(
             f"labels must have one entry per result (got {len(labels)} labels, {len(results)} results)"
         )
-    fig = go.Figure()
+    # Traces, the cursor line and the target line as plain dicts, set in one go: add_hline/add_vline and
+    # add_trace one at a time cost several ms each (the page redraws this figure whenever the cursor moves).
+    traces: list[dict] = []
+    shapes: list[dict] = []
+    annotations: list[dict] = []
     lowest = 100.0
     for i, result in enumerate(results):
         order = np.argsort(result.t_ms, kind="stable")
         y = 100.0 * result.consistent[order]
         lowest = min(lowest, float(y.min()))
-        fig.add_trace(
-            go.Scatter(
-                x=result.t_ms[order],
-                y=y,
-                mode="lines+markers" if len(order) <= 30 else "lines",
-                name=labels[i] if labels is not None else result.label,
-                line={"color": colour(i), "width": 3},
-                hovertemplate="t = %{x:.3g} ms<br>%{y:.2f}% consistent<extra>%{fullData.name}</extra>",
-            )
+        traces.append(
+            {
+                "type": "scatter",
+                "x": result.t_ms[order],
+                "y": y,
+                "mode": "lines+markers" if len(order) <= 30 else "lines",
+                "name": labels[i] if labels is not None else result.label,
+                "line": {"color": colour(i), "width": 3},
+                "hovertemplate": "t = %{x:.3g} ms<br>%{y:.2f}% consistent<extra>%{fullData.name}</extra>",
+            }
         )
     if target_probability is not None:
-        fig.add_hline(
-            y=100.0 * target_probability,
-            line={"color": NEUTRAL, "dash": "dot"},
-            annotation_text=f"{target_probability:.1%} target",
-            annotation_position="bottom right",
+        target = 100.0 * target_probability
+        shapes.append(
+            {
+                "type": "line",
+                "x0": 0,
+                "x1": 1,
+                "xref": "x domain",
+                "y0": target,
+                "y1": target,
+                "yref": "y",
+                "line": {"color": NEUTRAL, "dash": "dot"},
+            }
         )
-        lowest = min(lowest, 100.0 * target_probability)
+        annotations.append(
+            {
+                "text": f"{target_probability:.1%} target",
+                "showarrow": False,
+                "x": 1,
+                "xanchor": "right",
+                "xref": "x domain",
+                "y": target,
+                "yanchor": "top",
+                "yref": "y",
+            }
+        )
+        lowest = min(lowest, target)
     if highlight_t_ms is not None:
-        fig.add_vline(x=highlight_t_ms, line={"color": NEUTRAL, "dash": "dash"})
+        shapes.append(
+            {
+                "type": "line",
+                "x0": highlight_t_ms,
+                "x1": highlight_t_ms,
+                "xref": "x",
+                "y0": 0,
+                "y1": 1,
+                "yref": "y domain",
+                "line": {"color": NEUTRAL, "dash": "dash"},
+            }
+        )
         for i, result in enumerate(results):
             p = 100.0 * result.probability_at(highlight_t_ms)
-            fig.add_trace(
-                go.Scatter(
-                    x=[highlight_t_ms],
-                    y=[p],
-                    mode="markers+text",
-                    cliponaxis=False,
-                    text=[f"{p:.1f}%"],
-                    textposition="bottom right",
-                    marker={"color": colour(i), "size": 13, "line": {"color": "white", "width": 2}},
-                    showlegend=False,
-                    hovertemplate=f"t = {highlight_t_ms:g} ms<br>{p:.2f}% consistent<extra></extra>",
-                )
+            traces.append(
+                {
+                    "type": "scatter",
+                    "x": [highlight_t_ms],
+                    "y": [p],
+                    "mode": "markers+text",
+                    "cliponaxis": False,
+                    "text": [f"{p:.1f}%"],
+                    "textposition": "bottom right",
+                    "marker": {"color": colour(i), "size": 13, "line": {"color": "white", "width": 2}},
+                    "showlegend": False,
+                    "hovertemplate": f"t = {highlight_t_ms:g} ms<br>{p:.2f}% consistent<extra></extra>",
+                }
             )
+    fig = go.Figure(data=traces)
     apply_style(fig, title=title)
-    fig.update_xaxes(title_text="time after the write commits (ms)")
-    fig.update_yaxes(
-        title_text="reads returning the latest write",
-        ticksuffix="%",
-        range=[max(0.0, 10.0 * math.floor(lowest / 10.0) - 2.0), 100.0],
+    fig.update_layout(
+        xaxis={"title": {"text": "time after the write commits (ms)"}},
+        yaxis={
+            "title": {"text": "reads returning the latest write"},
+            "ticksuffix": "%",
+            "range": [max(0.0, 10.0 * math.floor(lowest / 10.0) - 2.0), 100.0],
+        },
+        **({"shapes": shapes} if shapes else {}),
+        **({"annotations": annotations} if annotations else {}),
     )
     return fig
 
@@ -113,46 +154,49 @@ def quorum_figure(overlap: QuorumOverlap, *, title: str | None = None) -> go.Fig
         ("not waited for", set(range(n)) - read - write, "white", ""),
     )
     marker_size = 58 if n <= 7 else max(36, 58 * 7 / n)  # neighbours on the ring must not touch
-    fig = go.Figure()
+    traces: list[dict] = []  # plain dicts, validated once by go.Figure: add_trace one by one costs more
     if n > 1:
         circle = np.linspace(0, 2 * np.pi, 200)
-        fig.add_trace(
-            go.Scatter(
-                x=np.cos(circle),
-                y=np.sin(circle),
-                mode="lines",
-                line={"color": NEUTRAL, "width": 1},
-                hoverinfo="skip",
-                showlegend=False,
-            )
+        traces.append(
+            {
+                "type": "scatter",
+                "x": np.cos(circle),
+                "y": np.sin(circle),
+                "mode": "lines",
+                "line": {"color": NEUTRAL, "width": 1},
+                "hoverinfo": "skip",
+                "showlegend": False,
+            }
         )
     for name, members, fill, letters in categories:
         idx = sorted(members)
-        fig.add_trace(
-            go.Scatter(
-                x=[x[i] for i in idx],
-                y=[y[i] for i in idx],
-                mode="markers+text",
-                name=name,
-                text=[letters] * len(idx),
-                textfont={"color": "black" if fill in ("white", _READ_COLOUR) else "white", "size": 16},
-                marker={"size": marker_size, "color": fill, "line": {"color": "#333333", "width": 2}},
-                customdata=[i + 1 for i in idx],
-                hovertemplate=f"replica %{{customdata}}: {name}<extra></extra>",
-                showlegend=True,
-            )
+        traces.append(
+            {
+                "type": "scatter",
+                "x": [x[i] for i in idx],
+                "y": [y[i] for i in idx],
+                "mode": "markers+text",
+                "name": name,
+                "text": [letters] * len(idx),
+                "textfont": {"color": "black" if fill in ("white", _READ_COLOUR) else "white", "size": 16},
+                "marker": {"size": marker_size, "color": fill, "line": {"color": "#333333", "width": 2}},
+                "customdata": [i + 1 for i in idx],
+                "hovertemplate": f"replica %{{customdata}}: {name}<extra></extra>",
+                "showlegend": True,
+            }
         )
     # Replica numbers just outside the ring.
-    fig.add_trace(
-        go.Scatter(
-            x=[1.55 * xi if n > 1 else 0.0 for xi in x],
-            y=[1.55 * yi if n > 1 else -0.45 for yi in y],
-            mode="text",
-            text=[f"replica {i + 1}" for i in range(n)],
-            textfont={"color": NEUTRAL, "size": 13},
-            hoverinfo="skip",
-            showlegend=False,
-        )
+    traces.append(
+        {
+            "type": "scatter",
+            "x": [1.55 * xi if n > 1 else 0.0 for xi in x],
+            "y": [1.55 * yi if n > 1 else -0.45 for yi in y],
+            "mode": "text",
+            "text": [f"replica {i + 1}" for i in range(n)],
+            "textfont": {"color": NEUTRAL, "size": 13},
+            "hoverinfo": "skip",
+            "showlegend": False,
+        }
     )
     total = overlap.r + overlap.w
     if overlap.strong:
@@ -162,20 +206,25 @@ def quorum_figure(overlap: QuorumOverlap, *, title: str | None = None) -> go.Fig
         )
     else:
         verdict = f"R + W = {total} ≤ N = {n}:<br>this read quorum misses the write entirely, a stale read"
-    fig.add_annotation(
-        text=verdict,
-        x=0.5,
-        y=-0.02,
-        xref="paper",
-        yref="paper",
-        yanchor="top",
-        showarrow=False,
-        font={"color": GOOD if overlap.strong else BAD, "size": 15},
-    )
+    fig = go.Figure(data=traces)
     apply_style(fig, title=title, height=480)
-    fig.update_layout(margin={"b": 90})
-    fig.update_xaxes(visible=False, range=[-2.0, 2.0])
-    fig.update_yaxes(visible=False, range=[-1.85, 1.85], scaleanchor="x", scaleratio=1)
+    fig.update_layout(
+        annotations=[
+            {
+                "text": verdict,
+                "x": 0.5,
+                "y": -0.02,
+                "xref": "paper",
+                "yref": "paper",
+                "yanchor": "top",
+                "showarrow": False,
+                "font": {"color": GOOD if overlap.strong else BAD, "size": 15},
+            }
+        ],
+        margin={"b": 90},
+        xaxis={"visible": False, "range": [-2.0, 2.0]},
+        yaxis={"visible": False, "range": [-1.85, 1.85], "scaleanchor": "x", "scaleratio": 1},
+    )
     return fig
 
 
@@ -380,19 +429,20 @@ def preference_ring_figure(
     """
     colours = dict(colours) if colours is not None else {n: colour(i) for i, n in enumerate(points.nodes)}
     deg = points.positions.astype(np.float64) / 2**32 * 360.0
-    fig = go.Figure()
+    traces: list[dict] = []  # plain dicts, validated once by go.Figure (add_trace one by one costs more)
     for i, name in enumerate(points.nodes):
         sel = points.owner == i
-        fig.add_trace(
-            go.Scatterpolar(
-                r=np.ones(int(sel.sum())),
-                theta=deg[sel],
-                mode="markers",
-                marker={"size": 11, "color": colours.get(name, NEUTRAL), "line": {"width": 0}},
-                name=name,
-                legendgroup=name,
-                hovertemplate=f"a point of {name}<extra></extra>",
-            )
+        traces.append(
+            {
+                "type": "scatterpolar",
+                "r": np.ones(int(sel.sum())),
+                "theta": deg[sel],
+                "mode": "markers",
+                "marker": {"size": 11, "color": colours.get(name, NEUTRAL), "line": {"width": 0}},
+                "name": name,
+                "legendgroup": name,
+                "hovertemplate": f"a point of {name}<extra></extra>",
+            }
         )
     skipped_theta, skipped_text = [], []
     for j, p in enumerate(placements):
@@ -402,72 +452,84 @@ def preference_ring_figure(
         angles = [a / 2**32 * 360.0 for a in p.replica_points]
         end = angles[-1] if angles[-1] >= start else angles[-1] + 360.0
         arc = np.linspace(start, end, max(2, int((end - start) / 2) + 2))
-        fig.add_trace(
-            go.Scatterpolar(
-                r=np.full(len(arc), radius),
-                theta=arc,
-                mode="lines",
-                line={"color": "#333333", "width": 2, "dash": dash},
-                name=f"{p.key} → {', '.join(p.replicas)}",
-                legendgroup=p.key,
-                hoverinfo="skip",
-            )
+        traces.append(
+            {
+                "type": "scatterpolar",
+                "r": np.full(len(arc), radius),
+                "theta": arc,
+                "mode": "lines",
+                "line": {"color": "#333333", "width": 2, "dash": dash},
+                "name": f"{p.key} → {', '.join(p.replicas)}",
+                "legendgroup": p.key,
+                "hoverinfo": "skip",
+            }
         )
         for order, (node, angle) in enumerate(zip(p.replicas, angles, strict=True)):
             role = "coordinator" if order == 0 else f"replica {order + 1}"
-            fig.add_trace(
-                go.Scatterpolar(
-                    r=[radius, 1.0],
-                    theta=[angle, angle],
-                    mode="lines+markers",
-                    line={"color": colours.get(node, NEUTRAL), "width": 3, "dash": dash},
-                    marker={
+            traces.append(
+                {
+                    "type": "scatterpolar",
+                    "r": [radius, 1.0],
+                    "theta": [angle, angle],
+                    "mode": "lines+markers",
+                    "line": {"color": colours.get(node, NEUTRAL), "width": 3, "dash": dash},
+                    "marker": {
                         "size": [0, 20],
                         "color": colours.get(node, NEUTRAL),
                         "line": {"color": "black", "width": 2},
                     },
-                    legendgroup=p.key,
-                    showlegend=False,
-                    hovertemplate=f"{p.key}: {role} on {node}<extra></extra>",
-                )
+                    "legendgroup": p.key,
+                    "showlegend": False,
+                    "hovertemplate": f"{p.key}: {role} on {node}<extra></extra>",
+                }
             )
-        fig.add_trace(
-            go.Scatterpolar(
-                r=[radius],
-                theta=[start],
-                mode="markers+text",
-                text=[p.key],
-                textposition="top center",
-                textfont={"size": 14, "color": "black"},
-                marker={"size": 16, "color": "black", "symbol": "star"},
-                legendgroup=p.key,
-                showlegend=False,
-                hovertemplate=f"{p.key}: hashes here; replicas on {', '.join(p.replicas)}<extra></extra>",
-            )
+        traces.append(
+            {
+                "type": "scatterpolar",
+                "r": [radius],
+                "theta": [start],
+                "mode": "markers+text",
+                "text": [p.key],
+                "textposition": "top center",
+                "textfont": {"size": 14, "color": "black"},
+                "marker": {"size": 16, "color": "black", "symbol": "star"},
+                "legendgroup": p.key,
+                "showlegend": False,
+                "hovertemplate": f"{p.key}: hashes here; replicas on {', '.join(p.replicas)}<extra></extra>",
+            }
         )
         skipped_theta += [a / 2**32 * 360.0 for a in p.skipped_points]
         skipped_text += [p.key] * len(p.skipped_points)
     if skipped_theta:
-        fig.add_trace(
-            go.Scatterpolar(
-                r=np.ones(len(skipped_theta)),
-                theta=skipped_theta,
-                mode="markers",
-                marker={
+        traces.append(
+            {
+                "type": "scatterpolar",
+                "r": np.ones(len(skipped_theta)),
+                "theta": skipped_theta,
+                "mode": "markers",
+                "marker": {
                     "size": 13,
                     "color": NEUTRAL,
                     "symbol": "x-thin",
                     "line": {"width": 3, "color": NEUTRAL},
                 },
-                name="skipped: node already holds a copy",
-                text=skipped_text,
-                hovertemplate="%{text}: skipped, this node already holds a copy<extra></extra>",
-            )
+                "name": "skipped: node already holds a copy",
+                "text": skipped_text,
+                "hovertemplate": "%{text}: skipped, this node already holds a copy<extra></extra>",
+            }
         )
-    fig.update_layout(
-        polar={
-            "radialaxis": {"visible": False, "range": [0, 1.1]},
-            "angularaxis": {"direction": "clockwise", "rotation": 90, "showticklabels": False, "ticks": ""},
+    fig = go.Figure(
+        data=traces,
+        layout={
+            "polar": {
+                "radialaxis": {"visible": False, "range": [0, 1.1]},
+                "angularaxis": {
+                    "direction": "clockwise",
+                    "rotation": 90,
+                    "showticklabels": False,
+                    "ticks": "",
+                },
+            }
         },
     )
     apply_style(fig, title=title, height=height)

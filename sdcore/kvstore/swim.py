@@ -108,10 +108,10 @@ def simulate_swim(c: SwimConfig, *, stop_when_all_dead: bool = False) -> SwimRes
     n = c.nodes
     rng = np.random.default_rng(c.seed)
     members = [_Member(n) for _ in range(n)]
-    running = np.ones(n, dtype=bool)
+    running = [True] * n  # plain lists and ints in the hot loops: numpy scalar access costs ~100 ns each
     view = np.zeros((c.periods + 1, n, n), dtype=np.int8)
     up = np.ones((c.periods + 1, n), dtype=bool)
-    messages = np.zeros(c.periods, dtype=np.int64)
+    messages = [0] * c.periods
     tally = {"false_suspicions": 0, "false_deaths": 0, "refutations": 0}
     first_suspected = first_dead = all_dead = None
     limit = c.piggyback_limit
@@ -177,10 +177,11 @@ def simulate_swim(c: SwimConfig, *, stop_when_all_dead: bool = False) -> SwimRes
     def round_trip(src: int, dst: int, period: int) -> bool:
         return send(src, dst, period) and send(dst, src, period)
 
+    rows: list[list[int]] = [[ALIVE] * n for _ in range(n)]  # view[p - 1] as lists
     for p in range(1, c.periods + 1):
         if p == c.crash_period:
             running[c.crash_node] = False
-        for i in rng.permutation(n):
+        for i in rng.permutation(n).tolist():
             if not running[i]:
                 continue
             m = members[i]
@@ -204,19 +205,22 @@ def simulate_swim(c: SwimConfig, *, stop_when_all_dead: bool = False) -> SwimRes
                 if status == "alive" or kind == "dead":
                     set_view(i, target, kind, inc, p)
                     record(i, (kind, target, inc))
-        for i in np.flatnonzero(running):
+        for i in range(n):
+            if not running[i]:
+                continue
             m = members[i]
-            for j in range(n):
-                status, inc, since = m.view[j]
+            for j, (status, inc, since) in enumerate(m.view):
                 if status == "suspect" and p - since >= c.suspicion_periods:
                     set_view(i, j, "dead", inc, p)
                     record(i, ("dead", j, inc))
         for i in range(n):
-            view[p, i] = [_PRIORITY[s] for s, _, _ in members[i].view] if running[i] else view[p - 1, i]
+            if running[i]:
+                rows[i] = [_PRIORITY[s] for s, _, _ in members[i].view]
+        view[p] = rows
         up[p] = running
         if c.crash_period and all_dead is None and not running[c.crash_node]:
-            live = np.flatnonzero(running)
-            if live.size and (view[p, live, c.crash_node] == DEAD).all():
+            live = [i for i in range(n) if running[i]]
+            if live and all(rows[i][c.crash_node] == DEAD for i in live):
                 all_dead = p
                 if stop_when_all_dead:
                     break
@@ -224,7 +228,7 @@ def simulate_swim(c: SwimConfig, *, stop_when_all_dead: bool = False) -> SwimRes
         config=c,
         view=view,
         up=up,
-        messages=messages,
+        messages=np.array(messages, dtype=np.int64),
         first_suspected=first_suspected,
         first_dead=first_dead,
         all_dead=all_dead,

@@ -172,3 +172,33 @@ def test_an_invalid_timeline_keeps_the_last_run_and_groups_its_errors():
     assert "at most 60 steps" in cap
     assert metric(at, "Requests failed") == before
     assert any("last timeline that did" in i.value for i in at.info)
+
+
+def test_figures_are_drawn_once_per_run_and_cursor(monkeypatch):
+    """A rerun with nothing changed draws no figure again (ui.cache.figure keeps them per run and cursor);
+    a step back draws one new sequence diagram and no new ring (the crashed nodes did not change)."""
+    import functools
+
+    from sdcore.charts import kv_cluster as charts
+
+    calls: list[str] = []
+
+    def counting(build):
+        @functools.wraps(build)
+        def wrapper(*args, **kwargs):
+            calls.append(build.__name__)
+            return build(*args, **kwargs)
+
+        return wrapper
+
+    for name in ("sequence_figure", "cluster_ring_figure"):
+        monkeypatch.setattr(charts, name, counting(getattr(charts, name)))
+    import streamlit as st
+
+    st.cache_resource.clear()  # results and figures cached by earlier tests in this process
+    at = run({"seed": "4242"})  # a seed no other test asks for: this run is drawn here first
+    assert calls.count("sequence_figure") == 1 and calls.count("cluster_ring_figure") == 1
+    at.run()
+    assert len(calls) == 2
+    at.button(key="kvc.back").click().run()
+    assert calls.count("sequence_figure") == 2 and calls.count("cluster_ring_figure") == 1

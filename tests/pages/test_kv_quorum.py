@@ -188,3 +188,40 @@ def test_predict_then_reveal():
     assert metric(at, "WARS simulation at t = 0") == f"{stale:.2%}"
     at.slider(key="kv.r").set_value(3).run()  # a new experiment hides the answer again
     assert not [m for m in at.metric if m.label == "Your guess"]
+
+
+def test_figures_are_drawn_once_per_result_and_cursor(monkeypatch):
+    """A rerun with nothing changed draws no figure again; moving the cursor t draws only the curve."""
+    import functools
+
+    from sdcore.charts import kvstore as chart_module
+
+    calls: list[str] = []
+
+    def counting(build):
+        @functools.wraps(build)
+        def wrapper(*args, **kwargs):
+            calls.append(build.__name__)
+            return build(*args, **kwargs)
+
+        return wrapper
+
+    names = (
+        "consistency_curve_figure",
+        "quorum_figure",
+        "leg_latency_figure",
+        "latency_consistency_figure",
+        "quorum_heatmap_figure",
+        "preference_ring_figure",
+    )
+    for name in names:
+        monkeypatch.setattr(chart_module, name, counting(getattr(chart_module, name)))
+    import streamlit as st
+
+    st.cache_resource.clear()  # results and figures cached by earlier tests in this process
+    at = run({"seed": "4242", "n": "4", "r": "2", "w": "2"})  # asked by no other test: drawn here first
+    assert sorted(calls) == sorted(names)
+    at.run()
+    assert len(calls) == len(names)
+    at.select_slider(key="kv.t").set_value(100).run()
+    assert calls[len(names) :] == ["consistency_curve_figure"]
