@@ -1,12 +1,14 @@
 """Scale to millions: grow an architecture one practice at a time, then break it on purpose."""
 
+from dataclasses import replace
+
 import pandas as pd
 import streamlit as st
 
 from lessons import scale as L
 from sdcore.charts import scale as charts
-from sdcore.scale.architecture import PRACTICE_ORDER, Analysis, ScaleConfig, analysis
-from sdcore.scale.drills import DrillConfig, DrillResult, run_drill
+from sdcore.scale.architecture import PRACTICE_ORDER, Analysis, ScaleConfig, analysis, ladder_key
+from sdcore.scale.drills import DrillConfig, DrillResult, DrillRun, healthy_run, run_drill
 from ui import page
 from ui.cache import figure, shared
 from ui.ending import Export, page_end
@@ -18,13 +20,24 @@ ss = st.session_state
 
 
 @shared(max_entries=64)
-def cached_analysis(config: ScaleConfig) -> Analysis:  # one object for every session: frozen, never changed
-    return analysis(config)
+def cached_ladder(key: ScaleConfig) -> Analysis:  # one object for every session: frozen, never changed
+    return analysis(key)  # key: no practice on; every config that differs only in practices has this ladder
+
+
+@shared(max_entries=64)
+def cached_analysis(config: ScaleConfig) -> Analysis:
+    return analysis(config, like=cached_ladder(ladder_key(config)))
+
+
+@shared(max_entries=64)
+def cached_healthy(config: ScaleConfig, drill: DrillConfig) -> DrillRun:  # the same for every drill
+    return healthy_run(cached_analysis(config).architecture, drill)
 
 
 @shared(max_entries=64)
 def cached_drill(config: ScaleConfig, drill: DrillConfig) -> DrillResult:
-    return run_drill(cached_analysis(config).architecture, drill)
+    healthy = cached_healthy(config, replace(drill, drill=DrillConfig.drill))
+    return run_drill(cached_analysis(config).architecture, drill, healthy)
 
 
 def headline_row(items) -> None:
@@ -61,6 +74,7 @@ with load_col:
 with boundary():
     config = L.config_from(P.values())
     result = cached_analysis(config)
+    ladder = cached_ladder(ladder_key(config))  # its figure is drawn once for all the configs that share it
     arch, steps = result.architecture, result.steps
 
 heads = L.headlines(arch)
@@ -74,7 +88,7 @@ with left:
     st.plotly_chart(figure(charts.utilization_figure, arch), key="util")
     st.caption(L.utilization_caption(arch))
 with right:
-    st.plotly_chart(figure(charts.ladder_steps_figure, result), key="ladder")
+    st.plotly_chart(figure(charts.ladder_steps_figure, ladder), key="ladder")
     st.caption(L.ladder_caption(steps))
 with st.expander("Every tier, and the back of the envelope"):
     st.dataframe(pd.DataFrame(arch.rows()), hide_index=True)

@@ -3,8 +3,11 @@ on the ladder buys, and a failure drill second by second against the same run wi
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -214,39 +217,74 @@ def utilization_figure(arch: Architecture, height: int = 380) -> go.Figure:
     return fig
 
 
+@functools.lru_cache(maxsize=8)
+def _layout(height: int, rows: int, cols: int, titles: tuple[str, ...] = (), **grid: Any) -> str:
+    """A styled subplot grid's layout (axes, domains, titles, then what ``apply_style`` sets) as JSON, without
+    the template: the same for every figure of that shape, so drawn once (a string, never mutated)."""
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=list(titles) or None, **grid)
+    layout = apply_style(fig, height=height).layout.to_plotly_json()
+    layout.pop("template", None)
+    return json.dumps(layout)
+
+
+@functools.lru_cache(maxsize=8)
+def _style(height: int) -> str:
+    """What ``apply_style`` sets on a figure of ``height``, as JSON (drawn once)."""
+    layout = apply_style(go.Figure(), height=height).layout.to_plotly_json()
+    layout.pop("template", None)
+    return json.dumps(layout)
+
+
+def _merge(base: dict, over: dict) -> dict:
+    """``base`` updated by ``over`` the way ``update_layout`` does it (nested settings merged, not replaced)."""
+    for k, v in over.items():
+        base[k] = _merge(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v
+    return base
+
+
+def _figure(traces: list[dict], layout: dict) -> go.Figure:
+    """The figure, validated once; its empty title set as ``apply_style`` sets it on a figure with traces."""
+    return go.Figure({"data": traces, "layout": layout}).update_layout(title=None)
+
+
+def _grid(height: int, rows: int, cols: int, titles: tuple[str, ...] = (), **grid: Any) -> dict:
+    """A fresh copy of :func:`_layout`, to fill in."""
+    return json.loads(_layout(height, rows, cols, titles, **{k: tuple(v) if isinstance(v, list) else v
+                                                             for k, v in grid.items()}))  # fmt: skip
+
+
+LADDER_PANELS = ("failed %", "p99 ms", "down min/yr", "$ / month")
+
+
 def ladder_figure(steps: Sequence[Architecture], height: int = 430) -> go.Figure:
     """One row per step of the ladder (no practice, then one more each time), at the same users: requests
-    failed, p99 latency, downtime per year and monthly cost."""
+    failed, p99 latency, downtime per year and monthly cost.
+
+    Built as one layout and a list of traces, validated once (subplot traces added one by one cost more than
+    the rest of the page's figures)."""
     names = ["Nothing yet"] + [f"+ {PRACTICES[p].label}" for p in PRACTICE_ORDER[: len(steps) - 1]]
     panels = (
-        ("failed %", [100 * s.error_rate for s in steps]),
-        ("p99 ms", [1000 * s.latency_p99 if s.latency_p99 else 0.0 for s in steps]),
-        ("down min/yr", [s.downtime_per_year / 60 for s in steps]),
-        ("$ / month", [s.monthly_cost for s in steps]),
+        [100 * s.error_rate for s in steps],
+        [1000 * s.latency_p99 if s.latency_p99 else 0.0 for s in steps],
+        [s.downtime_per_year / 60 for s in steps],
+        [s.monthly_cost for s in steps],
     )
-    fig = make_subplots(
-        rows=1, cols=4, subplot_titles=[p[0] for p in panels], shared_yaxes=True, horizontal_spacing=0.03
-    )
-    for col, (title, values) in enumerate(panels, start=1):
-        fig.add_trace(
-            go.Bar(
-                y=names,
-                x=values,
-                orientation="h",
-                marker_color=[BAD if (col == 1 and v > 1) else PALETTE[col - 1] for v in values],
-                hovertext=[f"{n}: {v:,.1f} {title}" for n, v in zip(names, values, strict=True)],
-                hoverinfo="text",
-                showlegend=False,
-            ),
-            row=1,
-            col=col,
-        )
-    apply_style(fig, height=height)
-    fig.update_layout(margin={"l": 20, "r": 20, "t": 50, "b": 40})
-    fig.update_annotations(font_size=14)
-    fig.update_yaxes(autorange="reversed", tickfont={"size": 13})
-    fig.update_xaxes(tickfont={"size": 12}, nticks=3, tickformat="~s", tickangle=0)
-    return fig
+    layout = _grid(height, 1, 4, LADDER_PANELS, shared_yaxes=True, horizontal_spacing=0.03)
+    traces = []
+    for col, (title, values) in enumerate(zip(LADDER_PANELS, panels, strict=True), start=1):
+        ref = "" if col == 1 else str(col)
+        traces.append({
+            "type": "bar", "y": names, "x": values, "orientation": "h",
+            "marker": {"color": [BAD if (col == 1 and v > 1) else PALETTE[col - 1] for v in values]},
+            "hovertext": [f"{n}: {v:,.1f} {title}" for n, v in zip(names, values, strict=True)],
+            "hoverinfo": "text", "showlegend": False, "xaxis": f"x{ref}", "yaxis": f"y{ref}",
+        })  # fmt: skip
+        layout[f"yaxis{ref}"].update(autorange="reversed", tickfont={"size": 13})
+        layout[f"xaxis{ref}"].update(tickfont={"size": 12}, nticks=3, tickformat="~s", tickangle=0)
+    layout["margin"] = {"l": 20, "r": 20, "t": 50, "b": 40}
+    for note in layout["annotations"]:
+        note.setdefault("font", {})["size"] = 14
+    return _figure(traces, layout)
 
 
 def ladder_steps_figure(result: Analysis, height: int = 430) -> go.Figure:
@@ -293,41 +331,26 @@ def drill_figure(result: DrillResult, cursor: float | None = None, height: int =
     """Requests per second served and failed, with the healthy run dashed, and the typical latency."""
     a, b = result.after, result.before
     minutes = a.times / 60
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.06)
-    fig.add_trace(
-        go.Scatter(
-            x=minutes,
-            y=b.goodput,
-            name="served, nothing broken",
-            line={"color": NEUTRAL, "dash": "dash", "width": 2},
-        ),
-        row=1,
-        col=1,
-    )
-    fig.add_trace(
-        go.Scatter(x=minutes, y=a.goodput, name="served", line={"color": GOOD, "width": 3}), row=1, col=1
-    )
-    fig.add_trace(
-        go.Scatter(x=minutes, y=a.errors, name="failed", fill="tozeroy", line={"color": BAD, "width": 2}),
-        row=1,
-        col=1,
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=minutes, y=1000 * a.latency, name="latency", line={"color": PALETTE[0]}, showlegend=False
-        ),
-        row=2,
-        col=1,
-    )
+    layout = _grid(height, 2, 1, shared_xaxes=True, row_heights=(0.65, 0.35), vertical_spacing=0.06)
+    top = {"xaxis": "x", "yaxis": "y"}
+    traces = [
+        {"type": "scatter", "x": minutes, "y": b.goodput, "name": "served, nothing broken",
+         "line": {"color": NEUTRAL, "dash": "dash", "width": 2}, **top},
+        {"type": "scatter", "x": minutes, "y": a.goodput, "name": "served", "line": {"color": GOOD, "width": 3},
+         **top},
+        {"type": "scatter", "x": minutes, "y": a.errors, "name": "failed", "fill": "tozeroy",
+         "line": {"color": BAD, "width": 2}, **top},
+        {"type": "scatter", "x": minutes, "y": 1000 * a.latency, "name": "latency", "line": {"color": PALETTE[0]},
+         "showlegend": False, "xaxis": "x2", "yaxis": "y2"},
+    ]  # fmt: skip
     shapes, notes = _event_lines(result, 2)
     if cursor is not None:
         shapes += [_vline(cursor / 60, {"color": PALETTE[7], "width": 2}, row) for row in (1, 2)]
-    apply_style(fig, height=height)
-    fig.update_layout(shapes=shapes, annotations=notes)
-    fig.update_yaxes(title="requests/s", rangemode="tozero", row=1, col=1)
-    fig.update_yaxes(title="latency (ms)", rangemode="tozero", row=2, col=1)
-    fig.update_xaxes(title="minutes", row=2, col=1)
-    return fig
+    layout.update(shapes=shapes, annotations=notes)
+    layout["yaxis"].update(title={"text": "requests/s"}, rangemode="tozero")
+    layout["yaxis2"].update(title={"text": "latency (ms)"}, rangemode="tozero")
+    layout["xaxis2"]["title"] = {"text": "minutes"}
+    return _figure(traces, layout)
 
 
 def drill_utilization_figure(
@@ -336,20 +359,19 @@ def drill_utilization_figure(
     """Each tier's offered load ÷ live capacity over the drill (a tier with nothing alive is drawn at the top)."""
     a = result.after
     minutes = a.times / 60
-    fig = go.Figure()
-    for i, (name, u) in enumerate(a.utilization.items()):
-        y = np.minimum(np.nan_to_num(u, posinf=UTIL_CLIP), UTIL_CLIP)
-        fig.add_trace(
-            go.Scatter(x=minutes, y=y, name=TIERS[name].label, line={"color": PALETTE[i % len(PALETTE)]})
-        )
+    traces = [
+        {"type": "scatter", "x": minutes, "y": np.minimum(np.nan_to_num(u, posinf=UTIL_CLIP), UTIL_CLIP),
+         "name": TIERS[name].label, "line": {"color": PALETTE[i % len(PALETTE)]}}
+        for i, (name, u) in enumerate(a.utilization.items())
+    ]  # fmt: skip
     shapes = [{"type": "line", "line": {"color": BAD}, "x0": 0, "x1": 1, "xref": "x domain", "y0": 1.0, "y1": 1.0,
                "yref": "y"}]  # fmt: skip
     notes = [{"showarrow": False, "text": "100%", "x": 0, "xanchor": "left", "xref": "x domain", "y": 1.0,
               "yanchor": "bottom", "yref": "y"}]  # fmt: skip
     if cursor is not None:
         shapes.append(_vline(cursor / 60, {"color": PALETTE[7], "width": 2}))
-    apply_style(fig, height=height)
-    fig.update_layout(margin={"t": 80}, shapes=shapes, annotations=notes)
-    fig.update_yaxes(title="utilization", tickformat=".0%", range=[0, UTIL_CLIP * 1.02])
-    fig.update_xaxes(title="minutes")
-    return fig
+    layout = _merge(json.loads(_style(height)), {"margin": {"t": 80}})
+    layout.update(shapes=shapes, annotations=notes,
+                  yaxis={"title": {"text": "utilization"}, "tickformat": ".0%", "range": [0, UTIL_CLIP * 1.02]},
+                  xaxis={"title": {"text": "minutes"}})  # fmt: skip
+    return _figure(traces, layout)

@@ -30,6 +30,7 @@ Numbers per instance (capacities, latencies, prices) are illustrative list-price
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -864,14 +865,31 @@ class Analysis:
 
     architecture: Architecture
     steps: tuple[Architecture, ...]
+    _inputs: Mapping = field(
+        default_factory=lambda: MappingProxyType({}), repr=False, compare=False
+    )  # shared numbers
 
 
-def analysis(config: ScaleConfig) -> Analysis:
-    """``Analysis(analyze(config), ladder(config))``, each input computed once."""
-    memo: dict = {}
-    steps = _ladder(config, memo)
+def analysis(config: ScaleConfig, like: Analysis | None = None) -> Analysis:
+    """``Analysis(analyze(config), ladder(config))``, each input computed once.
+
+    ``like``: an analysis of the same users and behaviour with other practices switched on (every field of its
+    config but ``practices`` equal to ``config``'s): its ladder is this config's ladder, and its inputs serve
+    this architecture, so only the architecture is new (if it is not a step of the ladder already)."""
+    if like is not None:
+        if ladder_key(like.architecture.config) != ladder_key(config):
+            raise ValueError("like must be an analysis of the same config with other practices")
+        memo, steps = dict(like._inputs), like.steps
+    else:
+        memo = {}
+        steps = _ladder(config, memo)
     same = [s for s in steps if s.config == config]  # the config is a step of its own ladder
-    return Analysis(same[0] if same else _analyze(config, memo), steps)
+    return Analysis(same[0] if same else _analyze(config, memo), steps, MappingProxyType(memo))
+
+
+def ladder_key(config: ScaleConfig) -> ScaleConfig:
+    """``config`` with no practice switched on: every config with the same key has the same ladder."""
+    return ScaleConfig(**{**_fields(config), "practices": frozenset()})
 
 
 def _fields(config: ScaleConfig) -> dict:

@@ -216,11 +216,21 @@ class _Tier:
         return served, dropped
 
 
-def run_drill(arch: Architecture, config: DrillConfig) -> DrillResult:
-    """The drill on ``arch`` at its peak rate, and the same run with nothing broken (same seed)."""
-    return DrillResult(
-        config, _Run(arch, config, broken=False).result(), _Run(arch, config, broken=True).result()
-    )
+def run_drill(arch: Architecture, config: DrillConfig, healthy: DrillRun | None = None) -> DrillResult:
+    """The drill on ``arch`` at its peak rate, and the same run with nothing broken (same seed).
+
+    ``healthy``: :func:`healthy_run` of ``arch`` and a config of the same duration and seed (any drill: the run
+    with nothing broken is the same for all of them), if it is at hand."""
+    before = _Run(arch, config, broken=False).result() if healthy is None else healthy
+    if before.times.size != config.duration:
+        raise ValueError(f"healthy must be a run of {config.duration} seconds (got {before.times.size})")
+    return DrillResult(config, before, _Run(arch, config, broken=True).result())
+
+
+def healthy_run(arch: Architecture, config: DrillConfig) -> DrillRun:
+    """``arch`` for ``config.duration`` seconds with nothing broken: the ``before`` of every drill of that
+    duration and seed."""
+    return _Run(arch, config, broken=False).result()
 
 
 class _Run:

@@ -196,3 +196,14 @@ def test_results_are_reproducible():
 def test_bad_parameters_name_themselves(kw, fragment):
     with pytest.raises(ValueError, match=fragment):
         ScaleConfig(**kw)
+
+
+def test_an_analysis_like_another_shares_its_ladder_and_equals_a_fresh_one():
+    base = A.analysis(A.ladder_key(ScaleConfig(users=200_000, peak_factor=4.0)))
+    for practices in ({"redundancy", "caching"}, {"cdn", "sharding"}, set(PRACTICE_ORDER), set()):
+        config = ScaleConfig(users=200_000, peak_factor=4.0, practices=frozenset(practices))
+        fresh, like = A.analysis(config), A.analysis(config, like=base)
+        assert like.steps is base.steps
+        assert like.architecture == fresh.architecture and like.steps == fresh.steps
+    with pytest.raises(ValueError, match="like must be"):
+        A.analysis(ScaleConfig(users=100_000), like=base)

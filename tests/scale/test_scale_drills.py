@@ -133,3 +133,19 @@ def test_bad_drill_names_itself():
         DrillConfig(drill="meteor")
     with pytest.raises(ValueError, match="start must be between 0 and duration - 1"):
         DrillConfig(duration=100, start=100)
+
+
+def test_a_drill_given_its_healthy_run_equals_one_that_runs_it():
+    from sdcore.scale.drills import healthy_run
+
+    arch = analyze(ScaleConfig(users=300_000, practices=frozenset({"redundancy", "caching", "automation"})))
+    healthy = healthy_run(arch, DrillConfig(duration=300, start=60))
+    for drill in DRILLS:
+        cfg = DrillConfig(drill=drill, duration=300, start=60)
+        fresh, given = run_drill(arch, cfg), run_drill(arch, cfg, healthy)
+        assert given.before is healthy
+        for a, b in ((fresh.before, given.before), (fresh.after, given.after)):
+            assert np.array_equal(a.goodput, b.goodput) and np.array_equal(a.errors, b.errors)
+            assert np.array_equal(a.latency, b.latency) and a.events == b.events
+    with pytest.raises(ValueError, match="healthy must be"):
+        run_drill(arch, DrillConfig(duration=200, start=60), healthy)

@@ -124,3 +124,34 @@ def test_finite_queue_turns_overload_into_errors_with_bounded_latency():
 def test_bad_parameters_name_themselves(call, fragment):
     with pytest.raises(ValueError, match=fragment):
         call()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_windowed_search_is_searchsorted(seed):
+    """The sampler's short-window search gives exactly np.searchsorted's integers, in and out of the window."""
+    from sdcore.scale.queueing import _search
+
+    rng = np.random.default_rng(seed)
+    for lam, c, k in ((6, 8, 400), (4 * 8 * 50, 8, 72), (30, 16, 272), (0.5, 1, 2000), (7.9, 8, 20_000)):
+        table = mmck(lam * (1 + seed / 10), 1.0, c, k)._wait_table
+        if table is None:
+            continue
+        cdf, lo, hi = table
+        x = np.concatenate((rng.random(5000) * cdf[-1], cdf[[0, lo - 1, lo, hi - 2, hi - 1, -1]], [0.0]))
+        assert np.array_equal(_search(cdf, lo, hi, x), np.searchsorted(cdf, x, side="right"))
+        for a, b in ((0, cdf.size), (lo, lo + 1), (max(0, hi - 3), hi)):
+            assert np.array_equal(_search(cdf, a, b, x), np.searchsorted(cdf, x, side="right"))
+
+
+def test_sample_wait_draws_what_the_plain_search_draws():
+    """Same generator, same draws: the waits equal the straightforward sampler's, and the generator ends in
+    the same state."""
+    for s in (mmck(6, 1, 8, 400), mmck(4 * 8 * 50, 50, 8, 72), mmck(7.9, 1, 8, 20_000)):
+        a, b = np.random.default_rng(7), np.random.default_rng(7)
+        p = np.asarray(s.state_probabilities[:-1])
+        cdf = np.cumsum(p)
+        n = np.minimum(np.searchsorted(cdf, b.random(3000) * cdf[-1], side="right"), s.capacity - 1)
+        ahead = n - s.servers + 1
+        plain = np.where(ahead > 0, b.gamma(np.maximum(ahead, 1), 1.0 / (s.servers * s.service_rate)), 0.0)
+        assert np.array_equal(s.sample_wait(a, 3000), plain)
+        assert a.random() == b.random()
