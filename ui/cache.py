@@ -25,23 +25,30 @@ import streamlit as st
 T = TypeVar("T")
 
 TTL_S = 3600  # a cached result lives at most an hour (the Safe-to-put-on-a-network rule for every cache)
-FIGURES_PER_SOURCE = 12  # views of one result kept (a cursor's positions, toggles): the least recently used go first
+FIGURES_PER_SOURCE = (
+    12  # views of one result kept (a cursor's positions, toggles): the least recently used go first
+)
 
 
-def shared(*, max_entries: int, spinner: str | bool = False) -> Callable[[Callable[..., T]], Callable[..., T]]:
+def shared(
+    *, max_entries: int, spinner: str | bool = False
+) -> Callable[[Callable[..., T]], Callable[..., T]]:
     """Decorator: cache a pure function for every session (``st.cache_resource`` with the house's ttl).
 
     ``spinner`` is the sentence shown while it computes (False: none)."""
     return st.cache_resource(max_entries=max_entries, ttl=TTL_S, show_spinner=spinner)
 
 
-_lock = threading.Lock()
+# Re-entrant, and nothing is freed while it is held: freeing a figure can end the life of another source, whose
+# finalizer calls _forget in the same thread (a plain Lock deadlocked there when a cache was cleared).
+_lock = threading.RLock()
 _figures: dict[int, tuple[weakref.ref, OrderedDict]] = {}
 
 
 def _forget(key: int) -> None:
     with _lock:
-        _figures.pop(key, None)
+        gone = _figures.pop(key, None)
+    del gone  # its figures are freed here, outside the lock
 
 
 def figure(build: Callable[..., T], source: Any, *args: Hashable, **kwargs: Hashable) -> T:
@@ -76,16 +83,19 @@ def figure(build: Callable[..., T], source: Any, *args: Hashable, **kwargs: Hash
                 views.move_to_end(view)
                 return views[view]
     drawn = build(source, *args, **kwargs)
+    evicted = []
     with _lock:
         entry = _figures.get(key)
         if entry is None or entry[0]() is not source:
+            evicted.append(entry)  # a dead source's entry whose finalizer has not run yet
             entry = (ref, OrderedDict())
             _figures[key] = entry
             weakref.finalize(source, _forget, key)
         views = entry[1]
         views[view] = drawn
         while len(views) > FIGURES_PER_SOURCE:
-            views.popitem(last=False)
+            evicted.append(views.popitem(last=False))
+    del evicted  # freed outside the lock
     return drawn
 
 

@@ -84,3 +84,25 @@ def test_shared_returns_the_same_object_for_the_same_question():
     assert compute(4) is not compute(3)
     assert calls == [3, 4]
     compute.clear()
+
+
+def test_a_figure_that_holds_another_source_can_be_freed_without_a_deadlock():
+    """Freeing a source frees its figures; one may hold the last reference to another source, whose finalizer
+    then runs inside the first one's (this deadlocked on a plain lock when a cache was cleared)."""
+    import threading
+
+    def free_nested() -> None:
+        b = Run(1)
+        cache.figure(draw, b, 0)
+        box = [b]
+        a = Run(1)
+        cache.figure(
+            lambda run: {"holds": box.pop()}, a
+        )  # a's figure now holds the only other reference to b
+        del b
+        del a  # a's finalizer frees its figure, which frees b, whose finalizer runs in the middle
+        done.set()
+
+    done = threading.Event()
+    threading.Thread(target=free_nested, daemon=True).start()
+    assert done.wait(10), "freeing nested figures deadlocked"
