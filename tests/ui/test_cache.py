@@ -36,14 +36,17 @@ def test_a_figure_is_drawn_once_per_source_and_view():
 
 
 def test_figures_go_when_their_source_goes():
-    before = cache.figures_held()
+    import weakref
+
+    class Fig:
+        pass
+
     run = Run(4)
-    for k in range(3):
-        cache.figure(draw, run, k)
-    assert cache.figures_held() == before + 3
+    figs = [weakref.ref(cache.figure(lambda r, k: Fig(), run, k)) for k in range(3)]
+    assert all(f() is not None for f in figs)  # kept while the source lives
     del run
     gc.collect()
-    assert cache.figures_held() == before
+    assert all(f() is None for f in figs)
 
 
 def test_at_most_the_cap_of_views_per_source_least_recent_first():
