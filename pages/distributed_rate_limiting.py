@@ -15,7 +15,7 @@ from sdcore.ratelimit.live.redis_server import redis_server_path
 from sdcore.ratelimit.live.redis_store import measure_round_trip, session_prefix
 from sdcore.ratelimit.live.sync import run_sync_live
 from sdcore.ratelimit.sync import compare_sync
-from ui import cache, page
+from ui import cache, page, tables
 from ui.ending import Export, page_end
 from ui.errors import boundary
 from ui.operator import switchboard
@@ -166,7 +166,7 @@ with boundary(stop=False):
     metrics(heads := dl.sync_headlines(sync))
     st.plotly_chart(cache.figure(charts.sync_figure, sync), key="sync")
     st.caption(dl.CAPTIONS["sync"])
-    st.dataframe(pd.DataFrame(dl.sync_cost_rows(sync)), hide_index=True)
+    tables.fit(dl.sync_cost_rows(sync))
     st.markdown(dl.sync_check(sync))
     if not live:
         st.caption(dl.SYNC_LIVE_NEEDS_REDIS)

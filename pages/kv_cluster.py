@@ -7,7 +7,7 @@ from lessons import kv_cluster as sc
 from sdcore.charts import kv_cluster as charts
 from sdcore.charts.hashing import node_colours
 from sdcore.kvstore.placement import replica_placement
-from ui import cache, page, stepper
+from ui import cache, page, stepper, tables
 from ui.ending import Export, page_end
 from ui.errors import boundary
 from ui.params import PageParams
@@ -96,7 +96,7 @@ def messages() -> None:
         st.plotly_chart(cache.figure(ring_figure, run, settings, state.down), key="ring")
         st.caption(sc.CAPTIONS["ring"])
         key = st.selectbox("Key", run.keys, key="kvc.key") if len(run.keys) > 1 else run.keys[0]
-        st.dataframe(pd.DataFrame(sc.contents_rows(state, key, run.owners(key))), hide_index=True)
+        tables.fit(sc.contents_rows(state, key, run.owners(key)))
         st.caption(
             f"What each node holds for {key} after this event: its replica, and hints kept for others."
         )
@@ -112,7 +112,7 @@ else:
 st.subheader("What each get returned")
 rows = run.get_rows()
 if rows:
-    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    tables.fit(rows)
     pick = next((g["get"] for g in rows if g["siblings"] > 1 or g["stale"]), rows[-1]["get"])
     label = st.selectbox(
         "Look closer at a get", [g["get"] for g in rows], index=[g["get"] for g in rows].index(pick)
@@ -122,7 +122,7 @@ if rows:
     with left:
         st.markdown(f"**Versions {label} returned, side by side** (one column per node's counter)")
         if rec.result and rec.result.ok and rec.result.versions:
-            st.dataframe(pd.DataFrame(sc.sibling_rows(rec.result.versions, run.nodes)), hide_index=True)
+            tables.fit(sc.sibling_rows(rec.result.versions, run.nodes))
             for line in sc.clock_comparisons(rec.result.versions):
                 st.markdown(f"- {line}: neither write saw the other")
             st.markdown(f"Reconciled: **{sc.format_value(rec.result.value)}** — {rec.result.reconciled}.")
@@ -135,13 +135,13 @@ if rows:
         st.markdown("**Read repair: what each replica answered, and holds after**")
         repair = sc.repair_rows(run, label)
         if repair:
-            st.dataframe(pd.DataFrame(repair), hide_index=True)
+            tables.fit(repair)
         else:
             st.caption("No read repair: the get did not get its answer, or its coordinator went down.")
 st.subheader("Hints held and delivered")
 hints = run.hint_rows()
 if hints:
-    st.dataframe(pd.DataFrame(hints), hide_index=True)
+    tables.fit(hints)
     st.caption(sc.CAPTIONS["hints"])
 else:
     st.caption("No hinted writes in this run: every write reached its owners (or sloppy quorum is off).")

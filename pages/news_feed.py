@@ -6,7 +6,7 @@ import streamlit as st
 from lessons import news_feed as L
 from sdcore.charts import feed as charts
 from sdcore.feed import feed_graph, graph_config, neighbourhood, simulate_all
-from ui import cache, page
+from ui import cache, page, tables
 from ui.ending import Export, page_end
 from ui.errors import boundary
 from ui.params import PageParams
@@ -148,7 +148,7 @@ with c2:
     P.widget("deadline")
     st.markdown(L.workers_sentence(run, v["deadline"]))
 st.subheader("Every strategy on the same graph and posts")
-st.dataframe(pd.DataFrame(L.cost_rows(runs)), hide_index=True)
+tables.fit(L.cost_rows(runs))
 st.caption(
     "Writes/s and list reads/s at the rates set above; a post's delay is until its last follower has it."
 )

@@ -5,7 +5,7 @@ import streamlit as st
 from lessons import rate_limiter as rl
 from sdcore.charts import ratelimit as charts
 from sdcore.ratelimit import ROUNDING_NOTE, Trace, compare_limiters, simulate
-from ui import cache, page, stepper
+from ui import cache, page, stepper, tables
 from ui.ending import Export, page_end
 from ui.errors import boundary
 from ui.params import PageParams
@@ -183,14 +183,7 @@ def timeline():
 stepper.animate("rl.play", timeline, advance)
 
 st.subheader("The five, and GCRA, on the same traffic")
-number = st.column_config.NumberColumn
-st.dataframe(
-    rl.comparison_table(comparison),
-    hide_index=True,
-    column_config={
-        c: number(label, format=f) if f else label for c, (label, f) in rl.table_columns(W).items()
-    },
-)
+tables.fit(rl.comparison_table(comparison), columns=rl.table_columns(W))
 st.caption(rl.table_caption(comparison))
 left, right = st.columns([1.1, 1])
 with left:

@@ -17,7 +17,7 @@ from sdcore.sharding import (
     skew_sample_config,
     skew_table,
 )
-from ui import cache, page
+from ui import cache, page, tables
 from ui.ending import Export, page_end
 from ui.errors import boundary
 from ui.params import PageParams
@@ -113,7 +113,7 @@ with right:
     st.caption(L.hot_caption(r))
     shares = " · ".join(f"top {n}: {L.pct(s)}" for n, s in r.hot.top_shares)
     st.caption(f"Share of all requests on the hottest key values — {shares}.")
-st.dataframe(pd.DataFrame(L.mitigation_rows(r)), hide_index=True)
+tables.fit(L.mitigation_rows(r))
 
 st.subheader("Queries and joins across shards")
 st.dataframe(pd.DataFrame(L.query_rows(r)), hide_index=True)

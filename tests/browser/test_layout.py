@@ -49,3 +49,41 @@ def test_no_blank_band_under_the_hash_ring(app_url, wide):
     wide.locator(".polarlayer .polar .frontplot").first.wait_for(timeout=60_000)
     settle(wide)
     assert 0 <= wide.evaluate(RING_GAP) < 40
+
+
+HIDDEN_COLUMNS = """() => {
+    const out = [];
+    for (const t of document.querySelectorAll('[data-testid="stDataFrame"]')) {
+        const s = t.querySelector('.dvn-scroller');
+        if (s && s.scrollWidth > s.clientWidth + 2) out.push(`grid ${s.scrollWidth} > ${s.clientWidth}`);
+    }
+    for (const t of document.querySelectorAll('[data-testid="stTable"]')) {
+        const table = t.querySelector('table');
+        if (table && table.getBoundingClientRect().right > t.getBoundingClientRect().right + 2)
+            out.push(`table ${table.scrollWidth} > ${t.clientWidth}`);
+    }
+    return out;
+}"""
+
+
+@pytest.mark.parametrize(
+    ("page", "header"),
+    [
+        ("rate_limiter", "state per client"),
+        ("distributed_rate_limiting", "worst case"),
+        ("kv_cluster?preset=Network+partition%2C+writes+on+both+sides", "written by"),
+        ("sharding", "cost"),
+        ("news_feed", "most batches waiting"),
+    ],
+)
+def test_tables_the_captions_point_at_show_every_column(app_url, wide, page, header):
+    """At 1440 px every column of these tables is on screen (the grids hid the right-most ones behind a scroll
+    bar that shows only under the mouse: the rate limiter's 'state per client', the sync table's 'worst case')."""
+    wide.goto(f"{app_url}/{page}")
+    main = wide.locator('[data-testid="stMain"]')
+    main.locator('[data-testid="stTable"]').first.wait_for(timeout=90_000)
+    settle(wide)
+    heading = main.locator('[data-testid="stTable"] th', has_text=header).first
+    heading.scroll_into_view_if_needed()
+    assert heading.is_visible()
+    assert wide.evaluate(HIDDEN_COLUMNS) == []

@@ -31,6 +31,14 @@ def metric(at: AppTest, label_start: str) -> str:
     raise AssertionError(f"no metric starting {label_start!r}; have {[m.label for m in at.metric]}")
 
 
+def frame_with(at: AppTest, column: str):
+    """The data of the first table (an ``st.dataframe`` or a fitted ``st.table``) that has ``column``."""
+    for e in (*at.dataframe, *at.table):
+        if column in e.value.columns:
+            return e.value
+    raise AssertionError(f"no table with a column {column!r}")
+
+
 @pytest.fixture
 def app():
     return open_page

@@ -15,7 +15,7 @@ from sdcore.ratelimit.distributed import VARIANTS
 from sdcore.ratelimit.live.burst import ExampleApiServer
 from sdcore.ratelimit.live.redis_server import LocalRedisServer, free_port, redis_server_path
 from sdcore.ratelimit.sync import SyncConfig, compare_sync
-from tests.pages.conftest import metric, open_page
+from tests.pages.conftest import frame_with, metric, open_page
 
 PAGE = "pages/distributed_rate_limiting.py"
 SMALL = {"clients": "4", "requests": "10", "runs": "2"}
@@ -179,7 +179,7 @@ def sync_figures_match(at, cfg: SyncConfig) -> None:
     assert metric(at, "Shared Redis") == f"{shared.mean():.1f}"
     assert metric(at, "Sticky sessions") == f"{sticky.mean():.1f}"
     assert f"Local counters admitted {local.mean():.1f} per client per window" in texts(at.markdown)
-    table = next(d.value for d in at.dataframe if "round trips / decision" in d.value.columns)
+    table = frame_with(at, "round trips / decision")
     assert table.to_dict("records") == sync_cost_rows(expected)
     spec = json.loads(next(c.proto.spec for c in at.get("plotly_chart") if c.key == "sync"))
     client_1 = next(t for t in spec["data"] if t["name"] == "client-1" and t.get("xaxis", "x") == "x")

@@ -8,7 +8,7 @@ import pytest
 
 from lessons.kv_cluster import PRESETS
 from sdcore.kvstore.scenario import ClusterSettings, run_scenario
-from tests.pages.conftest import metric, open_page
+from tests.pages.conftest import frame_with, metric, open_page
 
 PAGE = "pages/kv_cluster.py"
 
@@ -18,7 +18,7 @@ def run(query: dict[str, str] | None = None):
 
 
 def frame(at, column: str):
-    return next(d.value for d in at.dataframe if column in d.value.columns)
+    return frame_with(at, column)
 
 
 def figures(at) -> list[dict]:

@@ -9,7 +9,7 @@ import pytest
 from lessons import news_feed as L
 from lessons.base import num
 from sdcore.feed import simulate_all
-from tests.pages.conftest import metric, open_page
+from tests.pages.conftest import frame_with, metric, open_page
 
 PAGE = "pages/news_feed.py"
 
@@ -34,7 +34,7 @@ def assert_shows(at, query: dict[str, str]) -> None:
     assert metric(at, "Load time p99") == f"{num(c.p99_latency_ms, 1)} ms"
     for h in L.headlines(runs, v["strategy"]):
         assert metric(at, h.label) == h.value
-    table = next(d.value for d in at.dataframe if "lists per feed load" in d.value.columns)
+    table = frame_with(at, "lists per feed load")
     assert table["writes per post"].tolist() == [r["writes per post"] for r in L.cost_rows(runs)]
     assert table["max delay (s)"].tolist() == [r["max delay (s)"] for r in L.cost_rows(runs)]
     feed = next(d.value for d in at.dataframe if "came from" in d.value.columns)

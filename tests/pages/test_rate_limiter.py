@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from lessons.rate_limiter import PRESETS, next_cursor, state_number
+from lessons.rate_limiter import PRESETS, next_cursor, state_number, table_columns
 from sdcore.ratelimit import (
     FixedWindowCounter,
     LeakingBucket,
@@ -20,7 +20,7 @@ from sdcore.ratelimit import (
     simulate,
     state_at,
 )
-from tests.pages.conftest import metric, open_page
+from tests.pages.conftest import frame_with, metric, open_page
 
 PAGE = "pages/rate_limiter.py"
 SHORT = {
@@ -43,7 +43,11 @@ def limiters(limit, window, capacity, refill, queue, outflow):
 
 
 def table(at):
-    return at.dataframe[0].value.set_index("algorithm")
+    """The comparison table, under the engine's column names (the page shows rl.table_columns' labels)."""
+    df = frame_with(at, "state per client (bytes)")
+    window = next(float(c.split()[3]) for c in df.columns if c.startswith("most in any "))
+    labels = {label: c for c, (label, _) in table_columns(window).items()}
+    return df.rename(columns=labels).set_index("algorithm")
 
 
 def ok(at):

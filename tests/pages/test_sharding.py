@@ -10,7 +10,7 @@ import pytest
 
 from lessons import sharding as L
 from sdcore.sharding import key_slot, run_sharding
-from tests.pages.conftest import metric, open_page
+from tests.pages.conftest import frame_with, metric, open_page
 
 PAGE = "pages/sharding.py"
 DEFAULTS = {p.name: p.default for p in L.PARAMS}
@@ -34,7 +34,7 @@ def assert_shows(at, r) -> None:
     if isinstance(rows, dict):  # plotly's binary array encoding
         rows = np.frombuffer(base64.b64decode(rows["bdata"]), dtype=rows["dtype"]).tolist()
     assert rows == r.loads.rows.tolist()
-    mitigations = next(d.value for d in at.dataframe if "mitigation" in d.value.columns)
+    mitigations = frame_with(at, "mitigation")
     assert list(mitigations["hot shard reads/s"]) == [round(o.hot_reads) for o in r.hot.options]
     queries = next(d.value for d in at.dataframe if "routed" in d.value.columns)
     assert list(queries["routed"]) == [q.routable for q in r.queries]
