@@ -14,7 +14,7 @@ from sdcore.kvstore import (
     simulate_staleness,
 )
 from sdcore.kvstore.placement import demo_placement
-from ui import cache, page
+from ui import cache, page, tables
 from ui.ending import Export, page_end
 from ui.errors import boundary
 from ui.params import PageParams
@@ -160,7 +160,7 @@ with left:
     st.plotly_chart(static_figure("ring", n), key="ring")
     st.caption(kv.ring_caption(ring, placements))
 with right:
-    st.dataframe(pd.DataFrame(kv.preference_rows(placements)), hide_index=True)
+    tables.fit(kv.preference_rows(placements))
     st.caption(kv.COORDINATOR_CAPTION)
 
 page_end(

@@ -74,6 +74,7 @@ HIDDEN_COLUMNS = """() => {
         ("kv_cluster?preset=Network+partition%2C+writes+on+both+sides", "written by"),
         ("sharding", "cost"),
         ("news_feed", "most batches waiting"),
+        ("kv_quorum?n=10", "preference list"),
     ],
 )
 def test_tables_the_captions_point_at_show_every_column(app_url, wide, page, header):

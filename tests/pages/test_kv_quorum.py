@@ -11,7 +11,7 @@ import pytest
 
 from lessons import kv_quorum as kv
 from sdcore.kvstore import LegLatencies, simulate_staleness, t_for_probability
-from tests.pages.conftest import metric, open_page
+from tests.pages.conftest import frame_with, metric, open_page
 
 PAGE = "pages/kv_quorum.py"
 TRIALS = 20_000
@@ -90,7 +90,7 @@ def test_default_dynamo_is_strong():
         "QUORUM": 2,
         "ALL": 3,
     }
-    ring = next(d.value for d in at.dataframe if "preference list" in d.value.columns)
+    ring = frame_with(at, "preference list")
     assert all(len(set(p.split(", "))) == 3 for p in ring["preference list"])
 
 
