@@ -43,7 +43,27 @@ def availability_k_of_n(needed: int, instances: int, part: float) -> float:
     n = checks.int_between("instances", instances, 1, 1_000_000)
     k = checks.int_between("needed", needed, 0, n, hi_name="instances")
     a = _part(part)
-    return min(1.0, sum(math.comb(n, j) * a**j * (1 - a) ** (n - j) for j in range(k, n + 1)))
+    if n <= EXACT_TERMS_UP_TO:
+        return min(1.0, sum(math.comb(n, j) * a**j * (1 - a) ** (n - j) for j in range(k, n + 1)))
+    return _binomial_tail(k, n, a)
+
+
+# Up to here C(n, j) fits a float and the exact sum is used; above, C(1030, 515) alone overflows a float, so the
+# terms are summed in log space (the same sum: tested against exact rational arithmetic).
+EXACT_TERMS_UP_TO = 1000
+
+
+def _binomial_tail(k: int, n: int, a: float) -> float:
+    """P(at least k of n up) for large n: each term exp(log C(n, j) + j log a + (n - j) log(1 - a)), with
+    log C(n, j) from lgamma; terms below about 1e-300 add nothing a float can hold."""
+    if a >= 1.0:
+        return 1.0
+    if a <= 0.0:
+        return 1.0 if k == 0 else 0.0
+    la, lb, lg = math.log(a), math.log1p(-a), math.lgamma
+    logs = [lg(n + 1) - lg(j + 1) - lg(n - j + 1) + j * la + (n - j) * lb for j in range(k, n + 1)]
+    top = max(logs)
+    return min(1.0, math.exp(top) * math.fsum(math.exp(x - top) for x in logs))
 
 
 def downtime_per_year(availability: float, days: float = YEAR_DAYS) -> float:

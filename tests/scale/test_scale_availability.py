@@ -75,3 +75,23 @@ def test_instance_availability_is_mtbf_over_mtbf_plus_mttr():
 def test_bad_parameters_name_themselves(call, fragment):
     with pytest.raises(ValueError, match=fragment):
         call()
+
+
+@pytest.mark.parametrize(("n", "a"), [(200, 0.9), (700, 0.999), (1000, 0.5), (1000, 0.01)])
+def test_the_log_space_sum_equals_the_exact_sum_where_both_work(n, a):
+    from sdcore.scale.availability import _binomial_tail
+
+    for k in (0, 1, n // 3, n // 2, n - 5, n):
+        exact = sum(math.comb(n, j) * a**j * (1 - a) ** (n - j) for j in range(k, n + 1))
+        assert _binomial_tail(k, n, a) == pytest.approx(min(1.0, exact), rel=1e-9, abs=1e-300)
+
+
+@pytest.mark.parametrize(("n", "a"), [(1100, 0.999), (5000, 0.9995), (20_000, 0.3)])
+def test_k_of_n_for_thousands_of_instances(n, a):
+    """Above about 1,030 instances C(n, j) overflows a float (this raised OverflowError). At least k up and at
+    most k - 1 up (= at least n - k + 1 down) add to one."""
+    for k in (1, n // 2, n - 3):
+        up = availability_k_of_n(k, n, a)
+        down = availability_k_of_n(n - k + 1, n, 1 - a)
+        assert 0.0 <= up <= 1.0 and up + down == pytest.approx(1.0, abs=1e-9)
+    assert availability_k_of_n(0, n, a) == pytest.approx(1.0)
