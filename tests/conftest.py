@@ -7,6 +7,7 @@ make CI red, never pass silently.
 import os
 
 import pytest
+import streamlit  # noqa: F401  (first, as in the app: its import sets plotly's default template)
 
 # The pages' error boundary turns an unexpected exception into a sentence for visitors; under the tests it
 # is raised instead, so AppTest reports it.

@@ -36,7 +36,10 @@ FONT_SIZE = 16
 # Every figure starts from plotly_white. As the process-wide default it is attached when a figure is made, without
 # validation (about 0.1 ms). Passing template="plotly_white" to update_layout validates and deep-copies it every
 # time (about 11 ms a figure, most of a cached rerun on a chart-heavy page). Only this package draws figures.
-pio.templates.default = "plotly_white"
+# Importing Streamlit makes its own "streamlit" template the default: the app imports Streamlit before any page
+# imports this module, so this line wins; apply_style puts it back if an import came in between.
+TEMPLATE = "plotly_white"
+pio.templates.default = TEMPLATE
 
 
 def colour(i: int) -> str:
@@ -47,6 +50,9 @@ def colour(i: int) -> str:
 
 def apply_style(fig: go.Figure, *, title: str | None = None, height: int = 420) -> go.Figure:
     """Shared layout: large fonts, white background, legend above the plot."""
+    if pio.templates.default != TEMPLATE:  # a later import (Streamlit's) changed the process default
+        pio.templates.default = TEMPLATE
+        fig.update_layout(template=TEMPLATE)
     fig.update_layout(
         # A title sits above the legend row, so it never overlaps it.
         title={"text": title, "y": 0.98, "yanchor": "top"} if title else None,

@@ -32,7 +32,7 @@ def test_edge_burst_step_through_time_and_play(app_url, page):
     page.locator('[data-testid="stPlotlyChart"] .main-svg').first.wait_for(timeout=60_000)
     nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
     assert "Traffic control" in nav and "Rate limiter" in nav
-    assert metric_value(page, "Fixed window") != "100.0%"
+    assert metric_value(page, "Fixed window: admitted") != "100.0%"
     # Pick the preset: the fixed window lets all 20 requests through, the sliding log only 10.
     page.locator('[data-testid="stSelectbox"]').first.click()
     page.get_by_role("option", name="Burst across the window edge").click()
@@ -45,7 +45,7 @@ def test_edge_burst_step_through_time_and_play(app_url, page):
         "m.innerText.startsWith('Fixed window') && m.innerText.includes('100.0%'))",
         timeout=30_000,
     )
-    assert metric_value(page, "Sliding log") == "50.0%"
+    assert metric_value(page, "Sliding log: admitted") == "50.0%"
     # The cursor starts at the first rejection (1.000 s); one step right moves it and the state it shows.
     page.get_by_text("At t = 1.000 s").wait_for(timeout=30_000)
     before = cursor_text(page)
@@ -109,8 +109,7 @@ def test_an_access_log_through_the_real_uploader(app_url, page, tmp_path):
     assert page.locator('[data-testid="stNumberInput"]', has_text="Duration").locator("input").is_disabled()
     assert "Your upload, access.log.gz" in page.locator('[data-testid="stAlert"]').first.inner_text()
     page.locator('[data-testid="stPlotlyChart"]').nth(7).scroll_into_view_if_needed()
-    assert (
-        page.locator('[data-testid="stDataFrame"]').count() == 3
-    )  # comparison, suggestions, clients limited
+    assert page.locator('[data-testid="stDataFrame"]').count() == 2  # suggestions, clients limited
+    assert page.locator('[data-testid="stTable"]', has_text="state per client").count() == 1  # the comparison
     path = shot(page, "rate_limiter_access_log")
     assert path.stat().st_size > 10_000

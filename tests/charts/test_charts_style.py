@@ -39,3 +39,16 @@ def test_figures_serialise_with_orjson_to_the_same_json():
     fast = json.loads(pio.to_json(fig, validate=False, engine="orjson"))
     assert fast == json.loads(pio.to_json(fig, validate=False, engine="json"))
     assert fast["data"][0]["name"] == "é <b>"
+
+
+def test_a_later_import_that_changes_the_default_template_is_undone_by_apply_style():
+    """Streamlit's import sets plotly's default template to its own; a figure styled afterwards is still
+    plotly_white, and so are the figures after it."""
+    white = pio.templates["plotly_white"].to_plotly_json()
+    pio.templates.default = "streamlit"
+    try:
+        fig = apply_style(go.Figure())
+        assert fig.to_plotly_json()["layout"]["template"] == white
+        assert go.Figure().to_plotly_json()["layout"]["template"] == white
+    finally:
+        pio.templates.default = "plotly_white"
