@@ -79,6 +79,23 @@ def browser():
         b.close()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed journey says what the page showed: its URL and visible text in the report, and a
+    screenshot (``failed-<test>.png``), so a failure seen once in CI can be read afterwards."""
+    outcome = yield
+    report = outcome.get_result()
+    pg = item.funcargs.get("page") if hasattr(item, "funcargs") else None
+    if report.when != "call" or not report.failed or pg is None:
+        return
+    try:
+        text = pg.locator('[data-testid="stMain"]').inner_text(timeout=5_000)
+        shot(pg, f"failed-{item.name}")
+    except Exception as e:  # the page may be gone; the failure itself is what matters
+        text = f"(could not read the page: {e})"
+    report.sections.append(("what the page showed", f"URL: {pg.url}\n{text[-6000:]}"))
+
+
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
