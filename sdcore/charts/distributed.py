@@ -3,8 +3,6 @@ admitted rate per client for each way to keep the counters, and a burst sent to 
 
 from __future__ import annotations
 
-import functools
-import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -12,7 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from sdcore.charts.style import BAD, GOOD, NEUTRAL, apply_style, colour
+from sdcore.charts.style import BAD, GOOD, NEUTRAL, apply_style, colour, grid_layout
 from sdcore.ratelimit.distributed import OUTCOMES, VARIANTS, FaultRun, RaceResult
 from sdcore.ratelimit.sync import SYNC_OPTIONS, SyncResult
 
@@ -98,18 +96,6 @@ def fault_figure(runs: Sequence[FaultRun]) -> go.Figure:
     return fig
 
 
-@functools.lru_cache(maxsize=8)
-def _row_layout(cols: int, titles: tuple[str, ...]) -> str:
-    """The layout of ``cols`` panels side by side on a shared y axis (``make_subplots``), without the
-    template, as JSON: the same for every run with these panels, so drawn once (a string, never mutated)."""
-    fig = make_subplots(
-        rows=1, cols=cols, shared_yaxes=True, horizontal_spacing=0.025, subplot_titles=list(titles)
-    )
-    layout = fig.layout.to_plotly_json()
-    layout.pop("template", None)
-    return json.dumps(layout)
-
-
 def sync_figure(results: Mapping[str, SyncResult]) -> go.Figure:
     """One panel per option, side by side: each client's admitted requests per second, window by window,
     against the limit (dashed) and, where counters are spread over M instances, M x the limit (dotted).
@@ -120,7 +106,9 @@ def sync_figure(results: Mapping[str, SyncResult]) -> go.Figure:
         raise ValueError("sync_figure needs at least one option's result")
     titles = tuple(f"Synced every {r.config.sync_every:g} s" if o == "synced" else SYNC_OPTIONS[o].label
                    for o, r in results.items())  # fmt: skip
-    layout = json.loads(_row_layout(len(results), titles))
+    layout = grid_layout(
+        rows=1, cols=len(results), shared_yaxes=True, horizontal_spacing=0.025, subplot_titles=titles
+    )
     top = max(r.worst_case / r.config.window for r in results.values())
     traces: list[dict] = []
     for col, r in enumerate(results.values(), start=1):

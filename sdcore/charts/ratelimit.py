@@ -8,16 +8,13 @@ between two samples is not lost.
 
 from __future__ import annotations
 
-import functools
-import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
-from sdcore.charts.style import BAD, GOOD, NEUTRAL, apply_style, colour
+from sdcore.charts.style import BAD, GOOD, NEUTRAL, apply_style, colour, grid_layout
 from sdcore.ratelimit.compare import Comparison
 from sdcore.ratelimit.simulate import SimulationResult, state_curve
 
@@ -43,24 +40,6 @@ def _results(results: SimulationResult | Sequence[SimulationResult] | Mapping[st
 # charts per move). The shapes and annotations are the dicts plotly's helpers would add.
 CURSOR_LINE = {"color": colour(7), "width": 2, "dash": "dash"}  # black: the other colours are data series
 LIMIT_LINE = {"color": NEUTRAL, "dash": "dot"}
-
-
-@functools.lru_cache(maxsize=16)
-def _stacked_layout(rows: int, titles: tuple[str, ...] | None) -> str:
-    """The layout of ``rows`` panels on a shared time axis (``make_subplots``), without the template, as JSON:
-    the same for every result with these panels, so drawn once (a string, never mutated)."""
-    fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, subplot_titles=list(titles) if titles else None)
-    layout = fig.layout.to_plotly_json()
-    layout.pop("template", None)
-    return json.dumps(layout)
-
-
-@functools.lru_cache(maxsize=1)
-def _secondary_layout() -> str:
-    """The layout of one panel with a second y axis on the right, as JSON (see :func:`_stacked_layout`)."""
-    layout = make_subplots(specs=[[{"secondary_y": True}]]).layout.to_plotly_json()
-    layout.pop("template", None)
-    return json.dumps(layout)
 
 
 def _ref(i: int) -> str:
@@ -133,7 +112,7 @@ def _binned_panels(
     legend, a subplot title would not)."""
     labels = [p[0] for p in panels]
     titles = tuple(labels) if len(labels) > 1 else None
-    layout = json.loads(_stacked_layout(len(labels), titles))
+    layout = grid_layout(rows=len(labels), cols=1, shared_xaxes=True, subplot_titles=titles)
     traces = []
     for i, (_, centers, admitted, rejected, width) in enumerate(panels, start=1):
         k = _ref(i)
@@ -295,7 +274,7 @@ def queue_figure(
         {"type": "scatter", "x": t, "y": delay, "mode": "markers", "name": "delay (s)",
          "marker": {"color": colour(1), "size": 5}, "xaxis": "x", "yaxis": "y2"},
     ]  # fmt: skip
-    layout = json.loads(_secondary_layout())
+    layout = grid_layout(specs=[[{"secondary_y": True}]])
     q = r.params["queue_size"]
     shape, note = _hline(q, f"queue size {q}", "top left")
     layout["xaxis"] = {**layout["xaxis"], "title": {"text": "time (s)"}}

@@ -13,16 +13,22 @@ state at the cursor filled.
 
 from __future__ import annotations
 
-import functools
-import json
 from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
-from sdcore.charts.style import BAD, GOOD, HIGHLIGHT, NEUTRAL, PALETTE, apply_style
+from sdcore.charts.style import (
+    BAD,
+    GOOD,
+    HIGHLIGHT,
+    NEUTRAL,
+    PALETTE,
+    grid_layout,
+    merge_layout,
+    style_layout,
+)
 from sdcore.resilience.simulate import OUTCOMES, VARIANTS, Comparison, SimulationResult
 
 STATE_COLOURS = MappingProxyType({"closed": GOOD, "open": BAD, "half_open": HIGHLIGHT})
@@ -42,37 +48,17 @@ def _grid_ref(row: int, col: int, cols: int) -> str:
     return "" if k == 1 else str(k)
 
 
-@functools.lru_cache(maxsize=4)
-def _grid_layout(cols: int, titles: tuple[str, ...]) -> str:
-    """The subplot grid's layout (axes, domains, column titles) as JSON, without the template: the same for
-    every run with ``cols`` columns, so drawn once (a string, never mutated)."""
-    fig = make_subplots(
+def _grid_layout(cols: int, titles: tuple[str, ...]) -> dict:
+    """The subplot grid's layout (axes, domains, column titles), to fill in: one column per run."""
+    return grid_layout(
         rows=len(ROWS), cols=cols, shared_xaxes=True, shared_yaxes="rows", vertical_spacing=0.035,
-        horizontal_spacing=0.025, column_titles=list(titles), row_heights=[0.11, 0.25, 0.22, 0.21, 0.21],
+        horizontal_spacing=0.025, column_titles=titles, row_heights=(0.11, 0.25, 0.22, 0.21, 0.21),
     )  # fmt: skip
-    layout = fig.layout.to_plotly_json()
-    layout.pop("template", None)
-    return json.dumps(layout)
-
-
-@functools.lru_cache(maxsize=8)
-def _style_layout(height: int) -> str:
-    """What ``apply_style`` sets on a figure of ``height``, as JSON (drawn once, merged into a layout dict)."""
-    layout = apply_style(go.Figure(), height=height).layout.to_plotly_json()
-    layout.pop("template", None)
-    return json.dumps(layout)
-
-
-def _merge(base: dict, over: dict) -> dict:
-    """``base`` updated by ``over`` the way ``update_layout`` does it (nested settings merged, not replaced)."""
-    for k, v in over.items():
-        base[k] = _merge(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v
-    return base
 
 
 def _figure(traces: list[dict], layout: dict, height: int, **over: Any) -> go.Figure:
     """A styled figure from plain dicts, validated once: ``layout``, then the house style, then ``over``."""
-    layout = _merge(_merge(layout, json.loads(_style_layout(height))), over)
+    layout = merge_layout(merge_layout(layout, style_layout(height)), over)
     return go.Figure({"data": traces, "layout": layout})
 
 
@@ -105,7 +91,7 @@ def timeline_figure(cmp: Comparison, cursor: float | None = None, *, height: int
     axis updates one by one cost half a second a figure)."""
     runs = list(cmp.runs.items())
     cols = len(runs)
-    layout = json.loads(_grid_layout(cols, tuple(VARIANTS[v].label for v, _ in runs)))
+    layout = _grid_layout(cols, tuple(VARIANTS[v].label for v, _ in runs))
     traces: list[dict] = []
     shapes: list[dict] = []
     shown: set[str] = set()

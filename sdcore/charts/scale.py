@@ -3,8 +3,6 @@ on the ladder buys, and a failure drill second by second against the same run wi
 
 from __future__ import annotations
 
-import functools
-import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -12,9 +10,18 @@ from typing import Any
 import networkx as nx
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
-from sdcore.charts.style import BAD, GOOD, HIGHLIGHT, NEUTRAL, PALETTE, apply_style
+from sdcore.charts.style import (
+    BAD,
+    GOOD,
+    HIGHLIGHT,
+    NEUTRAL,
+    PALETTE,
+    apply_style,
+    grid_layout,
+    merge_layout,
+    style_layout,
+)
 from sdcore.scale.architecture import PRACTICE_ORDER, PRACTICES, TIERS, Analysis, Architecture
 from sdcore.scale.drills import DrillResult
 
@@ -217,40 +224,15 @@ def utilization_figure(arch: Architecture, height: int = 380) -> go.Figure:
     return fig
 
 
-@functools.lru_cache(maxsize=8)
-def _layout(height: int, rows: int, cols: int, titles: tuple[str, ...] = (), **grid: Any) -> str:
-    """A styled subplot grid's layout (axes, domains, titles, then what ``apply_style`` sets) as JSON, without
-    the template: the same for every figure of that shape, so drawn once (a string, never mutated)."""
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=list(titles) or None, **grid)
-    layout = apply_style(fig, height=height).layout.to_plotly_json()
-    layout.pop("template", None)
-    return json.dumps(layout)
-
-
-@functools.lru_cache(maxsize=8)
-def _style(height: int) -> str:
-    """What ``apply_style`` sets on a figure of ``height``, as JSON (drawn once)."""
-    layout = apply_style(go.Figure(), height=height).layout.to_plotly_json()
-    layout.pop("template", None)
-    return json.dumps(layout)
-
-
-def _merge(base: dict, over: dict) -> dict:
-    """``base`` updated by ``over`` the way ``update_layout`` does it (nested settings merged, not replaced)."""
-    for k, v in over.items():
-        base[k] = _merge(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v
-    return base
-
-
 def _figure(traces: list[dict], layout: dict) -> go.Figure:
     """The figure, validated once; its empty title set as ``apply_style`` sets it on a figure with traces."""
     return go.Figure({"data": traces, "layout": layout}).update_layout(title=None)
 
 
 def _grid(height: int, rows: int, cols: int, titles: tuple[str, ...] = (), **grid: Any) -> dict:
-    """A fresh copy of :func:`_layout`, to fill in."""
-    return json.loads(_layout(height, rows, cols, titles, **{k: tuple(v) if isinstance(v, list) else v
-                                                             for k, v in grid.items()}))  # fmt: skip
+    """A styled subplot grid's layout (axes, domains, titles, then what ``apply_style`` sets), to fill in."""
+    layout = grid_layout(rows=rows, cols=cols, subplot_titles=list(titles) or None, **grid)
+    return merge_layout(layout, style_layout(height))
 
 
 LADDER_PANELS = ("failed %", "p99 ms", "down min/yr", "$ / month")
@@ -370,7 +352,7 @@ def drill_utilization_figure(
               "yanchor": "bottom", "yref": "y"}]  # fmt: skip
     if cursor is not None:
         shapes.append(_vline(cursor / 60, {"color": PALETTE[7], "width": 2}))
-    layout = _merge(json.loads(_style(height)), {"margin": {"t": 80}})
+    layout = merge_layout(style_layout(height), {"margin": {"t": 80}})
     layout.update(shapes=shapes, annotations=notes,
                   yaxis={"title": {"text": "utilization"}, "tickformat": ".0%", "range": [0, UTIL_CLIP * 1.02]},
                   xaxis={"title": {"text": "minutes"}})  # fmt: skip

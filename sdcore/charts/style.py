@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import json
+from typing import Any
+
 import plotly.graph_objects as go
 import plotly.io as pio
+from plotly.subplots import make_subplots
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable under the common colour-vision deficiencies.
 PALETTE: tuple[str, ...] = (
@@ -63,3 +68,42 @@ def apply_style(fig: go.Figure, *, title: str | None = None, height: int = 420) 
         colorway=list(PALETTE),
     )
     return fig
+
+
+# -- one-pass figures ------------------------------------------------------------------------------------
+# A chart-heavy page draws its figures as one layout dict and a list of trace dicts, validated once by
+# ``go.Figure``: adding subplot traces, lines and axis updates one by one cost most of a rerun. These give the
+# dicts plotly's helpers would have made, each built once per shape (kept as JSON, copied on every call).
+
+
+@functools.lru_cache(maxsize=32)
+def _grid_json(grid: str) -> str:
+    layout = make_subplots(**json.loads(grid)).layout.to_plotly_json()
+    layout.pop("template", None)
+    return json.dumps(layout)
+
+
+def grid_layout(**grid: Any) -> dict:
+    """The layout ``make_subplots(**grid)`` makes (axes, domains, subplot and column titles), without the
+    template, as a fresh dict to fill in (``grid``: JSON-able arguments; tuples are read as lists)."""
+    return json.loads(_grid_json(json.dumps(grid, sort_keys=True)))
+
+
+@functools.lru_cache(maxsize=16)
+def _style_json(height: int) -> str:
+    layout = apply_style(go.Figure(), height=height).layout.to_plotly_json()
+    layout.pop("template", None)
+    return json.dumps(layout)
+
+
+def style_layout(height: int = 420) -> dict:
+    """What :func:`apply_style` sets on an untitled figure of ``height``, as a fresh layout dict."""
+    return json.loads(_style_json(height))
+
+
+def merge_layout(base: dict, over: dict) -> dict:
+    """``base`` updated by ``over`` the way ``update_layout`` does it (nested settings merged, not replaced);
+    ``base`` is changed and returned."""
+    for k, v in over.items():
+        base[k] = merge_layout(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v
+    return base
