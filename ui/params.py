@@ -216,6 +216,11 @@ class PageParams:
         kind = overrides.pop("kind", p.widget_kind())
         label = overrides.pop("label", p.label or name)
         kw: dict[str, Any] = {"help": p.help, **self.bind(name)}
+        # The widget's own default is the value it holds now. A browser that mounts the widget afresh (the
+        # first run was cut short by a click before the widget reached it) shows the element's default and
+        # sends it back on the next rerun, where it would win over session state: with the widget minimum as
+        # the default, a click during the first run set every later slider to its minimum.
+        current = st.session_state.get(self.key(name), p.default)
         if kind in ("select", "radio", "select_slider", "multiselect"):
             options = overrides.pop("options", p.options)
             kw["format_func"] = p.format
@@ -233,6 +238,7 @@ class PageParams:
                     kw.setdefault("format", p.number_format)
             if hi <= lo:  # a range that collapsed (N = 1): keep a drawable slider, disabled
                 hi, kw["disabled"] = lo + (1 if isinstance(lo, int) else 1.0), True
+            kw.setdefault("value", _within(current, lo, hi, type(lo)))
             return container.slider(label, lo, hi, **kw)
         if kind == "number":
             lo, hi = kw.pop("lo", p.lo), kw.pop("hi", p.hi)
@@ -240,30 +246,36 @@ class PageParams:
                 lo = None if lo is None else float(lo)
                 hi = None if hi is None else float(hi)
                 # "%g" writes 1,000,000 as "1e+06": a value past 10^5 is shown as a plain whole number
-                current = st.session_state.get(self.key(name), p.default)
                 big = isinstance(current, int | float) and abs(current) >= 1e5
                 kw.setdefault("format", p.number_format or ("%.0f" if big else "%g"))
-            elif lo is not None or hi is not None:
+                kind_of = float
+            else:
                 lo = None if lo is None else int(lo)
                 hi = None if hi is None else int(hi)
+                kind_of = int
             kw.setdefault("step", p.step)
+            kw.setdefault("value", _within(current, lo, hi, kind_of))
             return container.number_input(label, lo, hi, **kw)
-        if kind == "select":
-            return container.selectbox(label, options, **kw)
-        if kind == "radio":
-            return container.radio(label, options, **kw)
+        if kind in ("select", "radio"):
+            kw.setdefault("index", options.index(current) if current in options else 0)
+            return (container.selectbox if kind == "select" else container.radio)(label, options, **kw)
         if kind == "select_slider":
+            kw.setdefault("value", current if current in options else options[0])
             return container.select_slider(label, options, **kw)
         if kind == "multiselect":
+            chosen = current if isinstance(current, list | tuple) else []
+            kw.setdefault("default", [o for o in chosen if o in options])
             return container.multiselect(label, options, **kw)
         if kind == "toggle":
+            kw.setdefault("value", bool(current))
             return container.toggle(label, **kw)
-        if kind == "text_area":
+        if kind in ("text_area", "text"):
             kw.setdefault("max_chars", p.max_len)
-            return container.text_area(label, **kw)
-        if kind == "text":
-            kw.setdefault("max_chars", p.max_len)
-            return container.text_input(label, **kw)
+            text = current if isinstance(current, str) else ""
+            if kw["max_chars"]:
+                text = text[: kw["max_chars"]]
+            kw.setdefault("value", text)
+            return (container.text_area if kind == "text_area" else container.text_input)(label, **kw)
         raise ValueError(f"unknown widget kind {kind!r} for parameter {name!r}")
 
     def clamp(self, name: str, value: Any, notice: str | None = None) -> None:
@@ -305,3 +317,15 @@ class PageParams:
         store["query"] = query
         self.query = query
         return query
+
+
+def _within(value: Any, lo: Any, hi: Any, kind: type) -> Any:
+    """``value`` as a widget default of ``kind`` inside [lo, hi] (either bound may be None); a value that
+    is not a number gives ``lo`` (or 0)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        value = lo if lo is not None else 0
+    if lo is not None:
+        value = max(value, lo)
+    if hi is not None:
+        value = min(value, hi)
+    return kind(value)

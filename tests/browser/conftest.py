@@ -5,6 +5,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -31,29 +32,43 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(
-    env: dict[str, str] | None = None, stdout=subprocess.DEVNULL, cli_address: bool = True
-) -> tuple[subprocess.Popen, str]:
+def start_app(env: dict[str, str] | None = None, cli_address: bool = True) -> tuple[subprocess.Popen, str]:
     """`streamlit run app.py` on a free loopback port (``env``: the whole environment), once it answers.
-    ``cli_address=False`` leaves the listening address to .streamlit/config.toml (what `make run` does)."""
+
+    Its output goes to a file (``server_log(proc)`` reads it), never to a pipe nobody drains: a full pipe
+    blocks the server at its next log line, mid-run. No file watcher: a source file saved while a journey
+    runs would stop its page at "File change. Rerun". ``cli_address=False`` leaves the listening address to
+    .streamlit/config.toml (what `make run` does)."""
     port = _free_port()
     address = ["--server.address", "127.0.0.1"] if cli_address else []
+    log = tempfile.NamedTemporaryFile(prefix="sandbox-app-", suffix=".log", delete=False)  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), *address],
-        cwd=ROOT, env=env, stdout=stdout, stderr=subprocess.PIPE if stdout is subprocess.DEVNULL else subprocess.STDOUT,
+         "--server.port", str(port), "--server.fileWatcherType", "none", *address],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
+    log.close()
+    proc.log_path = Path(log.name)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and proc.poll() is None:
         try:
             if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
+                _servers.append(proc)
                 return proc, url
         except OSError:
             time.sleep(0.2)
     proc.kill()
-    out = proc.communicate(timeout=10)[1 if stdout is subprocess.DEVNULL else 0] or b""
-    pytest.fail(f"the app did not start: {out.decode(errors='replace')[-2000:]}")
+    proc.wait(timeout=10)
+    pytest.fail(f"the app did not start: {server_log(proc)[-2000:]}")
+
+
+def server_log(proc: subprocess.Popen) -> str:
+    """Everything the server printed so far."""
+    return proc.log_path.read_text(errors="replace")
+
+
+_servers: list[subprocess.Popen] = []  # started by this test session, newest last
 
 
 @pytest.fixture(scope="session")
@@ -63,6 +78,7 @@ def app_url():
     yield url
     proc.terminate()
     proc.wait(timeout=10)
+    proc.log_path.unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="package")
@@ -93,7 +109,13 @@ def pytest_runtest_makereport(item, call):
         shot(pg, f"failed-{item.name}")
     except Exception as e:  # the page may be gone; the failure itself is what matters
         text = f"(could not read the page: {e})"
-    report.sections.append(("what the page showed", f"URL: {pg.url}\n{text[-6000:]}"))
+    shown = text if len(text) <= 8000 else f"{text[:5000]}\n[...]\n{text[-3000:]}"
+    report.sections.append(("what the page showed", f"URL: {pg.url}\n{shown}"))
+    for proc in _servers:
+        if proc.poll() is None:
+            report.sections.append(
+                (f"what the app server printed (pid {proc.pid})", server_log(proc)[-4000:])
+            )
 
 
 @pytest.fixture

@@ -11,12 +11,11 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import ROOT, start_app
+from tests.browser.conftest import ROOT, server_log, start_app
 
 pytestmark = pytest.mark.browser
 LOOPBACK = ("127.", "'127.", "::1", "'::1'", "localhost", "'localhost'")
@@ -40,11 +39,13 @@ def watched_server(tmp_path_factory):
         "SDS_NET_LOG": str(log),
     }
     env.pop("SDS_REDIS_ALLOWED", None)
-    proc, url = start_app(env, stdout=subprocess.PIPE, cli_address=False)
+    proc, url = start_app(env, cli_address=False)
     port = int(url.rsplit(":", 1)[1])
     yield url, log, port
     proc.terminate()
-    out = proc.communicate(timeout=10)[0].decode(errors="replace")
+    proc.wait(timeout=10)
+    out = server_log(proc)
+    assert "URL:" in out  # what it prints at start, so the check below reads the real output
     assert "External URL" not in out and "Network URL" not in out, out
 
 

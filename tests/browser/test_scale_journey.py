@@ -29,9 +29,9 @@ def test_break_a_single_server_then_grow_it(app_url, page):
     assert "bottleneck" in page.locator('[data-testid="stPlotlyChart"]').first.inner_text()
 
     page.locator('[data-testid="stMain"]').get_by_text("1. Redundancy at every tier").click()
-    page.locator('[data-testid="stMetric"]', has_text="Requests failed").get_by_text("0.00%").wait_for(
-        timeout=30_000
-    )
+    page.locator('[data-testid="stMetric"]', has_text="Requests failed").get_by_text(
+        "0.00%", exact=True
+    ).wait_for(timeout=30_000)
     grown = analyze(L.config_from(v | {"redundancy": True}))
     assert metric_value(page, "Monthly cost") == L.money(grown.monthly_cost)
     page.wait_for_function("() => window.location.search.includes('redundancy=true')", timeout=10_000)

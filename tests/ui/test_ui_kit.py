@@ -110,3 +110,18 @@ def test_a_new_link_in_the_same_session_wins_and_an_empty_query_keeps_the_values
     at.query_params["preset"] = "Big"
     at.run()  # a different link (a bundle's restore link) opened in this session
     assert at.slider(key="kit.n").value == 7 and at.slider(key="kit.rate").value == 1.5
+
+
+def test_every_widget_is_drawn_with_its_current_value_as_its_default():
+    """A browser that mounts a widget afresh shows the element's default and sends it back on the next rerun
+    (a click during the first run did that): with the widget minimum as default, sliders fell to 1."""
+    at = run({"preset": "Big", "rate": "4.5", "mode": "b"})
+    assert list(at.slider(key="kit.n").proto.default) == [7]
+    assert list(at.slider(key="kit.r").proto.default) == [4]
+    assert list(at.slider(key="kit.rate").proto.default) == [4.5]
+    assert at.selectbox(key="kit.mode").proto.default == 1  # "b", not the first option
+    at.slider(key="kit.rate").set_value(3.0).run()
+    assert list(at.slider(key="kit.rate").proto.default) == [3.0]  # follows the student's move
+    at.toggle(key="kit.on").set_value(True).run()
+    assert at.toggle(key="kit.on").proto.default is True
+    assert at.slider(key="kit.rate").value == 3.0 and not at.exception
