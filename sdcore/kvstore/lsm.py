@@ -26,13 +26,14 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import chain, compress
 from types import MappingProxyType
 
 import mmh3
 import numpy as np
 
 from sdcore import checks
-from sdcore.kvstore.bloom import MAX_BITS, BloomFilter, leveldb_hashes
+from sdcore.kvstore.bloom import MAX_BITS, BloomFilter, hash_pairs, leveldb_hashes
 
 __all__ = [
     "BLOOM_NO",
@@ -982,13 +983,16 @@ def _nothing_older(key: str) -> bool:
 
 def _pick_tier(runs: list[SSTable], p: SizeTiered) -> tuple[int, int] | None:
     """The first window of consecutive runs of similar size at least ``min_threshold`` long."""
-    i = 0
-    while i < len(runs):
-        j, total = i + 1, len(runs[i])
-        while j < len(runs) and p.bucket_low * total / (j - i) <= len(runs[j]) <= p.bucket_high * total / (
-            j - i
-        ):
-            total += len(runs[j])
+    return _pick_tier_sizes([len(r) for r in runs], p)
+
+
+def _pick_tier_sizes(sizes: list[int], p: SizeTiered) -> tuple[int, int] | None:
+    """:func:`_pick_tier` given the runs' sizes."""
+    i, n, low, high = 0, len(sizes), p.bucket_low, p.bucket_high
+    while i < n:
+        j, total = i + 1, sizes[i]
+        while j < n and low * total / (j - i) <= sizes[j] <= high * total / (j - i):
+            total += sizes[j]
             j += 1
         if j - i >= p.min_threshold:
             return i, min(j, i + p.max_threshold)
@@ -1319,7 +1323,23 @@ class WorkloadResult:
 def run_workload(
     settings: WorkloadSettings, compaction: str | None = None, samples: int = 200
 ) -> WorkloadResult:
-    """Run the workload on a fresh store (``compaction`` overrides the settings' style) and measure it."""
+    """Run the workload on a fresh store (``compaction`` overrides the settings' style) and measure it.
+
+    The workload's keys are all alike (``user:0000042``), so this runs :class:`LSMStore`'s very steps on
+    integer key codes (:class:`_CodeStore`): the same tables, merges, filters and reads, the same numbers
+    as :func:`_run_workload_on_store` (the store itself, kept as the reference), several times faster."""
+    style = (
+        settings.store.compaction
+        if compaction is None
+        else str(checks.one_of("compaction", compaction, COMPACTION_STYLES))
+    )
+    return _run_workload_on_codes(settings, style, samples)
+
+
+def _run_workload_on_store(
+    settings: WorkloadSettings, compaction: str | None = None, samples: int = 200
+) -> WorkloadResult:
+    """:func:`run_workload` on an :class:`LSMStore` with string keys: the reference the fast path matches."""
     style = (
         settings.store.compaction
         if compaction is None
@@ -1396,6 +1416,430 @@ def run_workload(
         bloom_skips=after.bloom_skips - before.bloom_skips,
         false_positives=after.false_positives - before.false_positives,
         read_mismatches=mismatches,
+    )
+
+
+# -- the workload on integer key codes: LSMStore's steps without its strings and records ------------------
+
+
+class _CodeTable:
+    """A table of :class:`_CodeStore`: sorted key codes, their sequence numbers, its bloom filter's bits."""
+
+    __slots__ = ("bits", "hi", "keys", "lo", "seqs")
+
+    def __init__(self, keys: list[int], seqs: list[int], lo: int, hi: int):
+        self.keys, self.seqs, self.lo, self.hi = keys, seqs, lo, hi
+        self.bits: bytearray | None = None  # filled on first use, as SSTable.bloom is
+
+
+class _CodeStore:
+    """:class:`LSMStore`'s write path, compaction and counted reads for a workload whose keys sort as integer
+    codes do (the workload's ``user:0000042`` is code 84, a key just after it, ``user:0000042-``, code 85).
+
+    What it keeps is what the workload reports: the counters, the tables' sizes and key ranges, and the
+    ``disk_entries_peak`` of each event (``peaks``). Values are not kept: a write's value follows from its
+    sequence number (``deleted[seq]``: a delete). The filters are ``BloomFilter.from_pairs`` of the keys'
+    hash pairs (``pairs[code]``), the bits an SSTable's filter gets."""
+
+    def __init__(
+        self,
+        settings: StoreSettings,
+        deleted: list[bool],
+        pairs: list[tuple[int, int]],
+        h1: np.ndarray,
+        h2: np.ndarray,
+    ):
+        self.limit = settings.memtable_limit
+        self.bits_per_key = settings.bloom_bits_per_key
+        self.k = leveldb_hashes(self.bits_per_key) if self.bits_per_key > 0 else 0
+        self.tiered = settings.compaction == "size_tiered"
+        if self.tiered:
+            self.policy: SizeTiered | Leveled = SizeTiered(
+                min_threshold=settings.min_threshold,
+                max_threshold=max(SizeTiered.max_threshold, settings.min_threshold),
+            )
+        else:
+            self.policy = Leveled(l0_trigger=settings.l0_trigger, fanout=settings.fanout)
+        self.table_entries = self.limit  # Leveled.table_entries None: the memtable's size
+        n_levels = 1 if self.tiered else self.policy.max_levels
+        self.levels: list[list[_CodeTable]] = [[] for _ in range(n_levels)]
+        self.max_keys: list[list[int]] = [[] for _ in range(n_levels)]
+        self.pointers = [-1] * n_levels  # below every code, as "" is below every key
+        self.sizes = [0] * n_levels
+        self.memtable: dict[int, int] = {}  # code -> seq
+        self.deleted, self.pairs, self.h1, self.h2 = deleted, pairs, h1, h2
+        self.steps = np.arange(self.k, dtype=np.uint64)
+        self.peaks: list[int] = []
+        self.flushes = self.entries_flushed = self.compactions = 0
+        self.entries_in = self.entries_out = self.overwritten = self.tombstones_dropped = 0
+
+    def flush(self) -> None:
+        mem = self.memtable
+        keys = sorted(mem)
+        table = _CodeTable(keys, list(map(mem.__getitem__, keys)), keys[0], keys[-1])
+        self.levels[0].insert(0, table)
+        self.sizes[0] += len(keys)
+        self.memtable = {}
+        self.flushes += 1
+        self.entries_flushed += len(keys)
+        self.peaks.append(sum(self.sizes))
+        if self.tiered:
+            self._compact_tiered()
+        else:
+            self._compact_leveled()
+
+    # -- filters -----------------------------------------------------------------------------------------
+    def _bits(self, t: _CodeTable) -> bytearray:
+        bits = t.bits
+        if bits is None:
+            m_bits = min(MAX_BITS, max(64, math.ceil(len(t.keys) * self.bits_per_key)))
+            if len(t.keys) * self.k <= _SMALL_FILTER:
+                pairs = self.pairs
+                bits = BloomFilter.from_pairs(m_bits, self.k, [pairs[c] for c in t.keys])._bits
+            else:  # BloomFilter._positions of the keys' pairs: the bits from_pairs sets
+                keys = np.asarray(t.keys)
+                pos = (self.h1[keys][:, None] + self.steps[None, :] * self.h2[keys][:, None]) % np.uint64(
+                    m_bits
+                )
+                filled = np.zeros(m_bits, dtype=np.uint8)
+                filled[pos.ravel()] = 1
+                bits = bytearray(filled.tobytes())
+            t.bits = bits
+        return bits
+
+    def _may_contain(self, t: _CodeTable, code: int) -> bool:
+        """SSTable.may_contain_pair: the key range, then the filter."""
+        if not t.lo <= code <= t.hi:
+            return False
+        if not self.k:
+            return True
+        bits = self._bits(t)
+        m, (h1, h2) = len(bits), self.pairs[code]
+        for i in range(self.k):  # noqa: SIM110 - BloomFilter.contains_pair, stopping at the first clear bit
+            if not bits[((h1 + i * h2) & _MASK64) % m]:
+                return False
+        return True
+
+    # -- compaction --------------------------------------------------------------------------------------
+    def _merge(self, inputs: list[_CodeTable], older: Callable[[int], bool], chunk: int) -> list[_CodeTable]:
+        """LSMStore._merge: the first input holding a key has its newest version; a tombstone goes unless
+        ``older(code)``; the output is cut into tables of ``chunk`` entries (0: one table)."""
+        if len(inputs) == 1:
+            t = inputs[0]
+            keys, seqs, entries_in, unique = t.keys, t.seqs, len(t.keys), len(t.keys)
+        else:
+            newest: dict[int, int] = {}
+            entries_in = 0
+            for t in reversed(inputs):
+                entries_in += len(t.keys)
+                newest.update(zip(t.keys, t.seqs, strict=True))
+            keys = sorted(newest)
+            seqs = list(map(newest.__getitem__, keys))
+            unique = len(keys)
+        tombstones = list(map(self.deleted.__getitem__, seqs))
+        dropped = 0
+        if True in tombstones:  # each goes unless an older table may still hold a value it hides
+            drop = [i for i in compress(range(len(keys)), tombstones) if not older(keys[i])]
+            if drop:
+                dropped = len(drop)
+                gone = set(drop)
+                keep = [i for i in range(len(keys)) if i not in gone]
+                keys, seqs = list(map(keys.__getitem__, keep)), list(map(seqs.__getitem__, keep))
+        out = len(keys)
+        self.peaks.append(sum(self.sizes) + out)
+        self.compactions += 1
+        self.entries_in += entries_in
+        self.entries_out += out
+        self.overwritten += entries_in - unique
+        self.tombstones_dropped += dropped
+        if not out:
+            return []
+        if not chunk or chunk >= out:
+            return [_CodeTable(keys, seqs, keys[0], keys[-1])]
+        highs = keys[chunk - 1 :: chunk]
+        if out % chunk:
+            highs.append(keys[-1])
+        return [
+            _CodeTable(keys[i : i + chunk], seqs[i : i + chunk], lo, hi)
+            for i, lo, hi in zip(range(0, out, chunk), keys[::chunk], highs, strict=True)
+        ]
+
+    def _compact_tiered(self) -> None:
+        runs, p = self.levels[0], self.policy
+        while (window := _pick_tier_sizes([len(t.keys) for t in runs], p)) is not None:  # type: ignore[arg-type]
+            i, j = window
+            later = runs[j:]
+            runs[i:j] = self._merge(
+                runs[i:j], lambda c, ts=later: any(self._may_contain(t, c) for t in ts), 0
+            )
+            self.sizes[0] = sum([len(t.keys) for t in runs])
+
+    def _compact_leveled(self) -> None:
+        levels, p = self.levels, self.policy
+        if len(levels[0]) >= p.l0_trigger:  # type: ignore[union-attr]
+            lo = min(t.lo for t in levels[0])
+            hi = max(t.hi for t in levels[0])
+            self._push_down(0, list(levels[0]), lo, hi)
+        for n in range(1, len(levels) - 1):
+            capacity = self.table_entries * p.fanout**n  # type: ignore[union-attr]
+            while self.sizes[n] > capacity:
+                tables = levels[n]
+                after = self.pointers[n]
+                i = bisect.bisect_right(self.max_keys[n], after)
+                if i < len(tables) and tables[i].lo <= after:
+                    i += 1
+                pick = tables[i] if i < len(tables) else tables[0]
+                self.pointers[n] = pick.hi
+                self._push_down(n, [pick], pick.lo, pick.hi)
+
+    def _push_down(self, n: int, inputs: list[_CodeTable], lo: int, hi: int) -> None:
+        levels, max_keys = self.levels, self.max_keys
+        below = levels[n + 1]
+        start = end = bisect.bisect_left(max_keys[n + 1], lo)
+        while end < len(below) and below[end].lo <= hi:
+            end += 1
+        overlap = below[start:end]
+        if not overlap and n > 0:  # a move: the same tables one level down
+            outputs = inputs
+            self.peaks.append(sum(self.sizes))
+        else:
+            outputs = self._merge(
+                inputs + overlap, lambda c: self._deeper_may_contain(c, n + 2), self.table_entries
+            )
+        if n > 0 and len(inputs) == 1:
+            i = bisect.bisect_left(max_keys[n], inputs[0].hi)
+            del levels[n][i]
+            del max_keys[n][i]
+        else:
+            taken = {id(t) for t in inputs}
+            levels[n] = [t for t in levels[n] if id(t) not in taken]
+            if n > 0:
+                max_keys[n] = [t.hi for t in levels[n]]
+        self.sizes[n] -= sum([len(t.keys) for t in inputs])
+        below[start:end] = outputs
+        self.sizes[n + 1] += sum([len(t.keys) for t in outputs]) - sum([len(t.keys) for t in overlap])
+        max_keys[n + 1][start:end] = [t.hi for t in outputs]
+
+    def _deeper_may_contain(self, code: int, first: int) -> bool:
+        for n in range(first, len(self.levels)):
+            i = bisect.bisect_left(self.max_keys[n], code)
+            if i < len(self.levels[n]) and self._may_contain(self.levels[n][i], code):
+                return True
+        return False
+
+    # -- reads ---------------------------------------------------------------------------------------------
+    def read_many(
+        self, codes: np.ndarray, h1: np.ndarray, h2: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int, int]:
+        """LSMStore._get_counted of each code, all at once (reads change nothing but counters, so table by
+        table over the codes still unanswered is the same walk). ``h1``/``h2``: each code's hash pair.
+        Returns each code's value seq (-1: none or a tombstone), disk reads and tables considered, then the
+        bloom checks, skips and false positives."""
+        nq = len(codes)
+        value = np.full(nq, -1, dtype=np.int64)
+        reads = np.zeros(nq, dtype=np.int64)
+        considered = np.zeros(nq, dtype=np.int64)
+        done = np.zeros(nq, dtype=bool)
+        deleted = np.asarray(self.deleted, dtype=bool)
+        totals = [0, 0, 0]  # checks, skips, false positives
+        mem = self.memtable
+        for j, c in enumerate(codes.tolist()):
+            if c in mem:
+                done[j] = True
+                value[j] = -1 if self.deleted[mem[c]] else mem[c]
+        steps = np.arange(self.k, dtype=np.uint64)
+
+        def probe(
+            idx: np.ndarray, bits: np.ndarray | None, offset, m_bits, keys: np.ndarray, seqs: np.ndarray
+        ):
+            """The codes ``idx`` each read one table: its filter (``bits[offset + pos % m_bits]``), then the
+            table's sorted ``keys``."""
+            considered[idx] += 1
+            if bits is not None:
+                totals[0] += len(idx)
+                pos = (h1[idx][:, None] + steps[None, :] * h2[idx][:, None]) % m_bits[:, None]
+                maybe = bits[pos + offset[:, None]].all(axis=1)
+                totals[1] += len(idx) - int(maybe.sum())
+                idx = idx[maybe]
+            reads[idx] += 1
+            q = codes[idx]
+            at = np.minimum(np.searchsorted(keys, q), len(keys) - 1)
+            hit = keys[at] == q
+            found = idx[hit]
+            done[found] = True
+            seq = seqs[at[hit]]
+            value[found] = np.where(deleted[seq], -1, seq)
+            if bits is not None:
+                totals[2] += len(idx) - len(found)
+
+        def filters(
+            tables: list[_CodeTable], keys: np.ndarray
+        ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+            """Every table's filter bits laid end to end (table i's at ``offset[i]``, ``m_bits[i]`` long),
+            filled at once from the level's ``keys``: the bits each table's own filter gets."""
+            if not self.k:
+                return None, np.zeros(len(tables), np.uint64), np.ones(len(tables), np.uint64)
+            b = self.bits_per_key
+            m_bits = np.array([min(MAX_BITS, max(64, math.ceil(len(t.keys) * b))) for t in tables], np.uint64)
+            offset = np.concatenate(([0], np.cumsum(m_bits[:-1]))).astype(np.uint64)
+            owner = np.repeat(np.arange(len(tables)), [len(t.keys) for t in tables])
+            pos = (self.h1[keys][:, None] + steps[None, :] * self.h2[keys][:, None]) % m_bits[owner][:, None]
+            bits = np.zeros(int(m_bits.sum()), dtype=np.uint8)
+            bits[(pos + offset[owner][:, None]).ravel()] = 1
+            return bits, offset, m_bits
+
+        one = np.ones(1, dtype=np.uint64)
+        for level, tables in enumerate(self.levels):
+            if not tables:
+                continue
+            if level == 0 or self.tiered:  # every table, newest first
+                for t in tables:
+                    idx = np.flatnonzero(~done & (codes >= t.lo) & (codes <= t.hi))
+                    if len(idx):
+                        bits = None if not self.k else np.frombuffer(self._bits(t), dtype=np.uint8)
+                        m = one * (len(bits) if bits is not None else 1)
+                        probe(idx, bits, np.zeros(len(idx), np.uint64), np.repeat(m, len(idx)),
+                              np.asarray(t.keys), np.asarray(t.seqs))  # fmt: skip
+                continue
+            # a sorted level: the one table whose range may hold each code (its keys, laid end to end, sorted)
+            idx = np.flatnonzero(~done)
+            which = np.searchsorted(np.asarray(self.max_keys[level]), codes[idx])
+            ok = which < len(tables)
+            idx, which = idx[ok], which[ok]
+            ok = np.asarray([t.lo for t in tables])[which] <= codes[idx]
+            idx, which = idx[ok], which[ok]
+            if not len(idx):
+                continue
+            keys = np.fromiter(chain.from_iterable([t.keys for t in tables]), dtype=np.int64)
+            seqs = np.fromiter(chain.from_iterable([t.seqs for t in tables]), dtype=np.int64)
+            bits, offset, m_bits = filters(tables, keys)
+            probe(idx, bits, offset[which], m_bits[which], keys, seqs)
+        checks, skips, false_positives = totals
+        return value, reads, considered, checks, skips, false_positives
+
+
+_MASK64 = (1 << 64) - 1
+_SMALL_FILTER = 96  # probes up to which a plain loop fills a filter faster than numpy
+
+
+def _run_workload_on_codes(settings: WorkloadSettings, style: str, samples: int) -> WorkloadResult:
+    """:func:`_run_workload_on_store`'s workload, random draws and measurements, on a :class:`_CodeStore`."""
+    s = settings.store.with_style(style)
+    rng = np.random.default_rng(settings.seed)
+    space, writes = settings.key_space, settings.writes
+    picks = rng.integers(0, space, writes)
+    deletes = rng.random(writes) < settings.delete_fraction
+    deleted = [False, *deletes.tolist()]  # by sequence number (the i-th write is seq i + 1)
+    h1 = np.zeros(2 * space, dtype=np.uint64)
+    h2 = np.zeros(2 * space, dtype=np.uint64)
+    if s.bloom_bits_per_key > 0:
+        h1[0::2], h2[0::2] = hash_pairs(f"user:{i:07d}" for i in range(space))
+        pairs = list(zip(h1.tolist(), h2.tolist(), strict=True))
+    else:
+        pairs = []
+    store = _CodeStore(s, deleted, pairs, h1, h2)
+    # the write path: only the memtable changes between flushes, so the loop records each flush (the write
+    # it came after, the events' highest peak, the disk and tables after it) and the rest is rebuilt below
+    flush_at, flush_peak, flush_disk, flush_tables = [], [], [], []
+    peaks, sizes, levels = store.peaks, store.sizes, store.levels
+    limit, mem = store.limit, store.memtable
+    for i, code in enumerate((2 * picks).tolist()):
+        mem[code] = i + 1
+        if len(mem) >= limit:
+            store.flush()
+            mem = store.memtable
+            flush_at.append(i)
+            flush_peak.append(max(peaks))
+            flush_disk.append(sum(sizes))
+            flush_tables.append(sum([len(level) for level in levels]))
+            peaks.clear()
+    # live keys after each write: a put makes its key live, a delete not, whatever the key was before
+    order = np.argsort(picks, kind="stable")
+    ordered = picks[order]
+    same = ordered[1:] == ordered[:-1]
+    was_live = np.zeros(writes, dtype=bool)
+    was_live[order[1:][same]] = ~deletes[order[:-1][same]]
+    live_after = np.cumsum((~deletes).astype(np.int64) - was_live)
+    last = order[np.append(~same, True)]  # each key's last write, by key
+    present_keys = picks[last][~deletes[last]].tolist()
+    model = dict(
+        zip(present_keys, last[~deletes[last]].tolist(), strict=True)
+    )  # key -> the write of its live value
+    peak_sa = 0.0
+    if flush_at:
+        n_live = live_after[flush_at]
+        if n_live.any():
+            peak_sa = max(peak_sa, float((np.asarray(flush_peak)[n_live > 0] / n_live[n_live > 0]).max()))
+    every = max(1, writes // max(1, samples))
+    at = np.arange(every - 1, writes, every)
+    if not len(at) or at[-1] != writes - 1:
+        at = np.append(at, writes - 1)
+    after = np.searchsorted(np.asarray(flush_at, dtype=np.int64), at, side="right") - 1  # last flush by then
+    on_disk = np.where(after >= 0, np.asarray([0, *flush_disk])[after + 1], 0)
+    window = np.zeros(len(at), dtype=np.int64)  # the highest event peak since the previous sample
+    if flush_at:
+        np.maximum.at(window, np.searchsorted(at, flush_at), flush_peak)
+    live_at = live_after[at]
+    ops, live = (at + 1).tolist(), live_at.tolist()
+    disk = np.maximum(window, on_disk).tolist()
+    tables = np.asarray([0, *flush_tables])[after + 1].tolist()
+    sa_sum, sa_n = 0.0, 0
+    for d, n in zip(on_disk.tolist(), live, strict=True):
+        if n:
+            sa_sum += d / n
+            sa_n += 1
+    n_present = min(settings.reads // 2, len(present_keys))
+    chosen = rng.choice(len(present_keys), n_present, replace=False) if n_present else np.zeros(0, dtype=int)
+    present = np.asarray(present_keys, dtype=np.int64)[chosen] if n_present else np.zeros(0, np.int64)
+    want = np.asarray([model[k] + 1 for k in present.tolist()], dtype=np.int64)  # the seq of its value
+    absent = rng.integers(0, space, settings.reads - n_present)
+    codes = np.concatenate((2 * present, 2 * absent + 1)).astype(np.int64)
+    want = np.concatenate((want, np.full(len(absent), -1, dtype=np.int64)))
+    if s.bloom_bits_per_key > 0 and len(absent):
+        odd = np.unique(absent)
+        h1[2 * odd + 1], h2[2 * odd + 1] = hash_pairs(f"user:{j:07d}-" for j in odd.tolist())
+    value, reads, considered, checks, skips, false_positives = store.read_many(codes, h1[codes], h2[codes])
+    n_deletes = int(deletes.sum())
+    stats = StoreStats(
+        puts=writes - n_deletes,
+        deletes=n_deletes,
+        gets=len(codes),
+        log_records_written=writes,
+        flushes=store.flushes,
+        entries_flushed=store.entries_flushed,
+        compactions=store.compactions,
+        entries_compacted_in=store.entries_in,
+        entries_compacted_out=store.entries_out,
+        overwritten_dropped=store.overwritten,
+        tombstones_dropped=store.tombstones_dropped,
+        disk_reads=int(reads.sum()),
+        bloom_checks=checks,
+        bloom_skips=skips,
+        false_positives=false_positives,
+        crashes=0,
+        recoveries=0,
+    )
+    return WorkloadResult(
+        settings=settings,
+        compaction=style,
+        stats=stats,
+        live_keys=len(model),
+        disk_entries=sum(sizes),
+        levels=tuple(tuple([len(t.keys) for t in level]) for level in levels),
+        peak_space_amplification=peak_sa,
+        mean_space_amplification=sa_sum / sa_n if sa_n else 0.0,
+        series_ops=tuple(ops),
+        series_disk=tuple(disk),
+        series_live=tuple(live),
+        series_tables=tuple(tables),
+        reads_present=n_present,
+        reads_absent=settings.reads - n_present,
+        disk_reads_present=int(reads[:n_present].sum()),
+        disk_reads_absent=int(reads[n_present:].sum()),
+        tables_considered=int(considered.sum()),
+        bloom_skips=skips,
+        false_positives=false_positives,
+        read_mismatches=int((value != want).sum()),
     )
 
 
