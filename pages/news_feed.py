@@ -5,7 +5,7 @@ import streamlit as st
 
 from lessons import news_feed as L
 from sdcore.charts import feed as charts
-from sdcore.feed import feed_graph, graph_config, neighbourhood, simulate_all
+from sdcore.feed import build_world, feed_graph, graph_config, neighbourhood, simulate_all, world_config
 from ui import cache, page, tables
 from ui.ending import Export, page_end
 from ui.errors import boundary
@@ -20,9 +20,15 @@ def cached_graph(graph_settings):
     return feed_graph(graph_settings)  # read-only arrays: shared by every run on the same graph
 
 
+@cache.shared(max_entries=6, spinner=False)
+def cached_world(world_settings):
+    return build_world(world_settings, cached_graph(graph_config(world_settings)))  # posts, loads, gates
+
+
 @cache.shared(max_entries=6, spinner="Simulating the fanout…")
 def cached_runs(config):
-    return simulate_all(config, cached_graph(graph_config(config)))  # immutable, shared by every session
+    # immutable, shared by every session; a fanout knob (workers, batch, cache, threshold) reuses the world
+    return simulate_all(config, world=cached_world(world_config(config)))
 
 
 @cache.shared(max_entries=8, spinner=False)

@@ -9,8 +9,8 @@ True
   (an uploaded CSV, size-capped, errors by line, hashed into the config).
 - ``strategies``: ``STRATEGIES``, the one registry of ``push``, ``pull``, ``hybrid`` and ``per_pair``.
 - ``fanout``: ``drain_queue`` (the K-worker FIFO queue), ``fanout_makespan`` and ``workers_for_deadline``.
-- ``simulate``: ``FeedConfig``, ``build_world``, ``simulate_feed(config, strategy) -> FeedRun``,
-  ``simulate_all``.
+- ``simulate``: ``FeedConfig``, ``build_world`` (its key: ``world_config``),
+  ``simulate_feed(config, strategy) -> FeedRun``, ``simulate_all``.
 """
 
 from sdcore.feed.fanout import (
@@ -54,6 +54,7 @@ from sdcore.feed.simulate import (
     graph_config,
     simulate_all,
     simulate_feed,
+    world_config,
 )
 from sdcore.feed.strategies import STRATEGIES, PairContext, Strategy
 
@@ -97,4 +98,5 @@ __all__ = [
     "simulate_feed",
     "with_star",
     "workers_for_deadline",
+    "world_config",
 ]

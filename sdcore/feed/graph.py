@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -34,6 +35,26 @@ MAX_EDGE_LIST_ID = 99_999
 def _frozen(a: np.ndarray) -> np.ndarray:
     a.flags.writeable = False
     return a
+
+
+def weighted_choice(rng: np.random.Generator, a: np.ndarray | int, size: int, p: np.ndarray) -> np.ndarray:
+    """``rng.choice(a, size=size, p=p)`` (with replacement): the same draws, and the generator left in the
+    same state, three times faster for many draws.
+
+    numpy draws ``size`` uniforms and finds each in the normalised cumulative weights with ``searchsorted``;
+    over unsorted uniforms that binary search misses the cache at every step (most of building a world).
+    Here the uniforms are sorted once and the cumulative weights are placed among them instead: draw ``j``
+    is the number of cumulative weights at or below it, the same integer ``searchsorted(..., "right")``
+    gives. ``p`` must be valid weights summing to 1 (numpy's checks are not repeated).
+    """
+    cdf = np.asarray(p, dtype=np.float64).cumsum()
+    cdf /= cdf[-1]
+    u = rng.random(size)
+    order = np.argsort(u)
+    below = np.searchsorted(u[order], cdf, side="left")  # draws below each cumulative weight
+    idx = np.empty(size, dtype=np.int64)
+    idx[order] = np.cumsum(np.bincount(below, minlength=size + 1)[:size])
+    return idx if isinstance(a, int | np.integer) else np.asarray(a)[idx]
 
 
 def _pointers(rows: np.ndarray, n: int) -> np.ndarray:
@@ -82,6 +103,12 @@ class FollowerGraph:
     def edges(self) -> int:
         return len(self.follower)
 
+    @cached_property
+    def followers_author(self) -> np.ndarray:
+        """The author of each entry of ``followers_idx`` (the followee side of the followers CSR), read-only:
+        what a strategy is asked about pair by pair, the same for every run on this graph."""
+        return _frozen(np.repeat(np.arange(self.users), self.follower_counts))
+
     @property
     def follower_counts(self) -> np.ndarray:
         return np.diff(self.followers_ptr)
@@ -107,7 +134,7 @@ def scale_free_graph(users: int, follows: float, tail: float, seed: int) -> Foll
     out_degree = np.minimum(1 + rng.poisson(follows - 1, size=users), users - 1)
     follower = np.repeat(np.arange(users, dtype=np.int64), out_degree)
     weight = np.arange(1, users + 1, dtype=np.float64) ** (-1.0 / (tail - 1.0))
-    followee = rng.choice(users, size=len(follower), p=weight / weight.sum())
+    followee = weighted_choice(rng, users, len(follower), weight / weight.sum())
     return FollowerGraph.from_edges(users, follower, followee)
 
 
@@ -159,6 +186,12 @@ class EdgeList:
     @property
     def edges(self) -> int:
         return len(self.follower)
+
+    @cached_property
+    def followers_author(self) -> np.ndarray:
+        """The author of each entry of ``followers_idx`` (the followee side of the followers CSR), read-only:
+        what a strategy is asked about pair by pair, the same for every run on this graph."""
+        return _frozen(np.repeat(np.arange(self.users), self.follower_counts))
 
     def graph(self, users: int | None = None) -> FollowerGraph:
         return FollowerGraph.from_edges(users or self.users, self.follower, self.followee)

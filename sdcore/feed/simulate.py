@@ -23,7 +23,7 @@ what a fresh pull returns (the copies filtered at read time are what it is short
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -39,6 +39,7 @@ from sdcore.feed.graph import (
     EdgeList,
     FollowerGraph,
     scale_free_graph,
+    weighted_choice,
     with_star,
 )
 from sdcore.feed.strategies import STRATEGIES, PairContext, Strategy
@@ -187,6 +188,13 @@ class World:
     def accepted(self) -> np.ndarray:
         return self.post_status == OK
 
+    def rebound(self, config: FeedConfig) -> World:
+        """This world under ``config``, which may differ from its own only in the fanout's settings (the
+        arrays are shared, not copied)."""
+        if world_config(config) != world_config(self.config):
+            raise ValueError("the world was built from other settings than config's (see world_config)")
+        return self if config == self.config else replace(self, config=config)
+
     def context(self) -> PairContext:
         c = self.config
         return PairContext(
@@ -199,6 +207,15 @@ def graph_config(config: FeedConfig) -> FeedConfig:
     c = config
     return FeedConfig(c.users, c.seed, follows=c.follows, tail=c.tail,
                       celebrity_followers=c.celebrity_followers, edge_list=c.edge_list)  # fmt: skip
+
+
+_RUN_ONLY = ("workers", "worker_throughput", "batch_size", "cache_size", "celebrity_threshold")
+
+
+def world_config(config: FeedConfig) -> FeedConfig:
+    """The settings the world depends on: all but the fanout's (workers, their throughput, the batch and
+    cache sizes, the celebrity threshold), which are left at their defaults: a cache key for the world."""
+    return replace(config, **{f: FeedConfig.__dataclass_fields__[f].default for f in _RUN_ONLY})
 
 
 def feed_graph(config: FeedConfig) -> FollowerGraph:
@@ -225,7 +242,7 @@ def build_world(config: FeedConfig, graph: FollowerGraph | None = None) -> World
     star = c.celebrity_followers > 0 or c.celebrity_posts > 0
     authors = np.arange(1 if star else 0, c.users)  # accounts added by the star only read
     weight = rng.lognormal(0.0, 1.0, size=len(authors))
-    post_author = rng.choice(authors, size=c.posts, p=weight / weight.sum())
+    post_author = weighted_choice(rng, authors, c.posts, weight / weight.sum())
     celeb = np.unique(np.round(np.linspace(0, c.posts - 1, c.celebrity_posts)).astype(np.int64))
     post_author[celeb] = 0
     author_rate = np.zeros(n)
@@ -242,7 +259,7 @@ def build_world(config: FeedConfig, graph: FollowerGraph | None = None) -> World
     if len(readers):
         w = rng.lognormal(0.0, 1.0, size=len(readers))
         reader_rate[readers] = c.read_rate * w / w.sum()
-        load_user = rng.choice(readers, size=count, p=w / w.sum())
+        load_user = weighted_choice(rng, readers, count, w / w.sum())
     else:
         load_user = np.zeros(0, dtype=np.int64)
     load_time = np.sort(rng.uniform(0.0, window * count / max(loads_wanted, 1), size=count))
@@ -356,25 +373,38 @@ class FeedRun:
         g = self.graph
         return slice(int(g.followees_ptr[user]), int(g.followees_ptr[user + 1]))
 
-    def feed_entries(self, user: int, *, with_filtered: bool = False) -> list[FeedEntry]:
-        """``user``'s feed, newest first (at most ``cache_size``), each entry marked with where it came
-        from; ``with_filtered`` adds the cached copies dropped at read time, in place."""
+    def _read(
+        self, user: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """A feed load by ``user`` (a valid id): (the feed's post ids newest first, the cached ones shown,
+        the cache, its entries' authors, deleted, and still followed)."""
         w, g, k = self.world, self.graph, self.config.cache_size
-        user = int_between("user", user, 0, g.users - 1, hi_name="the last user id")
         edges = self._edges_of(user)
         followees = g.followees_idx[edges]
-        current = followees[~w.removed[edges]]
+        current = followees[~w.removed[edges]]  # sorted, as every row of the followees CSR is
         cache = self.cache_idx[self.cache_ptr[user] : self.cache_ptr[user + 1]]
         horizon = int(cache[-1]) if len(cache) == k else -1  # a full cache says nothing older than this
         authors = w.post_author[cache]
         is_deleted = w.deleted[cache]
-        followed = np.isin(authors, current)
+        # np.isin(authors, current), by binary search in the sorted ``current`` (np.isin sorts both)
+        if len(current):
+            followed = current[np.minimum(np.searchsorted(current, authors), len(current) - 1)] == authors
+        else:
+            followed = np.zeros(len(authors), dtype=bool)
         shown = cache[~is_deleted & followed]
         pulled_from = followees[~self.pushed[edges] & ~w.removed[edges]]
         parts = [w.visible_idx[w.visible_ptr[a] : w.visible_ptr[a + 1]][:k] for a in pulled_from.tolist()]
         merged = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
         merged = merged[merged >= horizon]
         feed = np.sort(np.concatenate((shown, merged)))[::-1][:k]
+        return feed, shown, cache, authors, is_deleted, followed
+
+    def feed_entries(self, user: int, *, with_filtered: bool = False) -> list[FeedEntry]:
+        """``user``'s feed, newest first (at most ``cache_size``), each entry marked with where it came
+        from; ``with_filtered`` adds the cached copies dropped at read time, in place."""
+        w = self.world
+        user = int_between("user", user, 0, self.graph.users - 1, hi_name="the last user id")
+        feed, shown, cache, authors, is_deleted, followed = self._read(user)
         from_cache = set(shown.tolist())
         rows = [
             FeedEntry(p, int(w.post_author[p]), "cache" if p in from_cache else "merged at read time")
@@ -394,7 +424,8 @@ class FeedRun:
 
     def feed(self, user: int) -> list[int]:
         """Post ids in ``user``'s feed, newest first, at most ``cache_size``."""
-        return [e.post_id for e in self.feed_entries(user)]
+        user = int_between("user", user, 0, self.graph.users - 1, hi_name="the last user id")
+        return self._read(user)[0].tolist()
 
     def reached(self, post: int) -> np.ndarray:
         """Sorted seconds after ``post`` was published at which each pushed follower got it."""
@@ -483,12 +514,12 @@ def simulate_feed(config: FeedConfig, strategy: str, world: World | None = None)
     n = g.users
     pushed = strat.pushed(g.follower, g.followee, ctx)
 
-    # who each author pushes to (followers CSR order, so batches hold followers by id)
-    author_of = np.repeat(np.arange(n), g.follower_counts)
-    keep = strat.pushed(g.followers_idx, author_of, ctx)
-    targets = g.followers_idx[keep]
-    tptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(author_of[keep], minlength=n), out=tptr[1:])
+    # who each author pushes to (followers CSR order, so batches hold followers by id): the kept entries
+    # before each author's first are its pointer into ``targets`` (positions, not a bool mask: indexing by
+    # a long mask is several times slower)
+    kept = np.flatnonzero(strat.pushed(g.followers_idx, g.followers_author, ctx))
+    targets = g.followers_idx[kept]
+    tptr = np.searchsorted(kept, g.followers_ptr)
 
     # batches on the queue, in post order
     posts = np.flatnonzero(w.accepted)
@@ -554,10 +585,14 @@ def simulate_feed(config: FeedConfig, strategy: str, world: World | None = None)
     return run
 
 
-def simulate_all(config: FeedConfig, graph: FollowerGraph | None = None) -> FeedRuns:
+def simulate_all(
+    config: FeedConfig, graph: FollowerGraph | None = None, world: World | None = None
+) -> FeedRuns:
     """Every strategy on one shared world: name -> FeedRun, in registry order (``graph``: as for
-    :func:`build_world`, the graph of ``graph_config(config)`` computed once for every config sharing it)."""
-    world = build_world(config, graph)
+    :func:`build_world`, the graph of ``graph_config(config)`` computed once for every config sharing it;
+    ``world``: a world of ``world_config(config)``, built once for every config that differs only in the
+    fanout's settings)."""
+    world = build_world(config, graph) if world is None else world.rebound(config)
     return FeedRuns({name: simulate_feed(config, name, world) for name in STRATEGIES})
 
 
