@@ -17,7 +17,6 @@ from sdcore.charts.style import (
     HIGHLIGHT,
     NEUTRAL,
     PALETTE,
-    apply_style,
     grid_layout,
     merge_layout,
     style_layout,
@@ -82,7 +81,10 @@ def architecture_figure(
 ) -> go.Figure:
     """Requests flow left to right; each tier is coloured by its utilization (``utilization`` overrides, for a
     moment of a drill: a mapping or (tier, utilization) pairs, hashable for a figure cache) and the bottleneck
-    is ringed. Edge width grows with the request rate."""
+    is ringed. Edge width grows with the request rate.
+
+    Built as one layout and a list of trace dicts, set at once (a trace object per edge and the axis
+    updates one by one cost more than the rest of the figure)."""
     g = architecture_graph(arch)
     pos = nx.multipartite_layout(g, subset_key="layer", align="vertical")
     pos = {n: (float(p[0]), ROW.get(n, float(p[1]))) for n, p in pos.items()}  # keep each tier in its lane
@@ -91,27 +93,20 @@ def architecture_figure(
         util.update(utilization)
     bottleneck = arch.bottleneck.name
     top = max((r for _, _, r in arch.edges), default=1.0)
-    edges, labels = [], []  # one trace per edge (its own width), the labels set once (add_annotation is slow)
+    traces, labels = [], []  # one trace per edge (its own width)
     for a, b, data in g.edges(data=True):
         (x0, y0), (x1, y1) = pos[a], pos[b]
         width = 1.5 + 6 * math.log1p(data["rate"]) / math.log1p(top)
         dashed = (a, b) in (("users", "dns"), ("db_primary", "db_replica"))
-        edges.append(
-            go.Scatter(
-                x=[x0, x1],
-                y=[y0, y1],
-                mode="lines",
-                hoverinfo="text",
-                line={"width": width, "color": "#B0B0B0", "dash": "dot" if dashed else "solid"},
-                text=f"{_label(a)} → {_label(b)}: {_rate(data['rate'])}",
-                showlegend=False,
-            )
-        )
+        traces.append({
+            "type": "scatter", "x": [x0, x1], "y": [y0, y1], "mode": "lines", "hoverinfo": "text",
+            "line": {"width": width, "color": "#B0B0B0", "dash": "dot" if dashed else "solid"},
+            "text": f"{_label(a)} → {_label(b)}: {_rate(data['rate'])}", "showlegend": False,
+        })  # fmt: skip
         labels.append({
             "x": (x0 + x1) / 2, "y": (y0 + y1) / 2, "text": _rate(data["rate"]), "showarrow": False,
             "font": {"size": 12, "color": "#555555"}, "bgcolor": "rgba(255,255,255,0.8)",
         })  # fmt: skip
-    fig = go.Figure(data=edges)
     by_name = {t.name: t for t in arch.tiers}
     names = list(g.nodes)
     xs, ys = [pos[n][0] for n in names], [pos[n][1] for n in names]
@@ -134,53 +129,38 @@ def architecture_figure(
         lines.append(6 if n == bottleneck else 1)
     managed = [i for i, n in enumerate(names) if n not in by_name]
     queued = [i for i, n in enumerate(names) if n in by_name]
-    fig.add_trace(
-        go.Scatter(
-            x=[xs[i] for i in managed],
-            y=[ys[i] for i in managed],
-            mode="markers+text",
-            name="managed service",
-            marker={"size": 34, "color": NEUTRAL, "symbol": "square", "line": {"width": 1, "color": "#333"}},
-            text=[texts[i] for i in managed],
-            textposition="bottom center",
-            hovertext=[hovers[i] for i in managed],
-            hoverinfo="text",
-            showlegend=False,
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=[xs[i] for i in queued],
-            y=[ys[i] for i in queued],
-            mode="markers+text",
-            name="tiers",
-            marker={
-                "size": 44,
-                "color": [colours[i] for i in queued],
-                "cmin": 0,
-                "cmax": 1.2,
-                "colorscale": [[v / 1.2, c] for v, c in UTILIZATION_SCALE] + [[1.0, BAD]],
-                "line": {"width": [lines[i] for i in queued], "color": "#000000"},
-                "colorbar": {"title": {"text": "utilization"}, "tickformat": ".0%", "len": 0.8},
-            },
-            text=[texts[i] for i in queued],
-            textposition="bottom center",
-            hovertext=[hovers[i] for i in queued],
-            hoverinfo="text",
-            showlegend=False,
-        )
-    )
-    fig.update_traces(textfont_color="#222222", selector={"mode": "markers+text"})
+    traces.append({
+        "type": "scatter", "x": [xs[i] for i in managed], "y": [ys[i] for i in managed], "mode": "markers+text",
+        "name": "managed service",
+        "marker": {"size": 34, "color": NEUTRAL, "symbol": "square", "line": {"width": 1, "color": "#333"}},
+        "text": [texts[i] for i in managed], "textposition": "bottom center",
+        "hovertext": [hovers[i] for i in managed], "hoverinfo": "text", "showlegend": False,
+        "textfont": {"color": "#222222"},
+    })  # fmt: skip
+    traces.append({
+        "type": "scatter", "x": [xs[i] for i in queued], "y": [ys[i] for i in queued], "mode": "markers+text",
+        "name": "tiers",
+        "marker": {
+            "size": 44, "color": [colours[i] for i in queued], "cmin": 0, "cmax": 1.2,
+            "colorscale": [[v / 1.2, c] for v, c in UTILIZATION_SCALE] + [[1.0, BAD]],
+            "line": {"width": [lines[i] for i in queued], "color": "#000000"},
+            "colorbar": {"title": {"text": "utilization"}, "tickformat": ".0%", "len": 0.8},
+        },
+        "text": [texts[i] for i in queued], "textposition": "bottom center",
+        "hovertext": [hovers[i] for i in queued], "hoverinfo": "text", "showlegend": False,
+        "textfont": {"color": "#222222"},
+    })  # fmt: skip
     bx, by = pos[bottleneck]
     labels.append({
         "x": bx, "y": by, "text": "bottleneck", "showarrow": True, "arrowhead": 2, "ax": 0, "ay": -48,
         "font": {"size": 15, "color": "#000000"}, "bgcolor": HIGHLIGHT,
     })  # fmt: skip
-    apply_style(fig, height=height)
-    fig.update_layout(margin={"l": 20, "r": 20, "t": 30, "b": 20}, hovermode="closest", annotations=labels)
-    fig.update_xaxes(visible=False, range=[min(xs) - 0.1, max(xs) + 0.22])
-    fig.update_yaxes(visible=False, range=[min(ys) - 0.75, max(ys) + 0.55])
-    return fig
+    layout = merge_layout(style_layout(height), {
+        "margin": {"l": 20, "r": 20, "t": 30, "b": 20}, "hovermode": "closest", "annotations": labels,
+        "xaxis": {"visible": False, "range": [min(xs) - 0.1, max(xs) + 0.22]},
+        "yaxis": {"visible": False, "range": [min(ys) - 0.75, max(ys) + 0.55]},
+    })  # fmt: skip
+    return _figure(traces, layout)
 
 
 def utilization_figure(arch: Architecture, height: int = 380) -> go.Figure:
@@ -191,20 +171,13 @@ def utilization_figure(arch: Architecture, height: int = 380) -> go.Figure:
         BAD if x >= 1 else (HIGHLIGHT if t.name == arch.bottleneck.name else PALETTE[0])
         for t, x in zip(tiers, u, strict=True)
     ]
-    fig = go.Figure(
-        go.Bar(
-            y=[t.label for t in tiers],
-            x=[min(x, UTIL_CLIP) for x in u],
-            orientation="h",
-            marker_color=colours,
-            text=[f"{100 * x:,.0f}%" for x in u],
-            textposition="outside",
-            cliponaxis=False,
-            hovertext=[f"{t.label}: {t.arrival_rate:,.1f} of {t.capacity:,.1f} requests/s" for t in tiers],
-            hoverinfo="text",
-            showlegend=False,
-        )
-    )
+    bars = {
+        "type": "bar", "y": [t.label for t in tiers], "x": [min(x, UTIL_CLIP) for x in u], "orientation": "h",
+        "marker": {"color": colours}, "text": [f"{100 * x:,.0f}%" for x in u], "textposition": "outside",
+        "cliponaxis": False,
+        "hovertext": [f"{t.label}: {t.arrival_rate:,.1f} of {t.capacity:,.1f} requests/s" for t in tiers],
+        "hoverinfo": "text", "showlegend": False,
+    }  # fmt: skip
     target = arch.config.target_utilization
     shapes = [_vline(target, {"color": NEUTRAL, "dash": "dot"}), _vline(1.0, {"color": BAD})]
     notes = [
@@ -213,20 +186,25 @@ def utilization_figure(arch: Architecture, height: int = 380) -> go.Figure:
         {"showarrow": False, "text": "100%", "x": 1.0, "xanchor": "left", "xref": "x", "y": 1, "yanchor": "top",
          "yref": "y domain"},
     ]  # fmt: skip
-    apply_style(fig, height=height)
-    fig.update_layout(margin={"l": 160, "r": 60, "t": 40, "b": 50}, shapes=shapes, annotations=notes)
-    fig.update_xaxes(
-        title="utilization at peak (load ÷ capacity)",
-        tickformat=".0%",
-        range=[0, max(1.15, min(max(u), UTIL_CLIP) * 1.15)],
-    )
-    fig.update_yaxes(autorange="reversed")
-    return fig
+    layout = merge_layout(style_layout(height), {
+        "margin": {"l": 160, "r": 60, "t": 40, "b": 50}, "shapes": shapes, "annotations": notes,
+        "xaxis": {"title": {"text": "utilization at peak (load ÷ capacity)"}, "tickformat": ".0%",
+                  "range": [0, max(1.15, min(max(u), UTIL_CLIP) * 1.15)]},
+        "yaxis": {"autorange": "reversed"},
+    })  # fmt: skip
+    return _figure([bars], layout)
 
 
-def _figure(traces: list[dict], layout: dict) -> go.Figure:
-    """The figure, validated once; its empty title set as ``apply_style`` sets it on a figure with traces."""
-    return go.Figure({"data": traces, "layout": layout}).update_layout(title=None)
+def _figure(traces: list[dict], layout: dict, *, validate: bool = False) -> go.Figure:
+    """The figure from its trace and layout dicts, with the empty title ``apply_style`` gives a figure with traces.
+
+    Not validated by default: these builders write the dicts plotly's validators would produce, and checking
+    them again cost most of a figure (tests/charts/test_charts_scale.py builds every figure both ways and
+    requires the same JSON, so a misspelt property still fails there). ``validate=True``: the checked figure."""
+    if validate:
+        return go.Figure({"data": traces, "layout": layout}).update_layout(title=None)
+    layout = {k: v for k, v in layout.items() if not (isinstance(v, list) and not v)}  # as plotly drops them
+    return go.Figure({"data": traces, "layout": {**layout, "title": {}}}, _validate=False)
 
 
 def _grid(height: int, rows: int, cols: int, titles: tuple[str, ...] = (), **grid: Any) -> dict:
@@ -242,7 +220,7 @@ def ladder_figure(steps: Sequence[Architecture], height: int = 430) -> go.Figure
     """One row per step of the ladder (no practice, then one more each time), at the same users: requests
     failed, p99 latency, downtime per year and monthly cost.
 
-    Built as one layout and a list of traces, validated once (subplot traces added one by one cost more than
+    Built as one layout and a list of traces, set at once (subplot traces added one by one cost more than
     the rest of the page's figures)."""
     names = ["Nothing yet"] + [f"+ {PRACTICES[p].label}" for p in PRACTICE_ORDER[: len(steps) - 1]]
     panels = (

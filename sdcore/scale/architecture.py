@@ -29,6 +29,7 @@ Numbers per instance (capacities, latencies, prices) are illustrative list-price
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -514,7 +515,18 @@ def _memo(memo: dict, key: tuple, compute):
     return memo[key]
 
 
-def _analyze(config: ScaleConfig, memo: dict) -> Architecture:
+@functools.lru_cache(maxsize=1)
+def _edge_cache() -> CdnHitRatios:
+    """The CDN's hit ratios on the static catalogue: constants only, so computed once per process (a frozen
+    result every analysis shares)."""
+    return cdn_hit_ratios(
+        static_asset_sizes(STATIC_OBJECTS, STATIC_MEDIAN_BYTES, STATIC_SIGMA, STATIC_CATALOGUE_SEED),
+        STATIC_ZIPF,
+        CDN_EDGE_BYTES,
+    )
+
+
+def _analyze(config: ScaleConfig, memo: dict, draws: dict | None = None) -> Architecture:
     """:func:`analyze`, with ``memo`` holding the parts that depend on only some of the config (the CDN's hit
     ratios, the cache's Zipf hit ratio, the day's curve), shared by the analyses of one ladder."""
     cfg = config
@@ -529,10 +541,7 @@ def _analyze(config: ScaleConfig, memo: dict) -> Architecture:
 
     cdn = None
     if "cdn" in on:
-        cdn = _memo(memo, ("cdn",), lambda: cdn_hit_ratios(
-            static_asset_sizes(STATIC_OBJECTS, STATIC_MEDIAN_BYTES, STATIC_SIGMA, STATIC_CATALOGUE_SEED),
-            STATIC_ZIPF, CDN_EDGE_BYTES,
-        ))  # fmt: skip
+        cdn = _memo(memo, ("cdn",), _edge_cache)
     cdn_hits = static * cdn.request_hit_ratio if cdn else 0.0
     origin_static = static - cdn_hits
     cached = round(cfg.items * cfg.cache_share)
@@ -635,9 +644,11 @@ def _analyze(config: ScaleConfig, memo: dict) -> Architecture:
 
     weights = _memo(memo, ("diurnal", cfg.peak_factor), lambda: _read_only(diurnal_weights(cfg.peak_factor)))
     hourly = tuple(float(x) for x in qps.average_qps * weights)
-    tiers = tuple(_tier(p, cfg, weights) for p in plans)
+    tiers = tuple(_tier(p, cfg, weights, memo) for p in plans)
     edges = _edges(cfg, load, tiers)
-    p50, p99, errors = _latency(cfg, load, tiers, cdn)
+    p50, p99, errors = _memo(
+        memo, _latency_key(cfg, load, tiers, cdn), lambda: _latency(cfg, load, tiers, cdn, draws)
+    )
     availability = _availability(cfg, load, tiers)
     costs = _costs(cfg, qps, load, tiers, cdn)
     sessions = littles_law(
@@ -661,14 +672,21 @@ def _analyze(config: ScaleConfig, memo: dict) -> Architecture:
     )
 
 
-def _tier(p: _Plan, cfg: ScaleConfig, weights: np.ndarray) -> TierLoad:
+def _tier(p: _Plan, cfg: ScaleConfig, weights: np.ndarray, memo: dict | None = None) -> TierLoad:
     spec = TIERS[p.name]
     sites = cfg.sites
     n_total = p.instances_per_site * sites
     per_instance_rate = p.load / n_total
     mu = 1.0 / p.service_time
     queue = mmc(per_instance_rate, mu, spec.workers)
-    finite = mmck(per_instance_rate, mu, spec.workers, spec.workers + spec.backlog)
+    places = spec.workers + spec.backlog
+    # The same queue recurs on a ladder (a practice that does not touch a tier leaves it as it was): one
+    # object for all of them, its probabilities and sampling table computed once.
+    finite = _memo(
+        {} if memo is None else memo,
+        ("mmck", per_instance_rate, mu, spec.workers, places),
+        lambda: mmck(per_instance_rate, mu, spec.workers, places),
+    )
     capacity = n_total * spec.workers * mu
     a = av.instance_availability(spec.failures_per_year, p.repair_s)
     if p.name == "db_primary":  # a request needs its own shard's primary: one of one
@@ -739,60 +757,125 @@ def _edges(cfg: ScaleConfig, load: Load, tiers: tuple[TierLoad, ...]) -> tuple[t
 
 
 def _latency(
-    cfg: ScaleConfig, load: Load, tiers: tuple[TierLoad, ...], cdn: CdnHitRatios | None
+    cfg: ScaleConfig,
+    load: Load,
+    tiers: tuple[TierLoad, ...],
+    cdn: CdnHitRatios | None,
+    draws: dict | None = None,
 ) -> tuple[float | None, float | None, float]:
-    """Sample requests through the queues: (p50, p99) of those that succeed, and the share that fail."""
-    rng = np.random.default_rng(cfg.seed)
+    """Sample requests through the queues: (p50, p99) of those that succeed, and the share that fail.
+
+    ``draws``: the samples other architectures of one ladder drew (see :class:`_Draws`): the steps share the
+    seed and the users, so their runs begin alike (the same request kinds and round trips) and often pass the
+    same tiers first; a stretch drawn for one step is reused by the next, with the generator's state after it.
+    """
     n = LATENCY_SAMPLES
     p = np.array([load.static, load.reads, load.writes]) / load.total
-    kind = rng.choice(3, size=n, p=p)  # 0 static, 1 read, 2 write
-    static, read, write = kind == 0, kind == 1, kind == 2
+    d = _Draws(np.random.default_rng(cfg.seed), {} if draws is None else draws, (cfg.seed,))
+    rng = d.rng
+
+    def kinds():
+        kind = rng.choice(3, size=n, p=p)  # 0 static, 1 read, 2 write
+        return kind, kind == 0, kind == 1, kind == 2
+
+    kind, static, read, write = d.stage(("kind", tuple(p.tolist())), kinds)
     rtt = RTT_GEO_S if cfg.sites > 1 else RTT_ONE_REGION_S
-    total = rng.lognormal(math.log(rtt), RTT_SIGMA, n)
-    failed = np.zeros(n, dtype=bool)
-    at_origin = ~static
+    (total,) = d.stage(("rtt", rtt), lambda: (rng.lognormal(math.log(rtt), RTT_SIGMA, n),))
     if cdn is not None:
-        hit = static & (rng.random(n) < cdn.request_hit_ratio)
-        edge = rng.lognormal(math.log(RTT_EDGE_S), RTT_SIGMA, n)
-        total = np.where(hit, edge, total + np.where(static, edge, 0.0))  # a miss goes edge -> origin
-        at_origin |= static & ~hit
+
+        def edges(total=total):
+            hit = static & (rng.random(n) < cdn.request_hit_ratio)
+            edge = rng.lognormal(math.log(RTT_EDGE_S), RTT_SIGMA, n)
+            # a miss goes edge -> origin
+            return np.where(hit, edge, total + np.where(static, edge, 0.0)), ~static | (static & ~hit)
+
+        total, at_origin = d.stage(("cdn", cdn.request_hit_ratio), edges)
     else:
-        at_origin |= static
+        at_origin = ~static | static
+    failed = np.zeros(n, dtype=bool)
     by_name = {t.name: t for t in tiers}
     web_write = WEB_WRITE_QUEUED_S if "queue" in by_name else WEB_WRITE_S
-    miss = rng.random(n) >= load.cache_hit_ratio
+    (hit_draw,) = d.stage(("miss",), lambda: (rng.random(n),))
+    miss = hit_draw >= load.cache_hit_ratio
 
-    def visit(name: str, mask: np.ndarray, service: np.ndarray | float) -> None:
+    def visit(name: str, mask: np.ndarray, service: np.ndarray | float, why: tuple) -> None:
+        """``why``: what decides ``mask`` and ``service`` beyond the stages before (for the stage's key)."""
         nonlocal total, failed
-        t = by_name[name]
-        blocked = rng.random(n) < t.finite.blocking
-        spent = TIERS[name].hop + t.finite.sample_wait(rng, n) + rng.exponential(1.0, n) * service
-        total = total + np.where(mask, spent, 0.0)
-        failed |= mask & blocked
+        f = by_name[name].finite
+
+        def spend(total=total, failed=failed):
+            blocked = rng.random(n) < f.blocking
+            # rng.exponential(1.0, n) is 1.0 times these very draws
+            spent = TIERS[name].hop + f.sample_wait(rng, n) + rng.standard_exponential(n) * service
+            spent[~mask] = 0.0  # what total + np.where(mask, spent, 0.0) adds
+            return total + spent, failed | (mask & blocked)
+
+        key = (name, f.arrival_rate, f.service_rate, f.servers, f.capacity, why)
+        total, failed = d.stage(key, spend)
 
     if "load_balancer" in by_name:
-        visit("load_balancer", at_origin, TIERS["load_balancer"].service_time)
-    web_service = np.select([static, read], [WEB_STATIC_S, WEB_READ_S], web_write)
-    visit("web", at_origin, web_service)
+        visit("load_balancer", at_origin, TIERS["load_balancer"].service_time, ("origin",))
+    web_service = np.array([WEB_STATIC_S, WEB_READ_S, web_write])[kind]  # np.select's values, by kind
+    visit("web", at_origin, web_service, ("origin", web_write))
     dyn = read | write
     if "sessions" in by_name:
-        visit("sessions", dyn, TIERS["sessions"].service_time)
+        visit("sessions", dyn, TIERS["sessions"].service_time, ("dynamic",))
     if "cache" in by_name:
-        visit("cache", dyn, TIERS["cache"].service_time)
+        visit("cache", dyn, TIERS["cache"].service_time, ("dynamic",))
     read_db = "db_replica" if "db_replica" in by_name else "db_primary"
-    visit(read_db, read & miss, DB_READ_S)
+    visit(read_db, read & miss, DB_READ_S, ("read miss", load.cache_hit_ratio))
     if "queue" in by_name:
-        visit("queue", write, TIERS["queue"].service_time)
+        visit("queue", write, TIERS["queue"].service_time, ("write",))
         # A queue drained slower than it is fed is full in the steady state: it refuses the excess writes.
         drain = max(1.0, by_name["workers"].utilization, by_name["db_primary"].utilization)
-        failed |= write & (rng.random(n) < 1.0 - 1.0 / drain)
+        failed = failed | (write & (rng.random(n) < 1.0 - 1.0 / drain))
     else:
-        visit("db_primary", write, DB_WRITE_S)
-    failed |= total > cfg.timeout
+        visit("db_primary", write, DB_WRITE_S, ("write",))
+    failed = failed | (total > cfg.timeout)
     ok = total[~failed]
     if ok.size == 0:
         return None, None, 1.0
-    return float(np.quantile(ok, 0.5)), float(np.quantile(ok, 0.99)), float(failed.mean())
+    p50, p99 = np.quantile(ok, (0.5, 0.99))  # the same numbers as one call each, one partition
+    return float(p50), float(p99), float(failed.mean())
+
+
+class _Draws:
+    """The stretches of one latency run, each drawn once per ladder: ``stage(key, draw)`` is ``draw()``'s
+    arrays, computed after the same stages with the same keys only once, the generator then set to the state
+    that drawing left (the very numbers a run from the seed would draw). Stored arrays are never changed."""
+
+    def __init__(self, rng: np.random.Generator, store: dict, key: tuple):
+        self.rng, self.store, self.key = rng, store, key
+
+    def stage(self, key: tuple, draw) -> tuple:
+        self.key = (self.key, key)
+        hit = self.store.get(self.key)
+        if hit is None:
+            out = draw()
+            self.store[self.key] = (out, self.rng.bit_generator.state)
+            return out
+        out, state = hit
+        self.rng.bit_generator.state = state
+        return out
+
+
+def _latency_key(
+    cfg: ScaleConfig, load: Load, tiers: tuple[TierLoad, ...], cdn: CdnHitRatios | None
+) -> tuple:
+    """Everything :func:`_latency` reads: architectures with the same key have the same latency (automation
+    changes what a tier costs and how fast it is repaired, not its queues)."""
+    queues = tuple(
+        (
+            t.name,
+            t.finite.arrival_rate,
+            t.finite.service_rate,
+            t.finite.servers,
+            t.finite.capacity,
+            t.utilization,
+        )
+        for t in tiers
+    )
+    return ("latency", cfg.seed, cfg.sites > 1, cfg.timeout, load, cdn and cdn.request_hit_ratio, queues)
 
 
 def _availability(cfg: ScaleConfig, load: Load, tiers: tuple[TierLoad, ...]) -> float:
@@ -852,9 +935,10 @@ def ladder(config: ScaleConfig) -> tuple[Architecture, ...]:
 
 def _ladder(config: ScaleConfig, memo: dict) -> tuple[Architecture, ...]:
     steps = []
+    draws: dict = {}  # the steps' latency samples, shared while the ladder is computed (megabytes: not kept)
     for k in range(len(PRACTICE_ORDER) + 1):
         practices = frozenset(PRACTICE_ORDER[:k])
-        steps.append(_analyze(ScaleConfig(**{**_fields(config), "practices": practices}), memo))
+        steps.append(_analyze(ScaleConfig(**{**_fields(config), "practices": practices}), memo, draws))
     return tuple(steps)
 
 

@@ -178,7 +178,12 @@ class DrillResult:
 class _Tier:
     """One tier's live instances, its queue and its pending capacity, in the fluid run."""
 
-    def __init__(self, name: str, instances: int, service_time: float, scalable: bool):
+    __slots__ = (
+        "name", "planned", "alive", "per_instance", "backlog", "scalable", "service_time", "queue", "pending",
+        "recent", "recent_sum", "util",
+    )  # fmt: skip
+
+    def __init__(self, name: str, instances: int, service_time: float, scalable: bool, seconds: int):
         spec = TIERS[name]
         self.name = name
         self.planned = instances
@@ -191,6 +196,7 @@ class _Tier:
         self.pending: list[tuple[float, int]] = []  # (ready at, instances) on their way
         self.recent: deque[float] = deque(maxlen=METRIC_WINDOW_S)
         self.recent_sum = 0.0
+        self.util = [0.0] * seconds  # offered load / live capacity, second by second
 
     @property
     def capacity(self) -> float:
@@ -200,19 +206,28 @@ class _Tier:
     def wait(self) -> float:
         return self.queue / self.capacity if self.capacity > 0 else 0.0
 
-    def serve(self, arrivals: float, timeout: float) -> tuple[float, float]:
-        """One second: (served, turned away). The queue keeps what fits and would not time out."""
-        if len(self.recent) == self.recent.maxlen:
-            self.recent_sum -= self.recent[0]
-        self.recent.append(arrivals)
-        self.recent_sum += arrivals
-        cap = self.capacity
-        self.queue += arrivals
-        served = min(self.queue, cap)
-        self.queue -= served
-        limit = min(self.alive * self.backlog, timeout * cap)
-        dropped = max(0.0, self.queue - limit)
-        self.queue -= dropped
+    def take(self, total: float, i: int, timeout: float) -> tuple[float, float] | None:
+        """Second ``i`` with ``total`` requests' worth of work offered: its utilization is noted, then (served,
+        turned away), or None if nothing came. The queue keeps what fits and would not time out."""
+        cap = self.alive * self.per_instance
+        self.util[i] = total / cap if cap > 0 else math.inf
+        if total <= 0:
+            return None
+        recent = self.recent
+        if len(recent) == METRIC_WINDOW_S:
+            self.recent_sum -= recent[0]
+        recent.append(total)
+        self.recent_sum += total
+        q = self.queue + total
+        served = cap if cap < q else q  # min(q, cap), max(0.0, ...) below: the same floats, no call
+        q -= served
+        limit, room = self.alive * self.backlog, timeout * cap
+        if room < limit:
+            limit = room
+        dropped = q - limit
+        if not dropped > 0.0:
+            dropped = 0.0
+        self.queue = q - dropped
         return served, dropped
 
 
@@ -234,21 +249,24 @@ def healthy_run(arch: Architecture, config: DrillConfig) -> DrillRun:
 
 
 class _Run:
-    """One virtual-time run; ``broken`` strikes the drill at ``config.start``."""
+    """One virtual-time run; ``broken`` strikes the drill at ``config.start``.
+
+    Each second is a tight pass over plain floats (:meth:`_second`): the tiers a run does not have are
+    ``None``, every flow is a local variable, every constant is computed once; the arrivals of all seconds are
+    drawn at once (the same draws, in the same order, as one per second)."""
 
     def __init__(self, arch: Architecture, cfg: DrillConfig, broken: bool):
         self.arch, self.cfg, self.sc = arch, cfg, arch.config
         self.drill = cfg.drill if broken else None
         self.auto = "automation" in self.sc.practices
-        self.tiers = {t.name: _Tier(t.name, t.instances, t.service_time, t.scalable) for t in arch.tiers}
+        n = cfg.duration
+        self.tiers = {t.name: _Tier(t.name, t.instances, t.service_time, t.scalable, n) for t in arch.tiers}
         self.sites = self.sc.sites
         self.live_sites = self.sites
         queued_writes = "services" in self.sc.practices
         self.web_work = (WEB_STATIC_S, WEB_READ_S, WEB_WRITE_QUEUED_S if queued_writes else WEB_WRITE_S)
-        n = cfg.duration
         self.times = np.arange(n, dtype=float)
-        self.offered, self.goodput, self.errors, self.latency, self.jobs = (np.zeros(n) for _ in range(5))
-        self.util = {name: np.zeros(n) for name in self.tiers}
+        self.offered, self.goodput, self.errors, self.latency, self.jobs = ([0.0] * n for _ in range(5))
         self.events: list[DrillEvent] = []
         self.timers: list[tuple[float, str]] = []
         self.sessions_lost = self.writes_lost = 0.0
@@ -259,7 +277,6 @@ class _Run:
         # share of writes (and, without replicas, of database reads) whose primary is down
         self.primary_down = 0.0
         self.blocked_jobs = 0.0  # jobs for a dead primary, kept on the queue
-        self.failed = 0.0
 
     # -- what breaks and what mends -----------------------------------------------------------------------
     def _later(self, delay: float, what: str) -> None:
@@ -320,27 +337,31 @@ class _Run:
             self.events.append(DrillEvent(t, "spike", None, 2))
 
     def _mend(self) -> None:
-        due = [x for x in self.timers if x[0] <= self.now]
-        self.timers = [x for x in self.timers if x[0] > self.now]
-        for _, what in due:
-            if what == "health check":
-                self.web_black_hole = 0.0
-                self.events.append(DrillEvent(self.now, "detected", "web"))
-            elif what == "failover":
-                self.tiers["db_primary"].alive += 1
-                self.tiers["db_replica"].alive -= 1  # a replica became the primary
-                self.primary_down = 0.0
-                self.events.append(DrillEvent(self.now, "failover", "db_primary"))
-                self._replace("db_replica")
-            elif what == "dns failover":
-                self.site_black_hole = 0.0
-                self.events.append(DrillEvent(self.now, "dns_failover", None))
-            elif what.startswith("repair "):
-                self._added(what.split()[1], 1)
-        for tier in self.tiers.values():
-            ready = [n for a, n in tier.pending if a <= self.now]
+        now = self.now
+        if self.timers:
+            due = [x for x in self.timers if x[0] <= now]
+            self.timers = [x for x in self.timers if x[0] > now]
+            for _, what in due:
+                if what == "health check":
+                    self.web_black_hole = 0.0
+                    self.events.append(DrillEvent(now, "detected", "web"))
+                elif what == "failover":
+                    self.tiers["db_primary"].alive += 1
+                    self.tiers["db_replica"].alive -= 1  # a replica became the primary
+                    self.primary_down = 0.0
+                    self.events.append(DrillEvent(now, "failover", "db_primary"))
+                    self._replace("db_replica")
+                elif what == "dns failover":
+                    self.site_black_hole = 0.0
+                    self.events.append(DrillEvent(now, "dns_failover", None))
+                elif what.startswith("repair "):
+                    self._added(what.split()[1], 1)
+        for tier in self._growing:
+            if not tier.pending:
+                continue
+            ready = [n for a, n in tier.pending if a <= now]
             if ready:
-                tier.pending = [(a, n) for a, n in tier.pending if a > self.now]
+                tier.pending = [(a, n) for a, n in tier.pending if a > now]
                 self._added(tier.name, sum(ready))
 
     def _added(self, name: str, count: int) -> None:
@@ -356,129 +377,210 @@ class _Run:
 
     def _autoscale(self) -> None:
         """Add capacity once the last minute's load is 10% over target, ready after the reaction delay."""
-        if not (self.auto and "redundancy" in self.sc.practices) or self.live_sites == 0:
+        if not self.scaling or self.live_sites == 0:
             return  # one instance per tier cannot grow, and a dark data center has nowhere to grow into
         target = self.sc.target_utilization
-        for tier in self.tiers.values():
-            if not tier.scalable or tier.name == "db_primary" or not tier.recent:
+        for tier in self._scaled:
+            recent = tier.recent
+            if not recent:
                 continue
-            rate = tier.recent_sum / len(tier.recent)
-            coming = tier.alive + sum(n for _, n in tier.pending)
+            rate = tier.recent_sum / len(recent)
+            coming = tier.alive + (sum(n for _, n in tier.pending) if tier.pending else 0)
             if rate > tier.per_instance * coming * target * SCALE_OUT_MARGIN:
                 want = math.ceil(rate / (tier.per_instance * target) - 1e-9)
                 tier.pending.append((self.now + self.sc.autoscale_delay, want - math.floor(coming)))
 
     # -- one second of traffic ------------------------------------------------------------------------------
-    def _through(
-        self, name: str, parts: list[float], background: float = 0.0, work: tuple[float, ...] | None = None
-    ) -> list[float]:
-        """Pass the flows ``parts`` through a tier. ``work`` gives each flow's seconds per request (default: the
-        tier's mean), so a change of mix changes the load; ``background`` (replication, in requests of the
-        last flow's kind) loads the tier but is nobody's request, so what it loses is not a user's error."""
-        if name not in self.tiers:
-            return parts
-        tier = self.tiers[name]
-        mean = tier.service_time
-        scale = [1.0] * len(parts) if work is None else [w / mean for w in work]
-        users = sum(x * k for x, k in zip(parts, scale, strict=True))
-        total = users + background * scale[-1]
-        self.util[name][self.i] = total / tier.capacity if tier.capacity > 0 else math.inf
-        if total <= 0:
-            return parts
-        served, dropped = tier.serve(total, self.sc.timeout)
-        self.failed += sum(parts) * dropped / total  # requests, in proportion to the work turned away
-        return [x * served / total for x in parts]
-
-    def _cut(self, parts: list[float], share: float) -> list[float]:
-        self.failed += sum(parts) * share
-        return [x * (1 - share) for x in parts]
-
-    def _second(self) -> None:
-        load, tiers, i = self.arch.load, self.tiers, self.i
-        if self.cache_cold > 0 and "cache" in tiers and tiers["cache"].alive >= 1:
-            self.cache_cold *= math.exp(-1.0 / CACHE_WARMUP_S)  # missing keys refill from the database
-        cache_up = "cache" in tiers and tiers["cache"].alive >= 1
-        h = load.cache_hit_ratio * (1.0 - self.cache_cold) if cache_up else 0.0
-        arrivals = float(self.rng.poisson(load.total * self.spike))
+    def _second(self, i: int, arrivals: float) -> None:
+        """Second ``i``: the flows (static misses, reads, writes) through the tiers in request order. Each
+        tier's work is the flows weighted by their seconds per request over its mean (``k``); background work
+        (replication) loads a tier but is nobody's request, so what it loses is not a user's error; an
+        overloaded tier's losses are shared by the flows in proportion to their requests."""
+        lb, web, sessions, cache = self.lb, self.web, self.sessions, self.cache
+        queue, workers, primary, replica = self.queue_t, self.workers, self.primary, self.replica
+        timeout = self.timeout
+        cache_up = cache is not None and cache.alive >= 1
+        if self.cache_cold > 0 and cache_up:
+            self.cache_cold *= _WARM_STEP  # missing keys refill from the database
+        h = self.hit_ratio * (1.0 - self.cache_cold) if cache_up else 0.0
         self.offered[i] = arrivals
-        self.failed = 0.0
-        static = arrivals * load.static / load.total
-        done = static * (load.cdn_hits / load.static if load.static > 0 else 0.0)
-        flows = [static - done, arrivals * load.reads / load.total, arrivals * load.writes / load.total]
-        flows = self._cut(
-            flows, 1.0 if self.sites == 1 and self.site_black_hole > 0 else self.site_black_hole
+        failed = 0.0
+        static = arrivals * self.static_rate / self.total_rate
+        done = static * self.cdn_share
+        s0, r0, w0 = (
+            static - done,
+            arrivals * self.read_rate / self.total_rate,
+            arrivals * self.write_rate / self.total_rate,
         )
-        flows = self._through("load_balancer", flows)
-        flows = self._cut(flows, self.web_black_hole)
-        static, reads, writes = self._through("web", flows, work=self.web_work)
-        done += static
-        reads, writes = self._through("sessions", [reads, writes])
+        share = 1.0 if self.sites == 1 and self.site_black_hole > 0 else self.site_black_hole
+        if share:
+            failed += (s0 + r0 + w0) * share
+            keep = 1 - share
+            s0, r0, w0 = s0 * keep, r0 * keep, w0 * keep
+        if lb is not None:
+            total = s0 + r0 + w0
+            got = lb.take(total, i, timeout)
+            if got is not None:
+                served, dropped = got
+                failed += total * dropped / total
+                s0, r0, w0 = s0 * served / total, r0 * served / total, w0 * served / total
+        share = self.web_black_hole
+        if share:
+            failed += (s0 + r0 + w0) * share
+            keep = 1 - share
+            s0, r0, w0 = s0 * keep, r0 * keep, w0 * keep
+        ks, kr, kw = self.web_k
+        total = s0 * ks + r0 * kr + w0 * kw + 0.0 * kw
+        got = web.take(total, i, timeout)
+        if got is not None:
+            served, dropped = got
+            failed += (s0 + r0 + w0) * dropped / total
+            s0, r0, w0 = s0 * served / total, r0 * served / total, w0 * served / total
+        done += s0
+        if sessions is not None:
+            total = r0 + w0
+            got = sessions.take(total, i, timeout)
+            if got is not None:
+                served, dropped = got
+                failed += total * dropped / total
+                r0, w0 = r0 * served / total, w0 * served / total
         if cache_up:  # cache-aside: with no live cache node every read goes to the database
-            reads, writes = self._through("cache", [reads, writes])
-            done += reads * h
-            reads *= 1 - h
-        if "queue" in tiers:
-            (writes,) = self._through("queue", [writes])
-            done += writes  # the user's write is acknowledged once it is queued
-            self.blocked_jobs += writes * self.primary_down
-            (jobs,) = self._through("workers", [writes * (1 - self.primary_down)])
-            if self.primary_down == 0 and self.blocked_jobs > 0:  # the held jobs drain after failover
-                extra = min(self.blocked_jobs, max(0.0, tiers["workers"].capacity - jobs))
+            total = r0 + w0
+            got = cache.take(total, i, timeout)
+            if got is not None:
+                served, dropped = got
+                failed += total * dropped / total
+                r0, w0 = r0 * served / total, w0 * served / total
+            done += r0 * h
+            r0 *= 1 - h
+        down = self.primary_down
+        if queue is not None:
+            got = queue.take(w0, i, timeout)
+            if got is not None:
+                served, dropped = got
+                failed += w0 * dropped / w0
+                w0 = w0 * served / w0
+            done += w0  # the user's write is acknowledged once it is queued
+            self.blocked_jobs += w0 * down
+            jobs = w0 * (1 - down)
+            got = workers.take(jobs, i, timeout)
+            if got is not None:
+                served, dropped = got
+                failed += jobs * dropped / jobs
+                jobs = jobs * served / jobs
+            if down == 0 and self.blocked_jobs > 0:  # the held jobs drain after failover
+                extra = min(self.blocked_jobs, max(0.0, workers.alive * workers.per_instance - jobs))
                 self.blocked_jobs -= extra
                 jobs += extra
-            db_writes = [jobs]
-            self.jobs[i] = tiers["queue"].queue + tiers["workers"].queue + self.blocked_jobs
+            self.jobs[i] = queue.queue + workers.queue + self.blocked_jobs
         else:
-            db_writes = self._cut([writes], self.primary_down)
-        replicas = "db_replica" in tiers
-        primary_reads = [] if replicas else self._cut([reads], self.primary_down)
-        other_sites = sum(db_writes) * max(0, self.live_sites - 1)  # every data center applies every write
-        work = (DB_WRITE_S,) if replicas else (DB_READ_S, DB_WRITE_S)
-        served = self._through("db_primary", primary_reads + db_writes, background=other_sites, work=work)
-        if replicas:
-            replay = sum(served) * max(1, self.live_sites) * DB_WRITE_S / DB_READ_S  # in reads' worth of work
-            (reads,) = self._through("db_replica", [reads], background=replay, work=(DB_READ_S,))
-            done += reads
+            failed += w0 * down
+            jobs = w0 * (1 - down)  # the writes that reach the primary
+        sites_on = self.live_sites
+        other_sites = jobs * max(0, sites_on - 1)  # every data center applies every write
+        if replica is not None:
+            kw = self.primary_k[0]
+            total = jobs * kw + other_sites * kw
+            got = primary.take(total, i, timeout)
+            if got is not None:
+                served, dropped = got
+                failed += jobs * dropped / total
+                jobs = jobs * served / total
+            replay = jobs * max(1, sites_on) * DB_WRITE_S / DB_READ_S  # in reads' worth of work
+            kr = self.replica_k
+            total = r0 * kr + replay * kr
+            got = replica.take(total, i, timeout)
+            if got is not None:
+                served, dropped = got
+                failed += r0 * dropped / total
+                r0 = r0 * served / total
+            done += r0
         else:
-            done += served[0]
-        if "queue" not in tiers:
-            done += served[-1]
-        self.goodput[i], self.errors[i] = done, self.failed
-        waits = sum(
-            tiers[n].wait for n in ("load_balancer", "web", "sessions", "cache", "db_replica") if n in tiers
-        )
-        self.latency[i] = (
-            (self.arch.latency_p50 or 0.0) + waits + (0.0 if "queue" in tiers else tiers["db_primary"].wait)
-        )
+            failed += r0 * down
+            r0 = r0 * (1 - down)
+            kr, kw = self.primary_k
+            total = r0 * kr + jobs * kw + other_sites * kw
+            got = primary.take(total, i, timeout)
+            if got is not None:
+                served, dropped = got
+                failed += (r0 + jobs) * dropped / total
+                r0, jobs = r0 * served / total, jobs * served / total
+            done += r0
+        if queue is None:
+            done += jobs
+        self.goodput[i], self.errors[i] = done, failed
+        waits = 0
+        for t in self.waiting:
+            cap = t.alive * t.per_instance
+            waits += t.queue / cap if cap > 0 else 0.0
+        if queue is None:
+            cap = primary.alive * primary.per_instance
+            end = primary.queue / cap if cap > 0 else 0.0
+        else:
+            end = 0.0
+        self.latency[i] = self.p50 + waits + end
 
     def result(self) -> DrillRun:
-        self.rng = np.random.default_rng(self.cfg.seed)
-        for i in range(self.cfg.duration):
-            self.i, self.now = i, float(i)
-            if self.drill and i == self.cfg.start:
+        cfg, load, tiers = self.cfg, self.arch.load, self.tiers
+        self.lb, self.web, self.sessions = tiers.get("load_balancer"), tiers["web"], tiers.get("sessions")
+        self.cache, self.queue_t, self.workers = tiers.get("cache"), tiers.get("queue"), tiers.get("workers")
+        self.primary, self.replica = tiers["db_primary"], tiers.get("db_replica")
+        self.waiting = [
+            tiers[n] for n in ("load_balancer", "web", "sessions", "cache", "db_replica") if n in tiers
+        ]  # the tiers whose queue a request waits in (the primary's too, without a message queue)
+        self.scaling = self.auto and "redundancy" in self.sc.practices
+        self._scaled = [t for t in tiers.values() if t.scalable and t.name != "db_primary"]
+        self._growing = list(tiers.values())
+        self.timeout = self.sc.timeout
+        self.hit_ratio = load.cache_hit_ratio
+        self.total_rate, self.static_rate = load.total, load.static
+        self.read_rate, self.write_rate = load.reads, load.writes
+        self.cdn_share = load.cdn_hits / load.static if load.static > 0 else 0.0
+        self.p50 = self.arch.latency_p50 or 0.0
+        self.web_k = tuple(w / self.web.service_time for w in self.web_work)
+        replicas = self.replica is not None
+        self.primary_k = tuple(
+            w / self.primary.service_time for w in ((DB_WRITE_S,) if replicas else (DB_READ_S, DB_WRITE_S))
+        )
+        self.replica_k = DB_READ_S / self.replica.service_time if replicas else 0.0
+        n = cfg.duration
+        # One Poisson draw per second, all at once: the same numbers, in the same order, as one call a second.
+        rate = np.full(n, load.total * 1.0)
+        if self.drill == "traffic_spike":
+            rate[cfg.start :] = load.total * 2.0  # the spike doubles the rate from the strike on
+        arrivals = np.random.default_rng(cfg.seed).poisson(rate).astype(float).tolist()
+        strike = cfg.start if self.drill else -1
+        second, mend, autoscale = self._second, self._mend, self._autoscale
+        for i in range(n):
+            self.now = float(i)
+            if i == strike:
                 self._strike()
-            self._mend()
-            self._second()
-            self._autoscale()
-        for a in (
-            self.times,
-            self.offered,
-            self.goodput,
-            self.errors,
-            self.latency,
-            self.jobs,
-            *self.util.values(),
-        ):
-            a.setflags(write=False)  # a run is shared by every session that asks for it: nobody may change it
+            mend()
+            second(i, arrivals[i])
+            autoscale()
+        offered, goodput, errors, latency, jobs = (
+            _frozen(a) for a in (self.offered, self.goodput, self.errors, self.latency, self.jobs)
+        )  # a run is shared by every session that asks for it: nobody may change it
+        times = self.times
+        times.setflags(write=False)
         return DrillRun(
-            self.times,
-            self.offered,
-            self.goodput,
-            self.errors,
-            self.latency,
-            dict(self.util),
-            self.jobs,
+            times,
+            offered,
+            goodput,
+            errors,
+            latency,
+            {name: _frozen(t.util) for name, t in tiers.items()},
+            jobs,
             tuple(self.events),
             self.sessions_lost,
             self.writes_lost,
         )
+
+
+_WARM_STEP = math.exp(-1.0 / CACHE_WARMUP_S)  # one second of a cold key share refilling
+
+
+def _frozen(values: list[float]) -> np.ndarray:
+    a = np.array(values, dtype=float)
+    a.setflags(write=False)
+    return a

@@ -192,7 +192,13 @@ class FiniteQueueStats:
         cdf, lo, hi = table
         n = np.minimum(_search(cdf, lo, hi, rng.random(size) * cdf[-1]), self.capacity - 1)
         ahead = n - self.servers + 1
-        waits = rng.gamma(np.maximum(ahead, 1), 1.0 / (self.servers * self.service_rate))
+        scale = 1.0 / (self.servers * self.service_rate)
+        if ahead.size == 0 or ahead.max() <= 1:
+            # Every shape is 1, and numpy draws Gamma(1) as a standard exponential: the same numbers, from
+            # the same stream, at a third of the cost (the usual case: at most one request ahead).
+            waits = rng.standard_exponential(size) * scale
+        else:
+            waits = rng.gamma(np.maximum(ahead, 1), scale)
         return np.where(ahead > 0, waits, 0.0)
 
     @functools.cached_property
@@ -200,7 +206,8 @@ class FiniteQueueStats:
         """What :meth:`sample_wait` draws from, computed once per queue: the cumulative weights of the states an
         admitted request finds (None if (almost) nobody waits) and the window of states holding nearly all the
         weight (see :func:`_search`)."""
-        p = np.asarray(self.state_probabilities[:-1])
+        probs = self.__dict__.pop("_probs", None)  # the array mmck built the tuple from (the same floats)
+        p = np.asarray(self.state_probabilities[:-1]) if probs is None else probs[:-1]
         if p.sum() <= 0 or p[self.servers - 1 :].sum() < 1e-12 * p.sum():
             return None
         cdf = np.cumsum(p)
@@ -211,6 +218,9 @@ class FiniteQueueStats:
         return cdf, lo, hi
 
 
+_COUNTED = 8  # windows up to this many states are searched by counting (faster than a binary search)
+
+
 def _search(cdf: np.ndarray, lo: int, hi: int, x: np.ndarray) -> np.ndarray:
     """``np.searchsorted(cdf, x, side="right")`` for a non-decreasing ``cdf``, the same integers, faster: an x
     with cdf[lo - 1] <= x < cdf[hi - 1] has every state below lo at or under it and none from hi - 1 on, so it
@@ -219,7 +229,13 @@ def _search(cdf: np.ndarray, lo: int, hi: int, x: np.ndarray) -> np.ndarray:
     if hi - lo >= cdf.size // 2:
         return np.searchsorted(cdf, x, side="right")
     below = cdf[lo - 1] if lo > 0 else -np.inf
-    out = np.searchsorted(cdf[lo : hi - 1], x, side="right") + lo
+    window = cdf[lo : hi - 1]
+    if window.size <= _COUNTED:  # a few states: count the ones at or under each x (what searchsorted returns)
+        out = np.full(x.shape, lo, dtype=np.intp)
+        for edge in window:
+            out += x >= edge
+    else:
+        out = np.searchsorted(window, x, side="right") + lo
     rest = (x < below) | (x >= cdf[hi - 1])
     if rest.any():
         out[rest] = np.searchsorted(cdf, x[rest], side="right")
@@ -249,4 +265,9 @@ def mmck(arrival_rate: float, service_rate: float, servers: int, capacity: int) 
         log_w = np.concatenate(([0.0], np.cumsum(np.log(a) - np.log(np.minimum(n, c)))))
         w = np.exp(log_w - log_w.max())
         probs = w / w.sum()
-    return FiniteQueueStats(lam, mu, c, k, tuple(probs.tolist()))
+    stats = FiniteQueueStats(lam, mu, c, k, tuple(probs.tolist()))
+    probs.setflags(write=False)
+    stats.__dict__["_probs"] = (
+        probs  # for sample_wait's table (no second conversion), dropped once it is built
+    )
+    return stats

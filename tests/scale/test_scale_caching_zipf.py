@@ -1,5 +1,6 @@
 """zipf_hit_ratio against the sum written out as a plain float loop."""
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -31,3 +32,14 @@ def test_known_values():
 def test_bad_inputs():
     with pytest.raises(ValueError, match="cached must be between 0 and items"):
         zipf_hit_ratio(10, 1.0, 11)
+
+
+def test_the_harmonic_sums_are_kept_and_equal_a_fresh_sum():
+    """Each (n, s) is summed once per process; the kept value is the sum itself, whatever type n and s came in."""
+    from sdcore.scale.caching import _harmonic, generalized_harmonic
+
+    for n, s in ((1_000_000, 0.99), (10_000, 0.99), (0, 1.0), (5, 0.0), (123_457, 1.7)):
+        fresh = _harmonic.__wrapped__(n, s)
+        assert generalized_harmonic(n, s) == fresh
+        assert generalized_harmonic(float(n), np.float64(s)) == fresh
+    assert generalized_harmonic(1_000_000, 0.99) is generalized_harmonic(1_000_000, 0.99)

@@ -155,3 +155,39 @@ def test_sample_wait_draws_what_the_plain_search_draws():
         plain = np.where(ahead > 0, b.gamma(np.maximum(ahead, 1), 1.0 / (s.servers * s.service_rate)), 0.0)
         assert np.array_equal(s.sample_wait(a, 3000), plain)
         assert a.random() == b.random()
+
+
+def _plain_sample_wait(s, rng, size):
+    """The sampler as first written: a full search and a Gamma draw for every request."""
+    p = np.asarray(s.state_probabilities[:-1])
+    if p.sum() <= 0 or p[s.servers - 1 :].sum() < 1e-12 * p.sum():
+        return np.zeros(size)
+    cdf = np.cumsum(p)
+    n = np.minimum(np.searchsorted(cdf, rng.random(size) * cdf[-1], side="right"), s.capacity - 1)
+    ahead = n - s.servers + 1
+    return np.where(ahead > 0, rng.gamma(np.maximum(ahead, 1), 1.0 / (s.servers * s.service_rate)), 0.0)
+
+
+@pytest.mark.parametrize(
+    "lam, c, k",
+    [(0.05, 8, 4104), (0.9, 16, 272), (3.0, 4, 2004), (6, 8, 400), (60, 8, 72), (0.01, 1, 2001), (15.9, 16, 272),
+     (2.5, 8, 72), (1e-4, 1, 2001)],
+)  # fmt: skip
+@pytest.mark.parametrize("seed", range(3))
+def test_sample_wait_draws_the_plain_samplers_numbers_light_or_heavy(lam, c, k, seed):
+    """Light queues (at most one request ahead: the exponential shortcut, a window of a few states searched by
+    counting) and heavy ones (Gamma draws, a wide window) alike: the same waits and the same generator state as
+    the plain sampler."""
+    s = mmck(lam, 1.0, c, k)
+    a, b = np.random.default_rng(seed), np.random.default_rng(seed)
+    assert np.array_equal(s.sample_wait(a, 12_000), _plain_sample_wait(s, b, 12_000))
+    assert a.bit_generator.state == b.bit_generator.state
+
+
+def test_the_probabilities_kept_for_sampling_are_the_published_ones_until_the_table_is_built():
+    for s in (mmck(6, 1, 8, 400), mmck(0, 1, 2, 5), mmck(500, 1, 8, 72)):
+        kept = s.__dict__["_probs"]
+        assert not kept.flags.writeable
+        assert kept.tolist() == list(s.state_probabilities)
+        _ = s._wait_table
+        assert "_probs" not in s.__dict__  # the table holds what sampling needs; the copy is gone
