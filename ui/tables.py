@@ -9,9 +9,11 @@ behind the formats (a CSV export builds its own frame). Long tables stay a scrol
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -44,7 +46,28 @@ def styled(df: pd.DataFrame, columns: Mapping[str, tuple[str, str | None]] | Non
         for c, (label, f) in columns.items()
         if f and c in df
     }
+    for c in shown.columns:  # the rest as the grid showed them: 15.8, not the Styler's 15.800000
+        if (
+            c not in formats
+            and pd.api.types.is_numeric_dtype(shown[c])
+            and not pd.api.types.is_bool_dtype(shown[c])
+        ):
+            formats[c] = plain_number
     return shown.style.format(formats).hide(axis="index")
+
+
+def plain_number(x: Any) -> str:
+    """A table cell's number with thousands separators and at most four decimals, trailing zeros dropped.
+
+    >>> [plain_number(v) for v in (15.8, 12345, 0.123456, 2.0, float("nan"), 1e-05)]
+    ['15.8', '12,345', '0.1235', '2', '', '0.00001']
+    """
+    if x is None or pd.isna(x):
+        return ""
+    if isinstance(x, int | np.integer) or float(x).is_integer():
+        return f"{int(x):,}"
+    places = 4 if abs(x) >= 1e-4 else min(12, 1 - math.floor(math.log10(abs(x))))  # two digits of a tiny one
+    return f"{x:,.{places}f}".rstrip("0").rstrip(".")
 
 
 def fit(

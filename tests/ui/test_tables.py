@@ -21,3 +21,13 @@ def test_styled_shows_labels_and_formats_and_keeps_the_values():
 def test_frame_takes_rows_of_dicts_in_the_order_given():
     got = frame([{"b": 1, "a": 2}], ["a", "b"])
     assert list(got.columns) == ["a", "b"] and got.iloc[0].tolist() == [2, 1]
+
+
+def test_numbers_without_a_format_read_as_the_grid_showed_them():
+    """The Styler's default printed 15.800000; a count reads with thousands separators; text is untouched."""
+    df = pd.DataFrame({"name": ["push"], "ms": [15.8], "writes": [1234567], "tiny": [0.0000123], "ok": [True]})
+    html = styled(df).to_html()
+    assert ">15.8<" in html and "15.800000" not in html
+    assert ">1,234,567<" in html
+    assert ">0.000012<" in html and "e-05" not in html
+    assert ">push<" in html and ">True<" in html
