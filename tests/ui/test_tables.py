@@ -25,7 +25,9 @@ def test_frame_takes_rows_of_dicts_in_the_order_given():
 
 def test_numbers_without_a_format_read_as_the_grid_showed_them():
     """The Styler's default printed 15.800000; a count reads with thousands separators; text is untouched."""
-    df = pd.DataFrame({"name": ["push"], "ms": [15.8], "writes": [1234567], "tiny": [0.0000123], "ok": [True]})
+    df = pd.DataFrame(
+        {"name": ["push"], "ms": [15.8], "writes": [1234567], "tiny": [0.0000123], "ok": [True]}
+    )
     html = styled(df).to_html()
     assert ">15.8<" in html and "15.800000" not in html
     assert ">1,234,567<" in html
