@@ -17,6 +17,7 @@ from sdcore.charts.style import (
     HIGHLIGHT,
     NEUTRAL,
     PALETTE,
+    figure_from,
     grid_layout,
     merge_layout,
     style_layout,
@@ -196,15 +197,8 @@ def utilization_figure(arch: Architecture, height: int = 380) -> go.Figure:
 
 
 def _figure(traces: list[dict], layout: dict, *, validate: bool = False) -> go.Figure:
-    """The figure from its trace and layout dicts, with the empty title ``apply_style`` gives a figure with traces.
-
-    Not validated by default: these builders write the dicts plotly's validators would produce, and checking
-    them again cost most of a figure (tests/charts/test_charts_scale.py builds every figure both ways and
-    requires the same JSON, so a misspelt property still fails there). ``validate=True``: the checked figure."""
-    if validate:
-        return go.Figure({"data": traces, "layout": layout}).update_layout(title=None)
-    layout = {k: v for k, v in layout.items() if not (isinstance(v, list) and not v)}  # as plotly drops them
-    return go.Figure({"data": traces, "layout": {**layout, "title": {}}}, _validate=False)
+    """:func:`~sdcore.charts.style.figure_from` with the empty title ``apply_style`` gives an untitled figure."""
+    return figure_from(traces, layout, validate=validate)
 
 
 def _grid(height: int, rows: int, cols: int, titles: tuple[str, ...] = (), **grid: Any) -> dict:

@@ -52,3 +52,17 @@ def test_a_later_import_that_changes_the_default_template_is_undone_by_apply_sty
         assert go.Figure().to_plotly_json()["layout"]["template"] == white
     finally:
         pio.templates.default = "plotly_white"
+
+
+def test_figure_from_gives_the_json_plotly_validators_would():
+    from sdcore.charts.style import figure_from, merge_layout, style_layout
+
+    traces = [{"type": "bar", "x": [1, 2], "y": [3, 4], "marker": {"color": "#0072B2"}, "name": "n"}]
+    layout = merge_layout(style_layout(300), {"xaxis": {"title": {"text": "x"}}, "shapes": []})
+    titled = {**layout, "title": {"text": "t", "y": 0.98, "yanchor": "top"}}
+    for lay, empty_title in ((layout, True), (titled, False)):
+        fast = figure_from(traces, dict(lay), empty_title=empty_title).to_plotly_json()
+        checked = figure_from(traces, dict(lay), validate=True, empty_title=empty_title).to_plotly_json()
+        assert fast == checked
+        assert "shapes" not in fast["layout"]  # an empty list is dropped, as plotly drops it
+    assert fast["layout"]["title"]["text"] == "t"
