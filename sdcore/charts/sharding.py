@@ -10,7 +10,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 import plotly.graph_objects as go
 
-from sdcore.charts.style import BAD, GOOD, HIGHLIGHT, NEUTRAL, PALETTE, apply_style, colour
+from sdcore.charts.style import (
+    BAD,
+    GOOD,
+    HIGHLIGHT,
+    NEUTRAL,
+    PALETTE,
+    colour,
+    figure_from,
+    merge_layout,
+    style_layout,
+)
 from sdcore.sharding.hotkeys import MITIGATIONS, HotKeyReport
 from sdcore.sharding.joins import FeedCost
 from sdcore.sharding.keys import SHARD_KEYS
@@ -51,32 +61,24 @@ def shard_figure(
         annotations.append({"bgcolor": "rgba(255,255,255,0.85)", "font": {"color": c, "size": 13},
                             "showarrow": False, "text": f"{text} {cap:,.0f}/s", "x": 0, "xanchor": "left",
                             "xref": "x2 domain", "y": cap, "yanchor": "bottom", "yref": "y2"})  # fmt: skip
-    fig = go.Figure(
-        data=[
-            go.Bar(x=names, y=loads.rows, name="rows", marker_color=NEUTRAL, xaxis="x", yaxis="y",
-                   hovertemplate="%{x}: %{y:,} rows<extra></extra>"),
-            go.Bar(x=names, y=loads.reads, name="reads/s", marker_color=READS, xaxis="x2", yaxis="y2",
-                   hovertemplate="%{x}: %{y:,.0f} reads/s<extra></extra>"),
-            go.Bar(x=names, y=loads.writes, name="writes/s", marker_color=WRITES, xaxis="x2", yaxis="y2",
-                   hovertemplate="%{x}: %{y:,.0f} writes/s<extra></extra>"),
-        ],
-        layout={
-            "xaxis": {"anchor": "y", "domain": [0.0, 1.0], "matches": "x2", "showticklabels": False},
-            "yaxis": {"anchor": "x", "domain": [0.56, 1.0], "rangemode": "tozero"},
-            "xaxis2": {"anchor": "y2", "domain": [0.0, 1.0]},
-            "yaxis2": {"anchor": "x2", "domain": [0.0, 0.44], "rangemode": "tozero"},
-            "annotations": annotations,
-            "shapes": shapes,
-        },
-    )  # fmt: skip
-    apply_style(fig, height=height)
-    fig.update_layout(
-        barmode="group",
-        bargap=0.25,
-        margin={"l": 60, "r": 20, "t": 40, "b": 90},
-        legend={"orientation": "h", "y": -0.08, "yanchor": "top", "x": 0},
-    )
-    return fig
+    traces = [
+        {"type": "bar", "x": names, "y": loads.rows, "name": "rows", "marker": {"color": NEUTRAL}, "xaxis": "x",
+         "yaxis": "y", "hovertemplate": "%{x}: %{y:,} rows<extra></extra>"},
+        {"type": "bar", "x": names, "y": loads.reads, "name": "reads/s", "marker": {"color": READS},
+         "xaxis": "x2", "yaxis": "y2", "hovertemplate": "%{x}: %{y:,.0f} reads/s<extra></extra>"},
+        {"type": "bar", "x": names, "y": loads.writes, "name": "writes/s", "marker": {"color": WRITES},
+         "xaxis": "x2", "yaxis": "y2", "hovertemplate": "%{x}: %{y:,.0f} writes/s<extra></extra>"},
+    ]  # fmt: skip
+    layout = _styled(height, {
+        "xaxis": {"anchor": "y", "domain": [0.0, 1.0], "matches": "x2", "showticklabels": False},
+        "yaxis": {"anchor": "x", "domain": [0.56, 1.0], "rangemode": "tozero"},
+        "xaxis2": {"anchor": "y2", "domain": [0.0, 1.0]},
+        "yaxis2": {"anchor": "x2", "domain": [0.0, 0.44], "rangemode": "tozero"},
+        "annotations": annotations, "shapes": shapes, "barmode": "group", "bargap": 0.25,
+        "margin": {"l": 60, "r": 20, "t": 40, "b": 90},
+        "legend": {"orientation": "h", "y": -0.08, "yanchor": "top", "x": 0},
+    })  # fmt: skip
+    return _figure(traces, layout)
 
 
 def skew_heatmap(rows: Sequence, quantity: str = "reads") -> go.Figure:
@@ -85,111 +87,113 @@ def skew_heatmap(rows: Sequence, quantity: str = "reads") -> go.Figure:
     z = np.full((len(keys), len(strategies)), np.nan)
     for r in rows:
         z[keys.index(r.key), strategies.index(r.strategy)] = getattr(r, quantity).max_over_mean
-    text = [[f"{v:.2f}" for v in line] for line in z]
-    fig = go.Figure(
-        go.Heatmap(
-            z=z, x=strategies, y=[SHARD_KEYS[k].label for k in keys], text=text, texttemplate="%{text}",
-            textfont={"size": 15}, zmin=1, zmax=max(3.0, float(np.nanmax(z))), showscale=False,
-            colorscale=[[0, "#FFFFFF"], [0.35, "#F0E442"], [1, BAD]], xgap=2, ygap=2,
-            hovertemplate="%{y} · %{x}: busiest shard %{text}× the mean<extra></extra>",
-        )
-    )  # fmt: skip
-    apply_style(fig, height=360)
-    fig.update_layout(margin={"l": 170, "r": 10, "t": 30, "b": 50})
-    fig.update_xaxes(side="top", tickangle=0)
-    fig.update_yaxes(autorange="reversed")
-    return fig
+    text = [[f"{v:.2f}" for v in line] for line in z.tolist()]
+    heat = {
+        "type": "heatmap", "z": z, "x": strategies, "y": [SHARD_KEYS[k].label for k in keys], "text": text,
+        "texttemplate": "%{text}", "textfont": {"size": 15}, "zmin": 1,
+        "zmax": max(3.0, float(np.nanmax(z))), "showscale": False,
+        "colorscale": [[0, "#FFFFFF"], [0.35, "#F0E442"], [1, BAD]], "xgap": 2, "ygap": 2,
+        "hovertemplate": "%{y} · %{x}: busiest shard %{text}× the mean<extra></extra>",
+    }  # fmt: skip
+    layout = _styled(360, {"margin": {"l": 170, "r": 10, "t": 30, "b": 50},
+                           "xaxis": {"side": "top", "tickangle": 0}, "yaxis": {"autorange": "reversed"}})  # fmt: skip
+    return _figure([heat], layout)
 
 
 def movement_figure(movements: Sequence[Movement], highlight: str | None = None) -> go.Figure:
     """Share of rows each strategy moves for the same S -> S', theory as a black tick."""
     labels = [STRATEGIES[m.strategy].label for m in movements]
     colours = [HIGHLIGHT if m.strategy == highlight else PALETTE[0] for m in movements]
-    fig = go.Figure(go.Bar(
-        x=[m.fraction for m in movements], y=labels, orientation="h", marker_color=colours, name="measured",
-        text=[f"{m.fraction:.1%}" for m in movements], textposition="outside", cliponaxis=False,
-        hovertemplate="%{y}: %{x:.1%} of rows moved<extra></extra>",
-    ))  # fmt: skip
+    traces = [{
+        "type": "bar", "x": [float(m.fraction) for m in movements], "y": labels, "orientation": "h",
+        "marker": {"color": colours}, "name": "measured", "text": [f"{m.fraction:.1%}" for m in movements],
+        "textposition": "outside", "cliponaxis": False,
+        "hovertemplate": "%{y}: %{x:.1%} of rows moved<extra></extra>",
+    }]  # fmt: skip
     theory = [
         (m.expected, label) for m, label in zip(movements, labels, strict=True) if m.expected is not None
     ]
     if theory:
-        fig.add_trace(go.Scatter(x=[t for t, _ in theory], y=[lb for _, lb in theory], mode="markers",
-                                 name="theory", marker={"symbol": "line-ns", "size": 26, "color": "#000000",
-                                                        "line": {"width": 3}},
-                                 hovertemplate="theory %{x:.1%}<extra></extra>"))  # fmt: skip
-    apply_style(fig, height=340)
-    fig.update_layout(margin={"l": 240, "r": 60, "t": 40, "b": 50})
-    fig.update_xaxes(tickformat=".0%", range=[0, 1.12], title="rows moved")
-    fig.update_yaxes(autorange="reversed")
-    return fig
+        traces.append({"type": "scatter", "x": [float(t) for t, _ in theory], "y": [lb for _, lb in theory],
+                       "mode": "markers", "name": "theory",
+                       "marker": {"symbol": "line-ns", "size": 26, "color": "#000000", "line": {"width": 3}},
+                       "hovertemplate": "theory %{x:.1%}<extra></extra>"})  # fmt: skip
+    layout = _styled(340, {
+        "margin": {"l": 240, "r": 60, "t": 40, "b": 50},
+        "xaxis": {"tickformat": ".0%", "range": [0, 1.12], "title": {"text": "rows moved"}},
+        "yaxis": {"autorange": "reversed"},
+    })  # fmt: skip
+    return _figure(traces, layout)
 
 
 def migration_figure(mig: Migration) -> go.Figure:
     """The migration's steps, back to back, as a timeline."""
     steps = [s for s in mig.steps if np.isfinite(s.duration_s)]
-    fig = go.Figure(go.Bar(
-        y=[s.name for s in steps], x=[max(s.duration_s, mig.total_s * 0.004 if np.isfinite(mig.total_s) else 0)
-                                     for s in steps],
-        base=[s.start_s for s in steps], orientation="h", marker_color=[colour(i) for i in range(len(steps))],
-        customdata=[[s.what, s.duration_s] for s in steps],
-        hovertemplate="%{y}: %{customdata[1]:,.1f} s<br>%{customdata[0]}<extra></extra>", showlegend=False,
-    ))  # fmt: skip
-    apply_style(fig, height=330)
-    fig.update_layout(margin={"l": 130, "r": 30, "t": 30, "b": 50})
-    fig.update_xaxes(title="seconds from the start of the migration", rangemode="tozero")
-    fig.update_yaxes(autorange="reversed")
-    return fig
+    floor = mig.total_s * 0.004 if np.isfinite(mig.total_s) else 0
+    bar = {
+        "type": "bar", "y": [s.name for s in steps], "x": [float(max(s.duration_s, floor)) for s in steps],
+        "base": [float(s.start_s) for s in steps], "orientation": "h",
+        "marker": {"color": [colour(i) for i in range(len(steps))]},
+        "customdata": [[s.what, float(s.duration_s)] for s in steps],
+        "hovertemplate": "%{y}: %{customdata[1]:,.1f} s<br>%{customdata[0]}<extra></extra>", "showlegend": False,
+    }  # fmt: skip
+    layout = _styled(330, {
+        "margin": {"l": 130, "r": 30, "t": 30, "b": 50},
+        "xaxis": {"title": {"text": "seconds from the start of the migration"}, "rangemode": "tozero"},
+        "yaxis": {"autorange": "reversed"},
+    })  # fmt: skip
+    return _figure([bar], layout)
 
 
 def slot_map_figure(before: np.ndarray, after: np.ndarray) -> go.Figure:
     """Who owns each of the 16,384 slots, before and after: only whole slots change colour."""
-    fig = go.Figure()
+    traces = []
     for row, owner in (("before", before), ("after", after)):
         cut = np.flatnonzero(np.diff(owner)) + 1
         starts = np.concatenate(([0], cut))
         ends = np.concatenate((cut, [SLOTS]))
         shards = owner[starts]
-        fig.add_trace(go.Bar(
-            y=[row] * len(starts), x=ends - starts, base=starts, orientation="h", showlegend=False,
-            marker={"color": [colour(int(s)) for s in shards], "line": {"color": "#FFFFFF", "width": 1}},
-            customdata=np.stack([starts, ends - 1, shards], axis=1),
-            hovertemplate="slots %{customdata[0]:,}–%{customdata[1]:,}: shard S%{customdata[2]}<extra></extra>",
-        ))  # fmt: skip
-    apply_style(fig, height=220)
-    fig.update_layout(barmode="overlay", margin={"l": 80, "r": 20, "t": 20, "b": 50})
-    fig.update_xaxes(range=[0, SLOTS], title="slot")
-    fig.update_yaxes(autorange="reversed")
-    return fig
+        traces.append({
+            "type": "bar", "y": [row] * len(starts), "x": ends - starts, "base": starts.tolist(),
+            "orientation": "h", "showlegend": False,
+            "marker": {"color": [colour(s) for s in shards.tolist()], "line": {"color": "#FFFFFF", "width": 1}},
+            "customdata": np.stack([starts, ends - 1, shards], axis=1),
+            "hovertemplate": "slots %{customdata[0]:,}–%{customdata[1]:,}: shard S%{customdata[2]}<extra></extra>",
+        })  # fmt: skip
+    layout = _styled(220, {"barmode": "overlay", "margin": {"l": 80, "r": 20, "t": 20, "b": 50},
+                           "xaxis": {"range": [0, SLOTS], "title": {"text": "slot"}},
+                           "yaxis": {"autorange": "reversed"}})  # fmt: skip
+    return _figure(traces, layout)
 
 
 def hot_shard_figure(report: HotKeyReport) -> go.Figure:
     """The hot shard's reads and writes under each mitigation, as a share of the per-shard capacity."""
     s = report.settings
     labels = [MITIGATIONS[o.name].label for o in report.options]
-    reads = [o.hot_reads / s.read_capacity for o in report.options]
-    writes = [o.hot_writes / s.write_capacity for o in report.options]
-    fig = go.Figure()
-    for name, values, c in (("reads / read cap", reads, READS), ("writes / write cap", writes, WRITES)):
-        fig.add_trace(go.Bar(y=labels, x=values, name=name, orientation="h", marker_color=c,
-                             text=[f"{v:.0%}" for v in values], textposition="outside", cliponaxis=False,
-                             hovertemplate="%{y}: %{x:.0%} of capacity<extra></extra>"))  # fmt: skip
-    apply_style(fig, height=400)
+    reads = [float(o.hot_reads / s.read_capacity) for o in report.options]
+    writes = [float(o.hot_writes / s.write_capacity) for o in report.options]
+    traces = [
+        {"type": "bar", "y": labels, "x": values, "name": name, "orientation": "h", "marker": {"color": c},
+         "text": [f"{v:.0%}" for v in values], "textposition": "outside", "cliponaxis": False,
+         "hovertemplate": "%{y}: %{x:.0%} of capacity<extra></extra>"}
+        for name, values, c in (("reads / read cap", reads, READS), ("writes / write cap", writes, WRITES))
+    ]  # fmt: skip
     top = max([*reads, *writes, 1.0])
-    fig.update_layout(
-        barmode="group",
-        margin={"l": 220, "r": 60, "t": 50, "b": 50},
-        shapes=[{"line": {"color": BAD, "dash": "dash", "width": 2}, "type": "line", "x0": 1.0, "x1": 1.0,
-                 "xref": "x", "y0": 0, "y1": 1, "yref": "y domain"}],  # the capacity: add_vline's line
-        xaxis={"tickformat": ".0%", "range": [0, top * 1.18], "title": "busiest shard, share of its capacity"},
-        yaxis={"autorange": "reversed"},
-    )  # fmt: skip
-    return fig
+    layout = _styled(400, {
+        "barmode": "group",
+        "margin": {"l": 220, "r": 60, "t": 50, "b": 50},
+        "shapes": [{"line": {"color": BAD, "dash": "dash", "width": 2}, "type": "line", "x0": 1.0, "x1": 1.0,
+                    "xref": "x", "y0": 0, "y1": 1, "yref": "y domain"}],  # the capacity: add_vline's line
+        "xaxis": {"tickformat": ".0%", "range": [0, top * 1.18],
+                  "title": {"text": "busiest shard, share of its capacity"}},
+        "yaxis": {"autorange": "reversed"},
+    })  # fmt: skip
+    return _figure(traces, layout)
 
 
 def join_figure(feed: FeedCost) -> go.Figure:
     """Per feed read: shards asked and rows shipped, normalized vs de-normalized; per rename: rows rewritten."""
-    designs = ("join", "copy")
+    designs = ["join", "copy"]
     rename = float(feed.rename_rows.mean()) if len(feed.rename_rows) else 0.0
     worst = float(feed.rename_rows.max()) if len(feed.rename_rows) else 0.0
     # Three panels side by side, laid out as make_subplots(cols=3, horizontal_spacing=0.1) does.
@@ -197,31 +201,37 @@ def join_figure(feed: FeedCost) -> go.Figure:
     starts = [i * (w + 0.1) for i in range(3)]
     domains = [[starts[0], w], [starts[1], starts[1] + w], [starts[2], 1.0]]
     titles = ("Shards asked<br>per feed", "Rows shipped<br>per feed", "Rows written<br>per rename")
-    layout: dict = {}
+    over: dict = {}
     for i, dom in enumerate(domains, start=1):
         n = "" if i == 1 else str(i)
-        layout[f"xaxis{n}"] = {"anchor": f"y{n}", "domain": dom}
-        layout[f"yaxis{n}"] = {"anchor": f"x{n}", "domain": [0.0, 1.0]}
-    layout["annotations"] = [
+        over[f"xaxis{n}"] = {"anchor": f"y{n}", "domain": dom}
+        over[f"yaxis{n}"] = {"anchor": f"x{n}", "domain": [0.0, 1.0]}
+    over["annotations"] = [
         _title(t, (d[0] + d[1]) / 2, 1.0, size=15) for t, d in zip(titles, domains, strict=True)
     ]
-    fig = go.Figure(
-        data=[
-            go.Bar(x=designs, y=[feed.normalized_shards, feed.denormalized_shards], showlegend=False,
-                   marker_color=[PALETTE[0], GOOD], hovertemplate="%{x}: %{y:.1f} shards<extra></extra>",
-                   xaxis="x", yaxis="y"),
-            go.Bar(x=designs, y=[feed.normalized_rows, feed.denormalized_rows], showlegend=False,
-                   marker_color=[PALETTE[0], GOOD], hovertemplate="%{x}: %{y:.0f} rows<extra></extra>",
-                   xaxis="x2", yaxis="y2"),
-            go.Bar(x=["join", "copy", "copy max"], y=[1, rename, worst], showlegend=False,
-                   marker_color=[PALETTE[0], GOOD, BAD], hovertemplate="%{x}: %{y:,.0f} rows<extra></extra>",
-                   xaxis="x3", yaxis="y3"),
-        ],
-        layout=layout,
-    )  # fmt: skip
-    apply_style(fig, height=380)
-    fig.update_layout(margin={"l": 60, "r": 20, "t": 80, "b": 50})
-    return fig
+    over["margin"] = {"l": 60, "r": 20, "t": 80, "b": 50}
+    traces = [
+        {"type": "bar", "x": designs, "y": [feed.normalized_shards, feed.denormalized_shards],
+         "showlegend": False, "marker": {"color": [PALETTE[0], GOOD]},
+         "hovertemplate": "%{x}: %{y:.1f} shards<extra></extra>", "xaxis": "x", "yaxis": "y"},
+        {"type": "bar", "x": designs, "y": [feed.normalized_rows, feed.denormalized_rows], "showlegend": False,
+         "marker": {"color": [PALETTE[0], GOOD]}, "hovertemplate": "%{x}: %{y:.0f} rows<extra></extra>",
+         "xaxis": "x2", "yaxis": "y2"},
+        {"type": "bar", "x": ["join", "copy", "copy max"], "y": [1, rename, worst], "showlegend": False,
+         "marker": {"color": [PALETTE[0], GOOD, BAD]}, "hovertemplate": "%{x}: %{y:,.0f} rows<extra></extra>",
+         "xaxis": "x3", "yaxis": "y3"},
+    ]  # fmt: skip
+    return _figure(traces, _styled(380, over))
+
+
+def _figure(traces: list[dict], layout: dict, *, validate: bool = False) -> go.Figure:
+    """:func:`~sdcore.charts.style.figure_from` with the empty title ``apply_style`` gives an untitled figure."""
+    return figure_from(traces, layout, validate=validate)
+
+
+def _styled(height: int, over: dict) -> dict:
+    """What :func:`apply_style` sets for ``height``, then ``over`` merged in as ``update_layout`` does."""
+    return merge_layout(style_layout(height), over)
 
 
 def result_movement_figure(result: ShardingResult) -> go.Figure:

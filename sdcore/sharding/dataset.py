@@ -119,6 +119,22 @@ class Dataset:
         order, starts = memo_of(self, DERIVED).get("by_author", self._by_author)
         return order[starts[user] : starts[user + 1]].copy()
 
+    def posts_of_users(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The posts of each user in ``users`` (valid ids), one user after the other, each oldest first, and
+        how many each has: :meth:`posts_of` of every user, concatenated, in one gather.
+
+        >>> ds = make_dataset(DatasetConfig(users=100, posts_per_user=3))
+        >>> posts, counts = ds.posts_of_users(np.array([7, 2]))
+        >>> posts.tolist() == [*ds.posts_of(7).tolist(), *ds.posts_of(2).tolist()]
+        True
+        """
+        users = np.asarray(users, dtype=np.int64)
+        order, starts = memo_of(self, DERIVED).get("by_author", self._by_author)
+        first, counts = starts[users], starts[users + 1] - starts[users]
+        ends = np.cumsum(counts)
+        at = np.arange(int(ends[-1]) if len(ends) else 0) + np.repeat(first - (ends - counts), counts)
+        return order[at], counts
+
     def _by_author(self) -> tuple[np.ndarray, np.ndarray]:
         """Post ids grouped by author (ascending within each) and where each author's run starts."""
         order = np.argsort(self.post_author, kind="stable")

@@ -17,10 +17,10 @@ from sdcore.sharding.hotkeys import HotKeyReport, HotSettings, _base_loads, hot_
 from sdcore.sharding.ids import LOGICAL_SHARDS, ShardedId
 from sdcore.sharding.joins import FeedCost, QueryFanout, feed_cost, query_fanout
 from sdcore.sharding.keys import SHARD_KEYS, KeyColumn, key_column
-from sdcore.sharding.layout import ShardLoads, Skew, Workload, shard_loads
+from sdcore.sharding.layout import ShardLoads, Skew, Workload
 from sdcore.sharding.memo import memo_of
 from sdcore.sharding.resharding import Migration, Movement, compare_resharding, migration, moved_slot_ranges
-from sdcore.sharding.strategies import MAX_SHARDS, STRATEGIES, Placement, _frozen, place, reshard
+from sdcore.sharding.strategies import MAX_SHARDS, STRATEGIES, Placement, place, resharded
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ def skew_table(ds: Dataset, shards: int, workload: Workload, vnodes: int = 100) 
     for key in SHARD_KEYS:
         col = key_column(ds, key)
         for name in STRATEGIES:
-            loads = shard_loads(place(col, name, shards, vnodes), col, workload)
+            loads = _base_loads(place(col, name, shards, vnodes), col, workload)  # kept on the placement
             sk = loads.skews()
             rows.append(SkewRow(key, name, sk["rows"], sk["reads"], sk["writes"]))
     return tuple(rows)
@@ -160,9 +160,8 @@ def run_sharding(config: ShardingConfig, dataset: Dataset | None = None) -> Shar
     # Each panel is a pure function of the placement (or the column) and a few settings: kept on it, so a
     # move that changes one setting recomputes only what reads it, and unchanged panels are the same objects.
     k = col.key
-    after = _part(pl, ("reshard", k, config.new_shards), lambda: _frozen(reshard(pl, col, config.new_shards)))
-    movements = _part(col, ("compare", config.shards, config.new_shards, config.vnodes),
-                      lambda: compare_resharding(col, config.shards, config.new_shards, config.vnodes))  # fmt: skip
+    after = resharded(pl, col, config.new_shards)
+    movements = compare_resharding(col, config.shards, config.new_shards, config.vnodes)  # kept per placement
     mine = next(m for m in movements if m.strategy == config.strategy)
     mig = migration(
         mine.bytes_moved * config.scale, mine.fraction, config.network_mb_per_s, config.writes_per_s

@@ -25,13 +25,13 @@ from types import MappingProxyType
 import numpy as np
 
 from sdcore import checks
-from sdcore.hashing import HashRing, KeyHashes, hash_keys
+from sdcore.hashing import KeyHashes, hash_keys
 from sdcore.scale.caching import zipf_hit_ratio
 from sdcore.sharding.keys import KeyColumn
 from sdcore.sharding.keyslot import key_slots
 from sdcore.sharding.layout import ShardLoads, Workload, group_loads, shard_loads
 from sdcore.sharding.memo import memo_of
-from sdcore.sharding.strategies import Placement, new_post_shards, shard_names
+from sdcore.sharding.strategies import Placement, new_post_shards, shared_ring
 
 DYNAMODB_READS_PER_PARTITION = 3000.0
 DYNAMODB_WRITES_PER_PARTITION = 1000.0
@@ -186,15 +186,14 @@ def salted(pl: Placement, col: KeyColumn, workload: Workload, group: int, k: int
 def bounded(pl: Placement, col: KeyColumn, workload: Workload, load_factor: float, vnodes: int):
     """Consistent hashing with bounded loads, hottest key values placed first."""
     reads_g, writes_g = _group_loads(col, workload)
-    names = shard_names(pl.shards)
-    ring = HashRing(names, vnodes=vnodes, load_factor=load_factor)
+    ring = shared_ring(col, pl.shards, vnodes, load_factor)
     order = _order(col, workload, "total")
     where = np.empty(col.n_groups, dtype=np.int32)
     where[order] = ring.locate(KeyHashes.precomputed("murmur3", h32=col.h32()[order]))
     reads = np.bincount(where, weights=reads_g, minlength=pl.shards)
     writes = np.bincount(where, weights=writes_g, minlength=pl.shards)
     if col.creates_values:  # new values are placed as they come, with no cap to apply yet
-        plain = HashRing(names, vnodes=vnodes)
+        plain = shared_ring(col, pl.shards, vnodes)
         new = plain.locate(KeyHashes.precomputed("murmur3", h32=col.new_h32()))
         writes += workload.new_posts_per_s / len(new) * np.bincount(new, minlength=pl.shards)
     hot = int(order[0])

@@ -149,17 +149,15 @@ def feed_cost(
     weights = ds.user_followers / ds.user_followers.sum()
     routed = col.key in USER_KEYS
     post_shards, post_rows, user_shards, user_rows = [], [], [], []
-    authors_seen: list[int] = []
-    followed = np.zeros(ds.users, dtype=bool)
+    authors_seen: list[np.ndarray] = []
     for _ in range(readers):
         followees = rng.choice(ds.users, size=follows, replace=False, p=weights)
-        followed[followees] = True
-        candidates = np.flatnonzero(followed[ds.post_author])  # ascending = oldest first
-        followed[followees] = False
+        # Every post of the followees (distinct users), in post-id order = oldest first.
+        candidates = np.sort(ds.posts_of_users(followees)[0])
         on = row_shard[candidates]
-        asked = len(np.unique(on)) if routed else pl.shards
         # Each shard asked returns its newest feed_size matching posts; the coordinator merges them.
         per_shard = np.bincount(on, minlength=pl.shards)
+        asked = int(np.count_nonzero(per_shard)) if routed else pl.shards
         shipped = int(np.minimum(per_shard, feed_size).sum())
         feed = candidates[-feed_size:]
         authors = np.unique(ds.post_author[feed])
@@ -167,16 +165,15 @@ def feed_cost(
         post_rows.append(shipped)
         user_shards.append(len(np.unique(users.group_shard[authors])))
         user_rows.append(len(authors))
-        authors_seen.extend(authors.tolist())
-    authors = np.unique(np.array(authors_seen, dtype=np.int64))
-    rename_rows, rename_shards = [], []
-    for a in authors.tolist():
-        mine = ds.posts_of(a)
-        rename_rows.append(len(mine))
-        rename_shards.append(len(np.unique(row_shard[mine])))
+        authors_seen.append(authors)
+    authors = np.unique(np.concatenate(authors_seen)).astype(np.int64)
+    # A rename rewrites every post of the author, on every shard holding one: counted for all authors at once.
+    mine, rename_rows = ds.posts_of_users(authors)
+    holds = np.zeros((len(authors), pl.shards), dtype=bool)
+    holds[np.repeat(np.arange(len(authors)), rename_rows), row_shard[mine]] = True
     as_int = lambda xs: np.array(xs, dtype=np.int64)  # noqa: E731
     return FeedCost(as_int(post_shards), as_int(post_rows), as_int(user_shards), as_int(user_rows),
-                    as_int(rename_rows), as_int(rename_shards), follows, feed_size)  # fmt: skip
+                    as_int(rename_rows), as_int(holds.sum(axis=1)), follows, feed_size)  # fmt: skip
 
 
 def _vnodes(pl: Placement) -> int:

@@ -10,7 +10,7 @@ New posts either reuse a value (a user's next post has the same user id) or crea
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import numpy as np
@@ -19,7 +19,7 @@ from sdcore import checks
 from sdcore.hashing import hash_keys
 from sdcore.sharding.dataset import COUNTRIES, DERIVED, Dataset
 from sdcore.sharding.keyslot import key_slots
-from sdcore.sharding.memo import memo_of
+from sdcore.sharding.memo import Memo, memo_of
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,9 @@ class KeyColumn:
     new_codes: np.ndarray  # int64 per new post: an existing group, or n_groups + i for a new value
     _labels: Callable[[], list[str]]
     _new_labels: Callable[[], list[str]]
+    # Values every column of one dataset can share (hash rings, which do not depend on the keys), kept on the
+    # dataset: None for a column made on its own.
+    shared: Memo | None = field(default=None, repr=False)
 
     @property
     def creates_values(self) -> bool:
@@ -74,6 +77,17 @@ class KeyColumn:
 
     def new_slots(self) -> np.ndarray:
         return self._cached("new_slots", lambda: key_slots(self.new_labels()))
+
+    def weights(self, name: str) -> np.ndarray:
+        """``rows`` or ``bytes`` per group as float64 (read-only), what ``np.bincount`` weighs with: converted
+        once, not on every count."""
+
+        def make() -> np.ndarray:
+            out = getattr(self, name).astype(np.float64)
+            out.setflags(write=False)
+            return out
+
+        return self._cached(f"{name}_f", make)
 
     def _cached(self, name: str, make):
         cache = self.__dict__.setdefault("_cache", {})  # frozen, eq=False: a private derived cache
@@ -131,4 +145,8 @@ def _key_column(ds: Dataset, key: str) -> KeyColumn:
         new_codes=new_codes,
         _labels=labels,
         _new_labels=new_labels,
+        shared=memo_of(ds, SHARED_KEPT, "_shared_memo"),
     )
+
+
+SHARED_KEPT = 12  # values kept per dataset for all its columns: hash rings of a few shard counts and vnodes

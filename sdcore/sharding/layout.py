@@ -101,8 +101,8 @@ def shard_loads(pl: Placement, col: KeyColumn, workload: Workload) -> ShardLoads
         per_post = workload.new_posts_per_s / len(col.new_codes)
         writes = writes + per_post * np.bincount(new_post_shards(pl, col), minlength=s)
     return ShardLoads(
-        rows=np.bincount(where, weights=col.rows, minlength=s).astype(np.int64),
-        bytes=np.bincount(where, weights=col.bytes, minlength=s).astype(np.int64),
+        rows=np.bincount(where, weights=col.weights("rows"), minlength=s).astype(np.int64),
+        bytes=np.bincount(where, weights=col.weights("bytes"), minlength=s).astype(np.int64),
         reads=reads,
         writes=writes,
     )

@@ -84,9 +84,22 @@ class HashModulo:
         return (col.new_h32() % np.uint32(pl.shards)).astype(np.int32)
 
 
+def shared_ring(col: KeyColumn, shards: int, vnodes: int, load_factor: float | None = None) -> HashRing:
+    """``HashRing(shard_names(shards), vnodes=vnodes, load_factor=load_factor)``, one for every column of a
+    dataset (a ring does not depend on the keys; its sorted points and lookup table are built once). The ring
+    is shared: nothing may add or remove its nodes."""
+
+    def make() -> HashRing:
+        return HashRing(shard_names(shards), vnodes=vnodes, load_factor=load_factor)
+
+    if col.shared is None:
+        return make()
+    return col.shared.get(("ring", shards, vnodes, load_factor), make)
+
+
 class ConsistentHash:
     def place(self, col: KeyColumn, shards: int, vnodes: int) -> Placement:
-        ring = HashRing(shard_names(shards), vnodes=vnodes)
+        ring = shared_ring(col, shards, vnodes)
         where = ring.locate(KeyHashes.precomputed("murmur3", h32=col.h32()))
         return Placement("ring", shards, where.astype(np.int32), ring)
 
@@ -162,25 +175,30 @@ class RangePartition:
 
 class Directory:
     def place(self, col: KeyColumn, shards: int, vnodes: int) -> Placement:
-        sizes = col.rows.astype(np.float64)
+        sizes = col.weights("rows")
         order = np.argsort(-sizes, kind="stable")
         where = np.zeros(col.n_groups, dtype=np.int32)
         head = order[:_EXACT_DIRECTORY]
         heap = [(0.0, s) for s in range(shards)]
+        chosen = []
+        push = heapq.heapreplace  # pop the least-full shard and push it back fuller, in one step
+        for size in sizes[
+            head
+        ].tolist():  # longest processing time first: biggest value on the least-full shard
+            load, s = heap[0]  # (load, shard) pairs are distinct, so the least is the same however they sit
+            chosen.append(s)
+            push(heap, (load + size, s))
+        where[head] = chosen
         loads = np.zeros(shards)
-        for g in head.tolist():  # longest processing time first: the biggest value on the least-full shard
-            load, s = heapq.heappop(heap)
-            where[g] = s
-            load += sizes[g]
+        for load, s in heap:
             loads[s] = load
-            heapq.heappush(heap, (load, s))
         tail = order[_EXACT_DIRECTORY:]
         where[tail] = water_fill(loads, sizes[tail])
         return Placement("directory", shards, where, None)
 
     def reshard(self, pl: Placement, col: KeyColumn, shards: int) -> Placement:
         where = pl.group_shard.copy()
-        sizes = col.rows.astype(np.float64)
+        sizes = col.weights("rows")
         loads = np.bincount(where, weights=sizes, minlength=max(pl.shards, shards))[:shards].copy()
         target = sizes.sum() / shards
         move = where >= shards  # the removed shards' values must move
@@ -205,7 +223,7 @@ class Directory:
         return Placement("directory", shards, where, None)
 
     def place_new(self, pl: Placement, col: KeyColumn) -> np.ndarray:
-        loads = np.bincount(pl.group_shard, weights=col.rows, minlength=pl.shards)
+        loads = np.bincount(pl.group_shard, weights=col.weights("rows"), minlength=pl.shards)
         n = len(col.new_labels())
         return water_fill(loads, np.ones(n))
 
@@ -287,6 +305,17 @@ def reshard(pl: Placement, col: KeyColumn, shards: int) -> Placement:
     """The placement after re-sharding ``pl`` to ``shards`` shards, by its strategy's rules."""
     shards = check_shards("new shards", shards)
     return STRATEGIES[pl.strategy].cls().reshard(pl, col, shards)
+
+
+def resharded(pl: Placement, col: KeyColumn, shards: int) -> Placement:
+    """:func:`reshard`, once per placement and shard count (read-only, shared like the placement)."""
+    shards = check_shards("new shards", shards)
+    return memo_of(pl, RESHARDS_KEPT, "_reshard_memo").get(
+        (col.key, col.n_groups, shards), lambda: _frozen(reshard(pl, col, shards))
+    )
+
+
+RESHARDS_KEPT = 4  # re-shardings kept per placement (a few S' for one S)
 
 
 def new_post_shards(pl: Placement, col: KeyColumn) -> np.ndarray:
