@@ -183,7 +183,8 @@ def timeline():
 stepper.animate("rl.play", timeline, advance)
 
 st.subheader("The five, and GCRA, on the same traffic")
-tables.fit(rl.comparison_table(comparison), columns=rl.table_columns(W))
+table = cache.figure(rl.comparison_table, comparison)  # one frame per result, never changed (fit copies it)
+tables.fit(table, columns=rl.table_columns(W))
 st.caption(rl.table_caption(comparison))
 left, right = st.columns([1.1, 1])
 with left:
@@ -229,7 +230,7 @@ page_end(
     try_this=rl.TRY_THIS,
     exports=(
         Export("Every decision (CSV)", lambda: rl.decisions_frame(comparison), "decisions.csv"),
-        Export("Comparison table (CSV)", lambda: rl.comparison_table(comparison), "comparison.csv"),
+        Export("Comparison table (CSV)", lambda: table, "comparison.csv"),
         *([Export("Clients limited (CSV)", tune.limited.to_frame, "limited_clients.csv")] if tune else []),
     ),
     references=rl.REFERENCES,

@@ -14,7 +14,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 import plotly.graph_objects as go
 
-from sdcore.charts.style import BAD, GOOD, NEUTRAL, apply_style, colour, grid_layout
+from sdcore.charts.style import (
+    BAD,
+    GOOD,
+    NEUTRAL,
+    colour,
+    figure_from,
+    grid_layout,
+    merge_layout,
+    style_layout,
+)
 from sdcore.ratelimit.compare import Comparison
 from sdcore.ratelimit.simulate import SimulationResult, state_curve
 
@@ -77,8 +86,14 @@ def _figure(
     shapes: Sequence[dict] = (),
     annotations: Sequence[dict] = (),
     x_range: Sequence[float] | None = None,
+    validate: bool = False,
 ) -> go.Figure:
-    """One validated figure from its traces and layout, in the house style; ``x_range`` on every time axis."""
+    """One figure from its traces and layout, in the house style (what ``apply_style`` sets, merged as its
+    ``update_layout`` would); ``x_range`` on every time axis.
+
+    Not validated by default: the builders write the dicts plotly's validators would produce, and checking
+    them again cost most of a figure (tests/charts/test_charts_ratelimit.py requires the same JSON as the
+    plotly helpers' figures, and as ``validate=True``, so a misspelt property still fails there)."""
     layout = dict(layout)
     if annotations:
         layout["annotations"] = [*layout.get("annotations", ()), *annotations]
@@ -88,7 +103,12 @@ def _figure(
         axes = [k for k in layout if k.startswith("xaxis")] or ["xaxis"]
         for k in axes:
             layout[k] = {**layout.get(k, {}), "range": [x_range[0], x_range[1]]}
-    return apply_style(go.Figure({"data": traces, "layout": layout}), title=title, height=height)
+    style = style_layout(height)
+    if title:  # a title sits above the legend row (apply_style's)
+        style["title"] = {"text": title, "y": 0.98, "yanchor": "top"}
+        style["margin"]["t"] = 110
+    layout = merge_layout(layout, style)
+    return figure_from(traces, layout, validate=validate, empty_title=not title)
 
 
 def _seconds(r: SimulationResult) -> np.ndarray:
@@ -98,6 +118,20 @@ def _seconds(r: SimulationResult) -> np.ndarray:
 def _bin_edges(t: np.ndarray, bins: int) -> np.ndarray:
     lo, hi = (float(t.min()), float(t.max())) if len(t) else (0.0, 1.0)
     return np.linspace(lo, hi if hi > lo else lo + 1.0, bins + 1)
+
+
+def _stacked_grid(titles: Sequence[str]) -> dict:
+    """The layout of ``make_subplots(rows=len(titles), cols=1, shared_xaxes=True, subplot_titles=titles)``.
+    Where the titles sit does not depend on their words, and a limiter's label names its settings: the grid
+    is made (and kept by ``grid_layout``) once per number of panels, with stand-in titles put back here."""
+    if not all(titles):  # make_subplots leaves out an empty title's annotation
+        return grid_layout(rows=len(titles), cols=1, shared_xaxes=True, subplot_titles=tuple(titles))
+    layout = grid_layout(
+        rows=len(titles), cols=1, shared_xaxes=True, subplot_titles=tuple(map(str, range(len(titles))))
+    )
+    for note, text in zip(layout["annotations"], titles, strict=True):
+        note["text"] = text
+    return layout
 
 
 def _binned_panels(
@@ -112,7 +146,11 @@ def _binned_panels(
     legend, a subplot title would not)."""
     labels = [p[0] for p in panels]
     titles = tuple(labels) if len(labels) > 1 else None
-    layout = grid_layout(rows=len(labels), cols=1, shared_xaxes=True, subplot_titles=titles)
+    layout = (
+        _stacked_grid(titles)
+        if titles
+        else grid_layout(rows=1, cols=1, shared_xaxes=True, subplot_titles=None)
+    )
     traces = []
     for i, (_, centers, admitted, rejected, width) in enumerate(panels, start=1):
         k = _ref(i)
@@ -364,6 +402,24 @@ def estimate_figure(
     )  # fmt: skip
 
 
+def _top_vline(x, text: str, line: Mapping) -> tuple[dict, dict]:
+    """The shape and the annotation ``fig.add_vline(x=x, line=line, annotation_text=text,
+    annotation_position="top")`` adds."""
+    shape = {
+        "line": dict(line),
+        "type": "line",
+        "x0": x,
+        "x1": x,
+        "xref": "x",
+        "y0": 0,
+        "y1": 1,
+        "yref": "y domain",
+    }
+    note = {"showarrow": False, "text": text, "x": x, "xanchor": "center", "xref": "x", "y": 1, "yanchor": "bottom",
+            "yref": "y domain"}  # fmt: skip
+    return shape, note
+
+
 def max_in_window_figure(
     comparison: Comparison | Mapping[str, int], limit: int | None = None, *, height: int = 360
 ) -> go.Figure:
@@ -378,27 +434,19 @@ def max_in_window_figure(
         if limit is None:
             raise ValueError("limit is needed when the counts are given as a mapping")
         labels, values = list(comparison), list(comparison.values())
-    fig = go.Figure(
-        go.Bar(
-            x=values,
-            y=labels,
-            orientation="h",
-            marker={"color": [BAD if v > limit else GOOD for v in values]},
-            text=[str(v) for v in values],
-            textposition="outside",
-            showlegend=False,
-        )
-    )
+    bars = {"type": "bar", "x": values, "y": labels, "orientation": "h",
+            "marker": {"color": [BAD if v > limit else GOOD for v in values]}, "text": [str(v) for v in values],
+            "textposition": "outside", "showlegend": False}  # fmt: skip
     # Above the plot: inside it, the label would sit on the first bar's count.
-    fig.add_vline(
-        x=limit,
-        line={"color": NEUTRAL, "dash": "dot"},
-        annotation_text=f"limit {limit}",
-        annotation_position="top",
-    )
-    fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(title_text="most admitted in any window", range=[0, max([limit, *values]) * 1.15])
-    return apply_style(fig, height=height)
+    shape, note = _top_vline(limit, f"limit {limit}", {"color": NEUTRAL, "dash": "dot"})
+    layout = {
+        "yaxis": {"autorange": "reversed"},
+        "xaxis": {
+            "title": {"text": "most admitted in any window"},
+            "range": [0, max([limit, *values]) * 1.15],
+        },
+    }
+    return _figure([bars], layout, height=height, shapes=[shape], annotations=[note])
 
 
 def binned_arrivals_figure(
@@ -428,25 +476,25 @@ def peak_distribution_figure(
         values, width = (edges[:-1] + edges[1:]) / 2, float(edges[1] - edges[0])
     else:
         width = max(0.8, (float(values.max()) - float(values.min()) + 1) / 60) if len(values) else 0.8
-    fig = go.Figure(
-        go.Bar(
-            x=values,
-            y=counts,
-            width=width,
-            marker={"color": colour(0), "line": {"width": 0}},
-            showlegend=False,
-            hovertemplate="peak %{x:,.0f}: %{y:,} clients<extra></extra>",
-        )
-    )
+    bars = {"type": "bar", "x": values, "y": counts, "width": width,
+            "marker": {"color": colour(0), "line": {"width": 0}}, "showlegend": False,
+            "hovertemplate": "peak %{x:,.0f}: %{y:,} clients<extra></extra>"}  # fmt: skip
+    shapes, notes = [], []
     if percentile is not None and len(peaks):
         at = peaks.percentile(percentile)
-        fig.add_vline(
-            x=at,
-            line={"color": NEUTRAL, "dash": "dot", "width": 2},
-            annotation_text=f"{percentile:g}th percentile: {at:,}",
-            annotation_position="top",
+        shape, note = _top_vline(
+            at, f"{percentile:g}th percentile: {at:,}", {"color": NEUTRAL, "dash": "dot", "width": 2}
         )
+        shapes, notes = [shape], [note]
     top = float(values.max()) + width if len(values) else 1.0
-    fig.update_xaxes(title_text=f"peak requests in any {peaks.window:g} s window", range=[0, top * 1.08])
-    fig.update_yaxes(title_text="clients", type="log" if len(counts) and max(counts) > 50 else "linear")
-    return apply_style(fig, height=height)
+    layout = {
+        "xaxis": {
+            "title": {"text": f"peak requests in any {peaks.window:g} s window"},
+            "range": [0, top * 1.08],
+        },
+        "yaxis": {
+            "title": {"text": "clients"},
+            "type": "log" if len(counts) and max(counts) > 50 else "linear",
+        },
+    }
+    return _figure([bars], layout, height=height, shapes=shapes, annotations=notes)

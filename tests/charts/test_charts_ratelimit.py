@@ -331,6 +331,67 @@ def old_binned_arrivals_figure(
     return old_cursor(fig, cursor)
 
 
+def old_max_in_window_figure(comparison, limit=None, *, height: int = 360) -> go.Figure:
+    if isinstance(comparison, Mapping):
+        labels, values = list(comparison), list(comparison.values())
+    else:
+        labels = [row.label for row in comparison.rows]
+        values = [row.max_in_window for row in comparison.rows]
+        limit = comparison.settings.limit
+    fig = go.Figure(
+        go.Bar(
+            x=values,
+            y=labels,
+            orientation="h",
+            marker={"color": [BAD if v > limit else GOOD for v in values]},
+            text=[str(v) for v in values],
+            textposition="outside",
+            showlegend=False,
+        )
+    )
+    fig.add_vline(
+        x=limit,
+        line={"color": NEUTRAL, "dash": "dot"},
+        annotation_text=f"limit {limit}",
+        annotation_position="top",
+    )
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(title_text="most admitted in any window", range=[0, max([limit, *values]) * 1.15])
+    return apply_style(fig, height=height)
+
+
+def old_peak_distribution_figure(peaks, *, percentile=None, height: int = 360) -> go.Figure:
+    values, counts = peaks.histogram()
+    if len(values) > MAX_BARS:
+        edges = np.linspace(float(values.min()), float(values.max()) + 1, MAX_BARS + 1)
+        counts, _ = np.histogram(values, bins=edges, weights=counts)
+        values, width = (edges[:-1] + edges[1:]) / 2, float(edges[1] - edges[0])
+    else:
+        width = max(0.8, (float(values.max()) - float(values.min()) + 1) / 60) if len(values) else 0.8
+    fig = go.Figure(
+        go.Bar(
+            x=values,
+            y=counts,
+            width=width,
+            marker={"color": colour(0), "line": {"width": 0}},
+            showlegend=False,
+            hovertemplate="peak %{x:,.0f}: %{y:,} clients<extra></extra>",
+        )
+    )
+    if percentile is not None and len(peaks):
+        at = peaks.percentile(percentile)
+        fig.add_vline(
+            x=at,
+            line={"color": NEUTRAL, "dash": "dot", "width": 2},
+            annotation_text=f"{percentile:g}th percentile: {at:,}",
+            annotation_position="top",
+        )
+    top = float(values.max()) + width if len(values) else 1.0
+    fig.update_xaxes(title_text=f"peak requests in any {peaks.window:g} s window", range=[0, top * 1.08])
+    fig.update_yaxes(title_text="clients", type="log" if len(counts) and max(counts) > 50 else "linear")
+    return apply_style(fig, height=height)
+
+
 # --- the comparison -----------------------------------------------------------------------------------
 
 DETAIL = {
@@ -410,3 +471,83 @@ def test_the_builders_still_refuse_what_they_cannot_draw():
     _, _, _, comparison = preset_run(rl.DEFAULT_PRESET)
     with pytest.raises(ValueError, match="needs a token bucket result"):
         charts.token_level_figure(comparison.results["fixed_window"])
+
+
+@pytest.mark.parametrize("preset", list(rl.PRESETS))
+def test_the_summary_figures_are_the_plotly_helpers_figures(preset):
+    """The bars against the limit and the peak distribution, without validation, equal the figures the plotly
+    helpers draw (``go.Bar``, ``add_vline``, ``update_xaxes``), at every preset and percentile."""
+    from sdcore.ratelimit import client_peaks
+
+    v, settings, trace, comparison = preset_run(preset)
+    assert spec(charts.max_in_window_figure(comparison)) == spec(old_max_in_window_figure(comparison))
+    counts = {"a": 3, "b": 12}
+    assert spec(charts.max_in_window_figure(counts, 10, height=300)) == spec(
+        old_max_in_window_figure(counts, 10, height=300)
+    )
+    peaks = client_peaks(trace.timestamps, trace.keys, settings.window)
+    for percentile in (None, 50.0, 99.0):
+        assert spec(charts.peak_distribution_figure(peaks, percentile=percentile)) == spec(
+            old_peak_distribution_figure(peaks, percentile=percentile)
+        )
+
+
+def test_many_distinct_peaks_and_no_peak_draw_the_same_figures():
+    from sdcore.ratelimit import client_peaks
+
+    sizes = np.arange(1, 601)  # client c sends c requests at once: 600 distinct peaks, past MAX_BARS
+    t = np.repeat(np.arange(600) * 2.0, sizes)
+    many = client_peaks(t, np.repeat(sizes, sizes), 1.0)
+    assert len(many.histogram()[0]) > MAX_BARS
+    none = client_peaks(np.zeros(0), None, 1.0)
+    for peaks in (many, none):
+        for percentile in (None, 90.0):
+            assert spec(charts.peak_distribution_figure(peaks, percentile=percentile)) == spec(
+                old_peak_distribution_figure(peaks, percentile=percentile)
+            )
+
+
+def test_unvalidated_figures_are_the_validated_ones(monkeypatch):
+    """The builders skip plotly's validators; built with them (``_figure(validate=True)``), every figure is the
+    same JSON: a misspelt or ill-typed property would differ or raise here."""
+    from sdcore.ratelimit import client_peaks
+
+    v, settings, trace, comparison = preset_run(rl.DEFAULT_PRESET)
+    lo, hi = rl.time_range(trace)
+    t = (lo + hi) / 2
+    a, b = rl.view_range(t, lo, hi, 20 * settings.window)
+    shown = rl.shown_algorithms(v["algorithm"])
+    slices = rl.arrival_slices(comparison, shown, a, b)
+    bins = rl.arrival_bins(slices, a, b)
+    small = compare_limiters(np.sort(np.random.default_rng(0).uniform(0, 5, 40)), None, settings)
+    peaks = client_peaks(trace.timestamps, trace.keys, settings.window)
+    builds = [
+        lambda: charts.arrivals_figure(slices, cursor=t, x_range=(a, b)),
+        lambda: charts.arrivals_figure(list(small.results.values()), cursor=1.0),
+        lambda: charts.max_in_window_figure(comparison),
+        lambda: charts.peak_distribution_figure(peaks, percentile=90.0),
+        *(
+            lambda name=name, new=new: getattr(charts, new)(
+                rl.time_slice(comparison.results[name], a - 2, b), cursor=t, x_range=(a, b)
+            )
+            for name, (new, _) in DETAIL.items()
+        ),
+    ]
+    if bins:
+        builds.append(lambda: charts.binned_arrivals_figure(bins, cursor=t, x_range=(a, b)))
+    fast = [spec(build()) for build in builds]
+    plain = charts._figure
+    monkeypatch.setattr(charts, "_figure", lambda *args, **kw: plain(*args, **kw, validate=True))
+    assert [spec(build()) for build in builds] == fast
+
+
+@pytest.mark.parametrize(
+    "titles", [("a", "b"), ("Token bucket (cap 7, 3/s)", "x", "Fixed window (100 per 1 s)"), ("", "b", "c")]
+)
+def test_a_stacked_grid_is_make_subplots_whatever_the_titles(titles):
+    """The grid is kept once per number of panels (stand-in titles); with the real titles put back it is the
+    layout make_subplots gives for those titles (an empty title, which make_subplots leaves out, included)."""
+    want = make_subplots(rows=len(titles), cols=1, shared_xaxes=True, subplot_titles=titles).layout
+    got = charts._stacked_grid(titles)
+    assert got == {k: v for k, v in want.to_plotly_json().items() if k != "template"}
+    assert charts._stacked_grid(titles) is not got  # a fresh dict each time: the builders fill it in

@@ -392,3 +392,25 @@ def test_figures_are_drawn_once_per_result_and_cursor(monkeypatch):
     ok(at)
     assert calls["max_in_window_figure"] == 0
     assert calls["token_level_figure"] == calls["queue_figure"] == 1
+
+
+def test_the_comparison_table_is_built_once_per_result(monkeypatch):
+    """A rerun with nothing changed, or a cursor move, builds no comparison table (one frame per result,
+    shown and exported as it is); new settings build the new result's table once."""
+    from lessons import rate_limiter as lesson
+
+    calls = []
+    real = lesson.comparison_table
+    monkeypatch.setattr(lesson, "comparison_table", lambda c: calls.append(c) or real(c))
+    at = open_page(PAGE, {"preset": "Steady under the limit", "rate": "79"})
+    ok(at)
+    shown = table(at)
+    assert len(calls) == 1
+    at.run()
+    at.slider(key="rl.cursor").set_value(at.slider(key="rl.cursor").value + 1.0).run()
+    ok(at)
+    assert len(calls) == 1
+    assert table(at).equals(shown)
+    at.number_input(key="ratelimit.rate").set_value(81.0).run()
+    ok(at)
+    assert len(calls) == 2 and calls[1] is not calls[0]
