@@ -13,16 +13,36 @@ from ui.params import PageParams
 
 P = PageParams("kvh", L.PARAMS, L.PRESET_VALUES, L.DEFAULT_PRESET)
 ss = st.session_state
-cached = st.cache_resource(max_entries=32, ttl=3600, show_spinner=False)  # results are never mutated
-run_gossip, run_swim, run_heartbeats = (
-    cached(gossip.simulate_gossip),
-    cached(swim.simulate_swim),
-    cached(phi.simulate_heartbeats),
-)
-run_repair, run_tombstones = cached(merkle.run_repair), cached(tombstones.simulate_tombstones)
 
 
-@st.cache_resource(max_entries=32, ttl=3600, show_spinner="Crashing a member many times…")
+# Small wrappers, not cache_resource(engine_function): Streamlit keys a cached function by its source, read
+# with inspect.getsource on every rerun, and tokenising the long engine functions was a fifth of a rerun.
+@cache.shared(max_entries=32)  # results are never mutated: one object for every session
+def run_gossip(c: gossip.GossipConfig) -> gossip.GossipResult:
+    return gossip.simulate_gossip(c)
+
+
+@cache.shared(max_entries=32)
+def run_swim(c: swim.SwimConfig) -> swim.SwimResult:
+    return swim.simulate_swim(c)
+
+
+@cache.shared(max_entries=32)
+def run_heartbeats(s: phi.HeartbeatScenario) -> phi.HeartbeatResult:
+    return phi.simulate_heartbeats(s)
+
+
+@cache.shared(max_entries=32)
+def run_repair(c: merkle.RepairConfig) -> merkle.RepairRun:
+    return merkle.run_repair(c)
+
+
+@cache.shared(max_entries=32)
+def run_tombstones(s: tombstones.TombstoneScenario) -> tombstones.TombstoneResult:
+    return tombstones.simulate_tombstones(s)
+
+
+@cache.shared(max_entries=32, spinner="Crashing a member many times…")
 def run_trials(c: swim.SwimConfig) -> swim.DetectionTrials:
     return swim.detection_trials(c, L.SWIM_TRIALS)
 

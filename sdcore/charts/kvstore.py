@@ -10,7 +10,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 import plotly.graph_objects as go
 
-from sdcore.charts.style import BAD, GOOD, HIGHLIGHT, NEUTRAL, PALETTE, apply_style, colour
+from sdcore.charts.style import (
+    BAD,
+    GOOD,
+    HIGHLIGHT,
+    NEUTRAL,
+    PALETTE,
+    apply_style,
+    colour,
+    merge_layout,
+    style_layout,
+)
 from sdcore.kvstore.latency import LEG_DESCRIPTIONS, LEG_NAMES, LatencyDistribution, LegLatencies
 from sdcore.kvstore.quorum import QuorumOverlap
 
@@ -121,9 +131,7 @@ def consistency_curve_figure(
                     "hovertemplate": f"t = {highlight_t_ms:g} ms<br>{p:.2f}% consistent<extra></extra>",
                 }
             )
-    fig = go.Figure(data=traces)
-    apply_style(fig, title=title)
-    fig.update_layout(
+    over = dict(
         xaxis={"title": {"text": "time after the write commits (ms)"}},
         yaxis={
             "title": {"text": "reads returning the latest write"},
@@ -133,7 +141,7 @@ def consistency_curve_figure(
         **({"shapes": shapes} if shapes else {}),
         **({"annotations": annotations} if annotations else {}),
     )
-    return fig
+    return _one_pass(traces, over, title=title)
 
 
 def quorum_figure(overlap: QuorumOverlap, *, title: str | None = None) -> go.Figure:
@@ -206,9 +214,7 @@ def quorum_figure(overlap: QuorumOverlap, *, title: str | None = None) -> go.Fig
         )
     else:
         verdict = f"R + W = {total} ≤ N = {n}:<br>this read quorum misses the write entirely, a stale read"
-    fig = go.Figure(data=traces)
-    apply_style(fig, title=title, height=480)
-    fig.update_layout(
+    over = dict(
         annotations=[
             {
                 "text": verdict,
@@ -225,7 +231,7 @@ def quorum_figure(overlap: QuorumOverlap, *, title: str | None = None) -> go.Fig
         xaxis={"visible": False, "range": [-2.0, 2.0]},
         yaxis={"visible": False, "range": [-1.85, 1.85], "scaleanchor": "x", "scaleratio": 1},
     )
-    return fig
+    return _one_pass(traces, over, title=title, height=480)
 
 
 _LATENCY_AXES = types.MappingProxyType(
@@ -266,44 +272,55 @@ def latency_consistency_figure(
     y_all = 100.0 * table[metric].to_numpy()
     labelled = _unclutter(x_all, y_all, first=~table["strong"].to_numpy())  # partial quorums first
     y_title = _CONSISTENCY_AXES[metric]
-    fig = go.Figure()
+    strong_all = table["strong"].to_numpy()
+    r_all, w_all = table["r"].tolist(), table["w"].tolist()
+    traces: list[dict] = []  # plain dicts and one layout, validated once (add_trace, update_* cost more)
     for strong, name, marker_colour, symbol in (
         (True, "strong (R + W > N)", GOOD, "circle"),
         (False, "partial (R + W ≤ N)", _WRITE_COLOUR, "diamond"),
     ):
-        rows = (table["strong"] == strong).to_numpy()
+        rows = strong_all == strong
         if not rows.any():
             continue
-        labels = [f"R={r},W={w}" for r, w in zip(table.loc[rows, "r"], table.loc[rows, "w"], strict=True)]
-        fig.add_trace(
-            go.Scatter(
-                x=x_all[rows],
-                y=y_all[rows],
-                mode="markers+text",
-                name=name,
-                text=[label if shown else "" for label, shown in zip(labels, labelled[rows], strict=True)],
-                customdata=labels,
-                textposition="middle right",
-                textfont={"size": 12},
-                cliponaxis=False,  # a label at the right edge stays readable
-                marker={
+        picked = np.flatnonzero(rows).tolist()
+        labels = [f"R={r_all[i]},W={w_all[i]}" for i in picked]
+        traces.append(
+            {
+                "type": "scatter",
+                "x": x_all[rows],
+                "y": y_all[rows],
+                "mode": "markers+text",
+                "name": name,
+                "text": [label if shown else "" for label, shown in zip(labels, labelled[rows], strict=True)],
+                "customdata": labels,
+                "textposition": "middle right",
+                "textfont": {"size": 12},
+                "cliponaxis": False,  # a label at the right edge stays readable
+                "marker": {
                     "color": marker_colour,
                     "symbol": symbol,
                     "size": 12,
                     "line": {"color": "white", "width": 1},
                 },
-                hovertemplate="%{customdata}<br>%{x:.3g} ms<br>%{y:.2f}%<extra>%{fullData.name}</extra>",
-            )
+                "hovertemplate": "%{customdata}<br>%{x:.3g} ms<br>%{y:.2f}%<extra>%{fullData.name}</extra>",
+            }
         )
-    apply_style(fig, title=title)
     log_x = np.log10(x_all)
     span = max(float(np.ptp(log_x)), 0.1)
-    # Room on the right for the last label.
-    fig.update_xaxes(
-        title_text=x_title, type="log", range=[log_x.min() - 0.04 * span, log_x.max() + 0.16 * span]
-    )
-    fig.update_yaxes(title_text=y_title, ticksuffix="%")
-    return fig
+    over = {  # room on the right for the last label
+        "xaxis": {"title": {"text": x_title}, "type": "log",
+                  "range": [log_x.min() - 0.04 * span, log_x.max() + 0.16 * span]},
+        "yaxis": {"title": {"text": y_title}, "ticksuffix": "%"},
+    }  # fmt: skip
+    return _one_pass(traces, over, title=title)
+
+
+def _one_pass(traces: list[dict], over: dict, *, title: str | None = None, height: int = 420) -> go.Figure:
+    """``go.Figure(traces)`` styled by apply_style and updated by ``over``, in one validation."""
+    if title:  # a titled figure: apply_style's own path (rare; the page's figures have no title)
+        fig = apply_style(go.Figure(data=traces), title=title, height=height)
+        return fig.update_layout(over)
+    return go.Figure({"data": traces, "layout": merge_layout(style_layout(height), over)})
 
 
 def _unclutter(x: np.ndarray, y: np.ndarray, first: np.ndarray) -> np.ndarray:
@@ -337,67 +354,72 @@ def quorum_heatmap_figure(
         top, zmin, zmax = _WRITE_COLOUR, min(90.0, 10.0 * math.floor(np.nanmin(grid) / 10.0)), 100.0
     else:
         top, zmin, zmax = BAD, 0.0, max(10.0, 10.0 * math.ceil(np.nanmax(grid) / 10.0))
-    fig = go.Figure(
-        go.Heatmap(
-            z=grid,
-            x=list(range(1, n + 1)),
-            y=list(range(1, n + 1)),
-            zmin=zmin,
-            zmax=zmax,
-            colorscale=[[0.0, "#FFFFFF"], [1.0, top]],
-            text=[[f"{v:.1f}%" if n <= 6 else f"{v:.0f}%" for v in row] for row in grid],
-            texttemplate="%{text}",
-            textfont={"size": 15 if n <= 5 else 13 if n <= 7 else 11},
-            colorbar={"ticksuffix": "%"},
-            hovertemplate="R=%{y}, W=%{x}: %{text}<extra></extra>",
-            showscale=True,
-        )
-    )
+    ticks = list(range(1, n + 1))
+    traces: list[dict] = [
+        {
+            "type": "heatmap",
+            "z": grid,
+            "x": ticks,
+            "y": ticks,
+            "zmin": zmin,
+            "zmax": zmax,
+            "colorscale": [[0.0, "#FFFFFF"], [1.0, top]],
+            "text": [[f"{v:.1f}%" if n <= 6 else f"{v:.0f}%" for v in row] for row in grid.tolist()],
+            "texttemplate": "%{text}",
+            "textfont": {"size": 15 if n <= 5 else 13 if n <= 7 else 11},
+            "colorbar": {"ticksuffix": "%"},
+            "hovertemplate": "R=%{y}, W=%{x}: %{text}<extra></extra>",
+            "showscale": True,
+        }
+    ]
     # The staircase R + W = N + 1: cells below and to the right of it are strong quorums.
     stairs_x, stairs_y = [], []
     for r in range(1, n + 1):
         stairs_x += [n - r + 0.5, n - r + 0.5]
         stairs_y += [r - 0.5, r + 0.5]
-    fig.add_trace(
-        go.Scatter(
-            x=stairs_x,
-            y=stairs_y,
-            mode="lines",
-            line={"color": "black", "width": 3, "dash": "dash"},
-            name="strong quorums (R + W > N): below and right of the dashed line",
-            hoverinfo="skip",
-        )
+    traces.append(
+        {
+            "type": "scatter",
+            "x": stairs_x,
+            "y": stairs_y,
+            "mode": "lines",
+            "line": {"color": "black", "width": 3, "dash": "dash"},
+            "name": "strong quorums (R + W > N): below and right of the dashed line",
+            "hoverinfo": "skip",
+        }
     )
-    apply_style(fig, title=title, height=max(360, 70 * n + 120))
-    fig.update_layout(showlegend=True)
-    fig.update_xaxes(title_text="W (write quorum)", tickvals=list(range(1, n + 1)), range=[0.5, n + 0.5])
-    fig.update_yaxes(title_text="R (read quorum)", tickvals=list(range(1, n + 1)), range=[n + 0.5, 0.5])
-    return fig
+    over = {
+        "showlegend": True,
+        "xaxis": {"title": {"text": "W (write quorum)"}, "tickvals": ticks, "range": [0.5, n + 0.5]},
+        "yaxis": {"title": {"text": "R (read quorum)"}, "tickvals": ticks, "range": [n + 0.5, 0.5]},
+    }
+    return _one_pass(traces, over, title=title, height=max(360, 70 * n + 120))
 
 
 def leg_latency_figure(latency: LegLatencies, *, title: str | None = None) -> go.Figure:
     """The analytic CDF of each WARS leg (W, A, R, S) on a log time axis: what a latency model looks like."""
-    fig = go.Figure()
     x = np.geomspace(
         min(_power_of_two_at_quantile(d, 0.001) for d in latency.legs) / 2.0,
         max(_power_of_two_at_quantile(d, 0.999) for d in latency.legs),
         400,
     )
-    for i, (leg, distribution) in enumerate(zip(LEG_NAMES, latency.legs, strict=True)):
-        fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=100.0 * distribution.cdf(x),
-                mode="lines",
-                name=f"{leg}: {LEG_DESCRIPTIONS[leg]}",
-                line={"color": colour(i), "width": 3, "dash": ("solid", "dash", "dot", "dashdot")[i]},
-                hovertemplate="%{x:.3g} ms: %{y:.1f}%<extra>" + leg + "</extra>",
-            )
-        )
-    apply_style(fig, title=title)
-    fig.update_xaxes(title_text="one-way latency (ms)", type="log")
-    fig.update_yaxes(title_text="messages faster than this", ticksuffix="%", range=[0, 101])
-    return fig
+    traces = [
+        {
+            "type": "scatter",
+            "x": x,
+            "y": 100.0 * distribution.cdf(x),
+            "mode": "lines",
+            "name": f"{leg}: {LEG_DESCRIPTIONS[leg]}",
+            "line": {"color": colour(i), "width": 3, "dash": ("solid", "dash", "dot", "dashdot")[i]},
+            "hovertemplate": "%{x:.3g} ms: %{y:.1f}%<extra>" + leg + "</extra>",
+        }
+        for i, (leg, distribution) in enumerate(zip(LEG_NAMES, latency.legs, strict=True))
+    ]
+    over = {
+        "xaxis": {"title": {"text": "one-way latency (ms)"}, "type": "log"},
+        "yaxis": {"title": {"text": "messages faster than this"}, "ticksuffix": "%", "range": [0, 101]},
+    }
+    return _one_pass(traces, over, title=title)
 
 
 def _power_of_two_at_quantile(distribution: LatencyDistribution, q: float) -> float:
@@ -518,23 +540,13 @@ def preference_ring_figure(
                 "hovertemplate": "%{text}: skipped, this node already holds a copy<extra></extra>",
             }
         )
-    fig = go.Figure(
-        data=traces,
-        layout={
-            "polar": {
-                "radialaxis": {"visible": False, "range": [0, 1.1]},
-                "angularaxis": {
-                    "direction": "clockwise",
-                    "rotation": 90,
-                    "showticklabels": False,
-                    "ticks": "",
-                },
-            }
+    over = {
+        "polar": {
+            "radialaxis": {"visible": False, "range": [0, 1.1]},
+            "angularaxis": {"direction": "clockwise", "rotation": 90, "showticklabels": False, "ticks": ""},
         },
-    )
-    apply_style(fig, title=title, height=height)
-    # Legend below: a legend beside a polar chart squeezes the ring into a small square.
-    fig.update_layout(
-        legend={"orientation": "h", "y": -0.02, "x": 0, "yanchor": "top"}, margin={"l": 20, "r": 20}
-    )
-    return fig
+        # Legend below: a legend beside a polar chart squeezes the ring into a small square.
+        "legend": {"orientation": "h", "y": -0.02, "x": 0, "yanchor": "top"},
+        "margin": {"l": 20, "r": 20},
+    }
+    return _one_pass(traces, over, title=title, height=height)
