@@ -5,6 +5,7 @@ make CI red, never pass silently.
 """
 
 import os
+from pathlib import Path
 
 import pytest
 import streamlit  # noqa: F401  (first, as in the app: its import sets plotly's default template)
@@ -30,3 +31,18 @@ def pytest_runtest_makereport(item, call):
         report.outcome = "failed"
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.longrepr = f"skipped under CI=true, which counts as a failure: {reason}"
+
+
+# The suite runs on two workers (pytest-xdist, ``--dist loadgroup``): the tests that drive real servers (a
+# browser, Redis, nginx, an ASGI server) form one group on one worker, sharing one app server as before, and
+# the pure tests run beside them on the other.
+_TESTS = Path(__file__).resolve().parent
+_LIVE_DIRS = (("browser",), ("integration",), ("ratelimit", "live"))
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        parts = Path(str(item.fspath)).resolve().relative_to(_TESTS).parts
+        if any(parts[: len(d)] == d for d in _LIVE_DIRS):
+            item.add_marker(pytest.mark.xdist_group("live"))
