@@ -8,7 +8,17 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-from sdcore.charts.style import BAD, GOOD, HIGHLIGHT, NEUTRAL, PALETTE, apply_style, colour
+from sdcore.charts.style import (
+    BAD,
+    GOOD,
+    HIGHLIGHT,
+    NEUTRAL,
+    PALETTE,
+    colour,
+    figure_from,
+    merge_layout,
+    style_layout,
+)
 from sdcore.kvstore.bloom import BloomPoint, PublishedRate
 from sdcore.kvstore.lsm import (
     BLOOM_NO,
@@ -72,6 +82,7 @@ def node_figure(
     events: Sequence[StoreEvent] = (),
     *,
     level_names: Sequence[str] | None = None,
+    validate: bool = False,
 ) -> go.Figure:
     """The node after one operation: the commit log and the memtable (memory) on the left, the SSTables on
     disk on the right, one band per level (size-tiered: the runs, newest first). Tables this operation
@@ -79,7 +90,7 @@ def node_figure(
     new = {t for e in events for t in e.outputs}
     shapes: list[dict] = []
     notes: list[dict] = []
-    hovers: list[go.Scatter] = []
+    hovers: list[dict] = []
     rows = max(min(memtable_limit, _MAX_ROWS), 5)
     title_y = rows + 0.6
     # commit log: x 0..2.6
@@ -170,18 +181,19 @@ def node_figure(
                 label = f"T{t.table_id}<br>{t.size}" + (f" {t.tombstones}{TOMBSTONE}" if t.tombstones else "")
                 notes.append(_note(x + w / 2, (y0 + y1) / 2, label, font={"size": _SMALL, "color": "white"}))
             hovers.append(
-                go.Scatter(
-                    x=[x + w / 2],
-                    y=[(y0 + y1) / 2],
-                    mode="markers",
-                    marker={"size": 12, "opacity": 0},
-                    showlegend=False,
-                    hovertemplate=(
+                {
+                    "type": "scatter",
+                    "x": [x + w / 2],
+                    "y": [(y0 + y1) / 2],
+                    "mode": "markers",
+                    "marker": {"size": 12, "opacity": 0},
+                    "showlegend": False,
+                    "hovertemplate": (
                         f"T{t.table_id}: {t.size} entries, keys {t.min_key} … {t.max_key}<br>"
                         f"{t.tombstones} tombstones, seq {t.min_seq}–{t.max_seq}<br>"
                         f"bloom filter {t.bloom_bits} bits, {t.bloom_hashes} probes<extra></extra>"
                     ),
-                )
+                }
             )
             x += w + gap
         if not tables:
@@ -194,13 +206,17 @@ def node_figure(
                     font={"size": _SMALL, "color": NEUTRAL},
                 )
             )
-    fig = go.Figure(data=hovers)
-    fig.update_layout(shapes=shapes, annotations=notes)
-    fig.update_xaxes(visible=False, range=[-0.05, 11.5])
-    fig.update_yaxes(visible=False, range=[-0.1, rows + 1.0])
-    apply_style(fig, height=70 + 34 * rows)
-    fig.update_layout(margin={"l": 5, "r": 5, "t": 5, "b": 5}, showlegend=False)
-    return fig
+    layout = merge_layout(
+        {
+            "shapes": shapes,
+            "annotations": notes,
+            "xaxis": {"visible": False, "range": [-0.05, 11.5]},
+            "yaxis": {"visible": False, "range": [-0.1, rows + 1.0]},
+        },
+        style_layout(70 + 34 * rows),
+    )
+    merge_layout(layout, {"margin": {"l": 5, "r": 5, "t": 5, "b": 5}, "showlegend": False})
+    return figure_from(hovers, layout, validate=validate)
 
 
 _STEP_COLOUR = {
@@ -212,7 +228,7 @@ _STEP_COLOUR = {
 }
 
 
-def read_path_figure(trace: ReadTrace) -> go.Figure:
+def read_path_figure(trace: ReadTrace, *, validate: bool = False) -> go.Figure:
     """A get's path left to right: each place it looked, coloured by what happened there. A disk read has a
     thick black outline; the green (or red, a tombstone) box is where the answer came from."""
     steps = trace.steps
@@ -257,12 +273,17 @@ def read_path_figure(trace: ReadTrace) -> go.Figure:
                     "arrowcolor": NEUTRAL,
                 }
             )
-    fig = go.Figure(layout={"shapes": shapes, "annotations": notes})
-    fig.update_xaxes(visible=False, range=[-0.05, per_row])
-    fig.update_yaxes(visible=False, range=[0, n_rows])
-    apply_style(fig, height=95 * n_rows + 20)
-    fig.update_layout(margin={"l": 5, "r": 5, "t": 5, "b": 5}, showlegend=False)
-    return fig
+    layout = merge_layout(
+        {
+            "shapes": shapes,
+            "annotations": notes,
+            "xaxis": {"visible": False, "range": [-0.05, per_row]},
+            "yaxis": {"visible": False, "range": [0, n_rows]},
+        },
+        style_layout(95 * n_rows + 20),
+    )
+    merge_layout(layout, {"margin": {"l": 5, "r": 5, "t": 5, "b": 5}, "showlegend": False})
+    return figure_from([], layout, validate=validate)
 
 
 def bloom_figure(
@@ -271,94 +292,105 @@ def bloom_figure(
     chosen: float | None = None,
     *,
     height: int = 430,
+    validate: bool = False,
 ) -> go.Figure:
     """False-positive rate (log scale) against bits per key: the formula for each filter, the rate measured
-    on keys never added, and the figures RocksDB's wiki and LevelDB's docs publish."""
-    fig = go.Figure()
+    on keys never added, and the figures RocksDB's wiki and LevelDB's docs publish.
+
+    Built in one pass from trace and layout dicts (``validate``: through plotly's validators, for the tests)."""
     xs = [p.bits_per_key for p in points]
-    fig.add_trace(
-        go.Scatter(
-            x=xs,
-            y=[p.expected for p in points],
-            mode="lines",
-            name="formula (1 − e^(−kn/m))^k",
-            line={"color": NEUTRAL, "width": 3},
-        )
-    )
+    traces: list[dict] = [
+        {
+            "type": "scatter",
+            "x": xs,
+            "y": [p.expected for p in points],
+            "mode": "lines",
+            "name": "formula (1 − e^(−kn/m))^k",
+            "line": {"color": NEUTRAL, "width": 3},
+        }
+    ]
     measured = [(p.bits_per_key, p.measured, p) for p in points if p.false_positives > 0]
-    fig.add_trace(
-        go.Scatter(
-            x=[m[0] for m in measured],
-            y=[m[1] for m in measured],
-            mode="markers",
-            name="measured",
-            marker={"color": PALETTE[0], "size": 9},
-            customdata=[[m[2].k_hashes, m[2].false_positives, m[2].queries] for m in measured],
-            hovertemplate="%{x} bits/key, k=%{customdata[0]}: %{customdata[1]} of %{customdata[2]} "
+    traces.append(
+        {
+            "type": "scatter",
+            "x": [m[0] for m in measured],
+            "y": [m[1] for m in measured],
+            "mode": "markers",
+            "name": "measured",
+            "marker": {"color": PALETTE[0], "size": 9},
+            "customdata": [[m[2].k_hashes, m[2].false_positives, m[2].queries] for m in measured],
+            "hovertemplate": "%{x} bits/key, k=%{customdata[0]}: %{customdata[1]} of %{customdata[2]} "
             "absent keys said maybe (%{y:.3%})<extra></extra>",
-        )
+        }
     )
     symbols = {"RocksDB wiki": "diamond", "LevelDB docs": "star"}
     for i, source in enumerate(dict.fromkeys(p.source for p in published)):
         pts = [p for p in published if p.source == source]
-        fig.add_trace(
-            go.Scatter(
-                x=[p.bits_per_key for p in pts],
-                y=[p.false_positive_rate for p in pts],
-                mode="markers",
-                name=source,
-                marker={
+        traces.append(
+            {
+                "type": "scatter",
+                "x": [p.bits_per_key for p in pts],
+                "y": [p.false_positive_rate for p in pts],
+                "mode": "markers",
+                "name": source,
+                "marker": {
                     "color": colour(5 + i * 2),
                     "size": 14,
                     "symbol": symbols.get(source, "square"),
                     "line": {"color": "white", "width": 1},
                 },
-                hovertemplate=f"{source}: %{{x}} bits/key ≈ %{{y:.1%}}<extra></extra>",
-            )
+                "hovertemplate": f"{source}: %{{x}} bits/key ≈ %{{y:.1%}}<extra></extra>",
+            }
         )
+    layout = style_layout(height)
     if chosen is not None and chosen > 0:  # what add_vline draws, without its cost
-        fig.update_layout(
-            shapes=[
-                {
-                    "type": "line",
-                    "x0": chosen,
-                    "x1": chosen,
-                    "xref": "x",
-                    "y0": 0,
-                    "y1": 1,
-                    "yref": "y domain",
-                    "line": {"color": HIGHLIGHT, "width": 2, "dash": "dash"},
-                }
-            ],
-            annotations=[
-                {
-                    "text": f"{chosen:g} bits/key",
-                    "showarrow": False,
-                    "x": chosen,
-                    "xanchor": "left",
-                    "xref": "x",
-                    "y": 1,
-                    "yanchor": "top",
-                    "yref": "y domain",
-                }
-            ],
-        )
+        layout["shapes"] = [
+            {
+                "type": "line",
+                "x0": chosen,
+                "x1": chosen,
+                "xref": "x",
+                "y0": 0,
+                "y1": 1,
+                "yref": "y domain",
+                "line": {"color": HIGHLIGHT, "width": 2, "dash": "dash"},
+            }
+        ]
+        layout["annotations"] = [
+            {
+                "text": f"{chosen:g} bits/key",
+                "showarrow": False,
+                "x": chosen,
+                "xanchor": "left",
+                "xref": "x",
+                "y": 1,
+                "yanchor": "top",
+                "yref": "y domain",
+            }
+        ]
     ticks = (1e-4, 1e-3, 1e-2, 0.1, 0.5)
-    fig.update_yaxes(
-        type="log",
-        title="false-positive rate",
-        tickvals=ticks,
-        ticktext=["0.01%", "0.1%", "1%", "10%", "50%"],
+    merge_layout(
+        layout,
+        {
+            "yaxis": {
+                "type": "log",
+                "title": {"text": "false-positive rate"},
+                "tickvals": list(ticks),
+                "ticktext": ["0.01%", "0.1%", "1%", "10%", "50%"],
+            },
+            "xaxis": {"title": {"text": "bits per key"}},
+        },
     )
-    fig.update_xaxes(title="bits per key")
-    return apply_style(fig, height=height)
+    return figure_from(traces, layout, validate=validate)
 
 
 _AMP_TITLES = ("Write amp.", "Read amp. (reads/get)", "Space amp.")
 _AMP_SPACING = 0.1
 
 
-def amplification_figure(results: Sequence[WorkloadResult], *, height: int = 400) -> go.Figure:
+def amplification_figure(
+    results: Sequence[WorkloadResult], *, height: int = 400, validate: bool = False
+) -> go.Figure:
     """Write, read and space amplification measured for each compaction style, side by side.
 
     Three panels in a row, laid out as ``make_subplots(rows=1, cols=3, horizontal_spacing=0.1,
@@ -438,53 +470,59 @@ def amplification_figure(results: Sequence[WorkloadResult], *, height: int = 400
                 "yaxis": "y3",
             }
         )
-    fig = go.Figure(data=traces, layout=layout)
-    apply_style(fig, height=height)
-    fig.update_layout(margin={"t": 50}, bargap=0.3, showlegend=False)
-    return fig
+    layout = merge_layout(layout, style_layout(height))
+    merge_layout(layout, {"margin": {"t": 50}, "bargap": 0.3, "showlegend": False})
+    return figure_from(traces, layout, validate=validate)
 
 
-def space_over_time_figure(results: Sequence[WorkloadResult], *, height: int = 380) -> go.Figure:
+def space_over_time_figure(
+    results: Sequence[WorkloadResult], *, height: int = 380, validate: bool = False
+) -> go.Figure:
     """Entries on disk per live key as the writes go in: the saw-tooth of merges, for each style."""
-    fig = go.Figure()
+    traces = []
     for i, r in enumerate(results):
         ratio = [d / lv if lv else None for d, lv in zip(r.series_disk, r.series_live, strict=True)]
-        fig.add_trace(
-            go.Scatter(
-                x=list(r.series_ops),
-                y=ratio,
-                mode="lines",
-                name=COMPACTION_STYLES[r.compaction].label,
-                line={"color": colour(i), "width": 2.5},
-                hovertemplate="after %{x:,} writes: %{y:.2f}× the live data<extra></extra>",
-            )
+        traces.append(
+            {
+                "type": "scatter",
+                "x": list(r.series_ops),
+                "y": ratio,
+                "mode": "lines",
+                "name": COMPACTION_STYLES[r.compaction].label,
+                "line": {"color": colour(i), "width": 2.5},
+                "hovertemplate": "after %{x:,} writes: %{y:.2f}× the live data<extra></extra>",
+            }
         )
-    fig.update_layout(  # what add_hline draws, without its cost
-        shapes=[
-            {
-                "type": "line",
-                "x0": 0,
-                "x1": 1,
-                "xref": "x domain",
-                "y0": 1.0,
-                "y1": 1.0,
-                "yref": "y",
-                "line": {"color": NEUTRAL, "dash": "dot"},
-            }
-        ],
-        annotations=[
-            {
-                "text": "live data only",
-                "showarrow": False,
-                "x": 1,
-                "xanchor": "right",
-                "xref": "x domain",
-                "y": 1.0,
-                "yanchor": "top",
-                "yref": "y",
-            }
-        ],
+    layout = style_layout(height)
+    layout["shapes"] = [  # what add_hline draws, without its cost
+        {
+            "type": "line",
+            "x0": 0,
+            "x1": 1,
+            "xref": "x domain",
+            "y0": 1.0,
+            "y1": 1.0,
+            "yref": "y",
+            "line": {"color": NEUTRAL, "dash": "dot"},
+        }
+    ]
+    layout["annotations"] = [
+        {
+            "text": "live data only",
+            "showarrow": False,
+            "x": 1,
+            "xanchor": "right",
+            "xref": "x domain",
+            "y": 1.0,
+            "yanchor": "top",
+            "yref": "y",
+        }
+    ]
+    merge_layout(
+        layout,
+        {
+            "xaxis": {"title": {"text": "writes so far"}},
+            "yaxis": {"title": {"text": "on disk ÷ live keys"}, "rangemode": "tozero"},
+        },
     )
-    fig.update_xaxes(title="writes so far")
-    fig.update_yaxes(title="on disk ÷ live keys", rangemode="tozero")
-    return apply_style(fig, height=height)
+    return figure_from(traces, layout, validate=validate)

@@ -1528,11 +1528,16 @@ class _CodeStore:
             t = inputs[0]
             keys, seqs, entries_in, unique = t.keys, t.seqs, len(t.keys), len(t.keys)
         else:
-            newest: dict[int, int] = {}
-            entries_in = 0
-            for t in reversed(inputs):
-                entries_in += len(t.keys)
-                newest.update(zip(t.keys, t.seqs, strict=True))
+            # oldest first in one pass: a key met again takes the newer seq, as update() table by table does
+            rev = inputs[::-1]
+            newest = dict(
+                zip(
+                    chain.from_iterable([t.keys for t in rev]),
+                    chain.from_iterable([t.seqs for t in rev]),
+                    strict=True,
+                )
+            )
+            entries_in = sum([len(t.keys) for t in inputs])
             keys = sorted(newest)
             seqs = list(map(newest.__getitem__, keys))
             unique = len(keys)
@@ -1576,12 +1581,17 @@ class _CodeStore:
 
     def _compact_leveled(self) -> None:
         levels, p = self.levels, self.policy
-        if len(levels[0]) >= p.l0_trigger:  # type: ignore[union-attr]
-            lo = min(t.lo for t in levels[0])
-            hi = max(t.hi for t in levels[0])
-            self._push_down(0, list(levels[0]), lo, hi)
+        # Each pass leaves every level within its capacity, and a level changes only when the one above pushes
+        # into it: without an L0 merge, or past a level that was within its capacity, nothing is left to do.
+        if len(levels[0]) < p.l0_trigger:  # type: ignore[union-attr]
+            return
+        lo = min(t.lo for t in levels[0])
+        hi = max(t.hi for t in levels[0])
+        self._push_down(0, list(levels[0]), lo, hi)
         for n in range(1, len(levels) - 1):
             capacity = self.table_entries * p.fanout**n  # type: ignore[union-attr]
+            if self.sizes[n] <= capacity:
+                break
             while self.sizes[n] > capacity:
                 tables = levels[n]
                 after = self.pointers[n]
