@@ -36,9 +36,10 @@ def cached_hood(graph_settings, author: int):
     return neighbourhood(cached_graph(graph_settings), author, 60, graph_settings.seed)  # the graph's alone
 
 
-@cache.shared(max_entries=12, spinner=False)
-def cached_why(config, strategy: str) -> str:
-    return L.explanation(cached_runs(config), strategy)  # a pure function of the runs: once per question
+@cache.shared(max_entries=6, spinner=False)
+def cached_why(config) -> str:
+    # a pure function of the runs, the same for every strategy shown: once per experiment
+    return L.explanation(cached_runs(config))
 
 
 def step(delta: int) -> None:
@@ -171,7 +172,7 @@ with st.expander("Where the numbers come from"):
 page_end(
     P,
     title=L.TITLE,
-    why=cached_why(config, v["strategy"]),
+    why=cached_why(config),
     try_this=L.TRY_THIS,
     exports=(
         Export("Cost table (CSV)", lambda: pd.DataFrame(L.cost_rows(runs)), "news_feed_costs.csv"),

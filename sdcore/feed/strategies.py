@@ -44,11 +44,15 @@ def _pull(follower: np.ndarray, followee: np.ndarray, ctx: PairContext) -> np.nd
 
 
 def _hybrid(follower: np.ndarray, followee: np.ndarray, ctx: PairContext) -> np.ndarray:
-    return ctx.active[follower] & (ctx.follower_counts[followee] < ctx.celebrity_threshold)
+    ordinary = ctx.follower_counts < ctx.celebrity_threshold  # per user, then one bool gather per pair
+    return ctx.active[follower] & ordinary[followee]
 
 
 def _per_pair(follower: np.ndarray, followee: np.ndarray, ctx: PairContext) -> np.ndarray:
-    return ctx.active[follower] & (ctx.read_rate[follower] >= ctx.post_rate[followee])
+    # active[f] & (read_rate[f] >= post_rate[a]) with one gather on the reader's side: an inactive reader's
+    # rate is -inf, below every post rate (rates are finite and >= 0)
+    reads = np.where(ctx.active, ctx.read_rate, -np.inf)
+    return reads[follower] >= ctx.post_rate[followee]
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,38 @@ def test_weighted_choice_at_the_graph_s_size():
     assert np.array_equal(weighted_choice(ours, users, 200_000, p), theirs.choice(users, size=200_000, p=p))
 
 
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 3_000),
+    spread=st.floats(0.1, 6.0),
+    zeros=st.floats(0.0, 0.9),
+    power_law=st.booleans(),
+)
+@settings(max_examples=60, deadline=None)
+def test_weighted_choice_by_cells_is_rng_choice(seed, n, spread, zeros, power_law):
+    """Enough draws to take the cell table, on heavy tails, runs of zero weights
+    (cumulative weights tied, some on a cell's edge) and power laws as the graph draws them."""
+    r = np.random.default_rng(seed)
+    if power_law:
+        w = np.arange(1, n + 1, dtype=np.float64) ** -r.uniform(0.3, 1.0)
+    else:
+        w = r.lognormal(0.0, spread, n) * (r.random(n) >= zeros)
+        w[r.integers(n)] += 1.0
+    p = w / w.sum()
+    size = int(r.integers(4_096, 60_000))  # 4,096 draws and more take the table
+    ours, theirs = np.random.default_rng([seed, 2]), np.random.default_rng([seed, 2])
+    assert np.array_equal(weighted_choice(ours, n, size, p), theirs.choice(n, size=size, p=p))
+    assert ours.random() == theirs.random()
+
+
+def test_weighted_choice_with_weights_on_cell_edges():
+    """Cumulative weights that fall exactly on a cell's edge (k / 1024) and draws that hit them."""
+    p = np.array([0.25, 0.25, 0.0, 0.125, 0.375])
+    draws = 4_096
+    ours, theirs = np.random.default_rng(3), np.random.default_rng(3)
+    assert np.array_equal(weighted_choice(ours, 5, draws, p), theirs.choice(5, size=draws, p=p))
+
+
 def test_followers_author_is_the_author_of_each_follower_entry():
     g = scale_free_graph(500, 6, 2.3, 4)
     a = g.followers_author
@@ -131,3 +163,52 @@ def test_a_world_refuses_a_config_that_changes_it():
         with pytest.raises(ValueError, match="world_config"):
             world.rebound(replace(CONFIGS[0], **change))
     assert world.rebound(world.config) is world
+
+
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 300), threshold=st.integers(1, 50))
+@settings(max_examples=80, deadline=None)
+def test_rules_are_their_plain_formulas(seed, n, threshold):
+    """Hybrid's per-user gate and per pair's -inf for inactive readers decide every pair as the plain
+    formulas do (rates tied, zero rates, inactive readers whose rate is 0)."""
+    from sdcore.feed.strategies import PairContext
+
+    r = np.random.default_rng(seed)
+    rates = np.array([0.0, 0.5, 1.0, 2.0])
+    ctx = PairContext(
+        r.random(n) < 0.6, r.integers(0, 60, n), r.choice(rates, n), r.choice(rates, n), threshold
+    )
+    f, a = r.integers(0, n, 500), r.integers(0, n, 500)
+    hybrid = ctx.active[f] & (ctx.follower_counts[a] < ctx.celebrity_threshold)
+    per_pair = ctx.active[f] & (ctx.read_rate[f] >= ctx.post_rate[a])
+    assert np.array_equal(STRATEGIES["hybrid"].pushed(f, a, ctx), hybrid)
+    assert np.array_equal(STRATEGIES["per_pair"].pushed(f, a, ctx), per_pair)
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_pulled_counts_and_pair_rates_are_the_plain_ones(config):
+    world = build_world(config)
+    g = world.graph
+    posting, reading = world.pair_rates
+    assert np.array_equal(posting, world.author_rate[g.followee])
+    assert np.array_equal(reading, world.reader_rate[g.follower])
+    for name in STRATEGIES:
+        run = simulate_feed(config, name, world)
+        keep = ~run.pushed & ~world.removed
+        assert np.array_equal(run._pulled_counts, np.bincount(g.follower[keep], minlength=g.users))
+
+
+@pytest.mark.parametrize(
+    "config",
+    (*CONFIGS, FeedConfig(users=2_000, seed=3, posts=600, read_rate=30_000.0, unauthenticated_share=0.3)),
+)
+def test_load_latency_quantiles_from_the_tally_are_numpy_s(config):
+    """The median and p99 load time read off the sorted tally equal numpy's over the served loads."""
+    world = build_world(config)
+    for name in STRATEGIES:
+        run = simulate_feed(config, name, world)
+        served = world.load_status == 200
+        lat = run.load_latency_ms[served]
+        c = run.costs()
+        assert c.median_latency_ms == float(np.median(lat))
+        assert c.p99_latency_ms == float(np.percentile(lat, 99))
+        assert c.reads_per_load == float(run.load_lists[served].mean())

@@ -80,7 +80,7 @@ def test_headlines_are_the_engine_numbers(celebrity):
 
 
 def test_explanation_states_measured_and_expected(celebrity, ordinary):
-    text = L.explanation(celebrity, "push")
+    text = L.explanation(celebrity)
     run = celebrity["push"]
     f = int(run.writes_per_post[0])
     cfg = run.config
@@ -90,13 +90,13 @@ def test_explanation_states_measured_and_expected(celebrity, ordinary):
     assert "first in the queue, so the two agree" in text
     assert "identical feeds" in text and "checked" in text and "NOT" not in text
     assert "1e+" not in text and " 1 workers" not in text
-    plain = L.explanation(ordinary, "pull")
+    plain = L.explanation(ordinary)
     assert f"measured {num(ordinary['push'].costs().writes_per_post, 2)}" in plain
 
 
 def test_deletes_sentence_when_filtering():
     runs = simulate_all(L.config_from(values("Read-heavy day", users=1_000, posts=2_000, cache_size=50)))
-    text = L.explanation(runs, "push")
+    text = L.explanation(runs)
     assert "Deletes and unfollows after fanout" in text and "prefix of pull's: checked" in text
     rows = L.feed_rows(runs["push"], int(np.flatnonzero(np.diff(runs["push"].cache_ptr))[0]))
     assert {r["came from"] for r in rows} <= {
