@@ -5,7 +5,7 @@ import streamlit as st
 
 from lessons import resilience as L
 from sdcore.charts import resilience as charts
-from sdcore.resilience import POLICIES, VARIANTS, compare
+from sdcore.resilience import POLICIES, VARIANTS, compare, run, variant_config
 from ui import page
 from ui.cache import figure, shared
 from ui.ending import Export, page_end
@@ -17,9 +17,14 @@ ss = st.session_state
 STEP = 2  # seconds the cursor moves per step or play tick
 
 
+@shared(max_entries=32)
+def cached_baseline(config):  # the run without a breaker: the same while only the breaker or fallback change
+    return run(config)
+
+
 @shared(max_entries=32, spinner="Simulating the three runs…")
 def cached_compare(config):  # one Comparison for every session: frozen, its arrays read-only
-    return compare(config)
+    return compare(config, baseline=cached_baseline(variant_config(config, "none")))
 
 
 def grid(names, columns: int) -> None:

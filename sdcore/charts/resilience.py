@@ -25,6 +25,7 @@ from sdcore.charts.style import (
     HIGHLIGHT,
     NEUTRAL,
     PALETTE,
+    figure_from,
     grid_layout,
     merge_layout,
     style_layout,
@@ -56,10 +57,15 @@ def _grid_layout(cols: int, titles: tuple[str, ...]) -> dict:
     )  # fmt: skip
 
 
-def _figure(traces: list[dict], layout: dict, height: int, **over: Any) -> go.Figure:
-    """A styled figure from plain dicts, validated once: ``layout``, then the house style, then ``over``."""
+def _figure(traces: list[dict], layout: dict, height: int, validate: bool = False, **over: Any) -> go.Figure:
+    """A styled figure from plain dicts: ``layout``, then the house style, then ``over``.
+
+    Not validated by default (:func:`~sdcore.charts.style.figure_from`: checking the dicts cost most of a
+    timeline); the tests build every figure both ways and require the same JSON."""
     layout = merge_layout(merge_layout(layout, style_layout(height)), over)
-    return go.Figure({"data": traces, "layout": layout})
+    if layout.get("title") == {}:
+        del layout["title"]  # the house style's empty title, which plotly's validators drop
+    return figure_from(traces, layout, validate=validate, empty_title=False)
 
 
 def _bands(traces: list[dict], r: SimulationResult, ref: str, shown: set[str]) -> None:
@@ -87,8 +93,8 @@ def _bands(traces: list[dict], r: SimulationResult, ref: str, shown: set[str]) -
 def timeline_figure(cmp: Comparison, cursor: float | None = None, *, height: int = 1080) -> go.Figure:
     """The three runs side by side on one time axis (see the module docstring).
 
-    Built as one layout and a list of traces and shapes, validated once (adding subplot traces, lines and
-    axis updates one by one cost half a second a figure)."""
+    Built as one layout and a list of traces and shapes (adding subplot traces, lines and axis updates one by
+    one cost half a second a figure), and not validated again (see ``_figure``)."""
     runs = list(cmp.runs.items())
     cols = len(runs)
     layout = _grid_layout(cols, tuple(VARIANTS[v].label for v, _ in runs))

@@ -44,6 +44,7 @@ from sdcore.resilience.simulate import (
     compare,
     run,
     script,
+    variant_config,
 )
 
 __all__ = [
@@ -79,4 +80,5 @@ __all__ = [
     "compare",
     "run",
     "script",
+    "variant_config",
 ]

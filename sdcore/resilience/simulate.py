@@ -60,6 +60,7 @@ __all__ = [
     "compare",
     "run",
     "script",
+    "variant_config",
 ]
 
 OUTCOMES = ("success", "fallback", "rejected", "error")
@@ -298,19 +299,29 @@ class SimulationResult:
     def share(self, outcome: str) -> float:
         return self.totals()[outcome] / self.requests if self.requests else 0.0
 
+    def _latencies_by_bin(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The answered requests' latencies sorted by arrival bin, then by latency; where each non-empty bin
+        starts in them, how many it holds, and which bins are non-empty. Sorted once per result (a figure asks
+        for two percentiles of every run) and kept with it: read-only, the same for every caller."""
+        memo = self.__dict__.get("_by_bin")
+        if memo is None:
+            ok = ~np.isnan(self.latency)
+            b, lat = self._bin()[ok], self.latency[ok]
+            order = np.lexsort((lat, b))  # by bin, then by latency
+            b, lat = b[order], lat[order]
+            cuts = np.searchsorted(b, np.arange(self.config.bins + 1))
+            start, n = cuts[:-1], np.diff(cuts)
+            has = n > 0
+            memo = tuple(_read_only(a) for a in (lat, start[has], n[has], has))
+            object.__setattr__(self, "_by_bin", memo)  # not a field: equality and replace() ignore it
+        return memo
+
     def latency_percentiles(self, q: float) -> np.ndarray:
         """The q-th percentile of caller latency per arrival bin (requests refused for a full pool left out).
 
         Every bin at once: numpy's default ("linear") percentile, step for step, on the bins' sorted values."""
         out = np.full(self.config.bins, np.nan)
-        ok = ~np.isnan(self.latency)
-        b, lat = self._bin()[ok], self.latency[ok]
-        order = np.lexsort((lat, b))  # by bin, then by latency
-        b, lat = b[order], lat[order]
-        cuts = np.searchsorted(b, np.arange(self.config.bins + 1))
-        start, n = cuts[:-1], np.diff(cuts)
-        has = n > 0
-        start, n = start[has], n[has]
+        lat, start, n, has = self._latencies_by_bin()
         v = (n - 1) * np.true_divide(q, 100)  # the virtual index, as np.percentile computes it
         below = np.floor(v)
         last = v >= n - 1
@@ -415,13 +426,20 @@ def run(config: SimulationConfig) -> SimulationResult:
 
 
 def _run(
-    config: SimulationConfig, fail_fast_twin: bool = False
+    config: SimulationConfig, fail_fast_twin: bool = False, *, _heap_releases: bool = False
 ) -> tuple[SimulationResult, SimulationResult | None]:
     """The run of ``config``, and with ``fail_fast_twin`` the same run with ``FailFast()`` as its fallback,
     when that one is bound to be the same run with other labels (else None).
 
     One event loop over plain Python values (arrivals in order, a heap of pending events); the hot steps
     (binning, a worker's release, a call's start) are written inline.
+
+    A worker released after ``local_latency`` of local work (a request without a dependency call, or after a
+    call's success) is not a heap event: those releases come in time order (each is the time being simulated
+    plus the same constant), so they are appended to a list and counted off at the next arrival, the only
+    step that reads how many workers are busy; their latencies are written at the end. Events at one time
+    still come out in the order the heap gave them, so every number is the one the heap alone gave
+    (``_heap_releases``: the plain way, every release a heap event, for the tests to compare).
 
     The twin: a fallback that answers at once (a default value, a cached response) frees the worker exactly
     when failing fast would, so the two runs see the same events in the same order and differ only in what the
@@ -469,9 +487,14 @@ def _run(
     heap: list[tuple] = []
     push, pop = heapq.heappush, heapq.heappop
     exp, bisect_right = math.exp, bisect.bisect_right
-    twin: list[tuple[int, int]] | None = [] if fail_fast_twin else None  # (request, the twin's outcome)
+    twin: list[int] | None = [] if fail_fast_twin else None  # the requests the twin told otherwise
+    twin_told: list[int] = []  # and what it told them
     seq = 0  # a tie-breaker: events at the same time come out in the order they were pushed
     busy = 0
+    freed_at: list[float] = []  # releases after local work, in time order (see above): when, and whose
+    freed_who: list[int] = []
+    freed = 0  # how many of them have happened by the time being simulated
+    local_on = local > 0.0 and not _heap_releases  # releases after local work go to the list (see above)
     pool = c.pool_size
 
     ai = 0
@@ -494,8 +517,12 @@ def _run(
                         cache.store(now, now)
                     t = now + local
                     if t > now:
-                        seq += 1
-                        push(heap, (t, seq, _FINISH, i, SUCCESS, 0.0))
+                        if local_on:
+                            freed_at.append(t)
+                            freed_who.append(i)
+                        else:
+                            seq += 1
+                            push(heap, (t, seq, _FINISH, i, SUCCESS, 0.0))
                     else:
                         latency[i] = t - arrival_list[i]
                         outcome[i] = SUCCESS
@@ -516,6 +543,10 @@ def _run(
             now = arrival_list[ai]
             i = ai
             ai += 1
+            if local_on:  # the releases after local work up to now (ties first, as the heap ordered them)
+                k = bisect_right(freed_at, now, freed)
+                busy -= k - freed
+                freed = k
             if busy >= pool:
                 pool_full[i] = True
                 continue
@@ -528,8 +559,12 @@ def _run(
             if not needs_list[i]:
                 t = now + local
                 if t > now:
-                    seq += 1
-                    push(heap, (t, seq, _FINISH, i, SUCCESS, 0.0))
+                    if local_on:
+                        freed_at.append(t)
+                        freed_who.append(i)
+                    else:
+                        seq += 1
+                        push(heap, (t, seq, _FINISH, i, SUCCESS, 0.0))
                 else:
                     latency[i] = t - arrival_list[i]
                     outcome[i] = SUCCESS
@@ -583,17 +618,24 @@ def _run(
                 push(heap, (t, seq, _FINISH, i, FALLBACK, 0.0))
                 continue
             if twin is not None:
-                twin.append((i, why))
+                twin.append(i)
+                twin_told.append(why)
             why = FALLBACK
         latency[i] = now - arrival_list[i]
         outcome[i] = why
         busy -= 1
 
+    latency_arr = np.asarray(latency, dtype=float)
+    outcome_arr = np.asarray(outcome, dtype=np.int8)
+    if freed_who:  # the requests released after local work: a success, answered when the worker was free
+        who = np.asarray(freed_who, dtype=np.intp)
+        latency_arr[who] = np.asarray(freed_at, dtype=float) - arrival[who]
+        outcome_arr[who] = SUCCESS
     result = SimulationResult(
         config=c,
         arrival=_read_only(arrival),
-        latency=_read_only(np.asarray(latency, dtype=float)),
-        outcome=_read_only(np.asarray(outcome, dtype=np.int8)),
+        latency=_read_only(latency_arr),
+        outcome=_read_only(outcome_arr),
         needs_dependency=_read_only(needs),
         pool_full=_read_only(np.asarray(pool_full, dtype=bool)),
         fallback_age=_read_only(np.asarray(age, dtype=float)),
@@ -609,8 +651,7 @@ def _run(
         return result, None
     told = np.array(result.outcome)
     if twin:
-        where, what = zip(*twin, strict=True)
-        told[list(where)] = what
+        told[np.asarray(twin, dtype=np.intp)] = twin_told
     return result, replace(
         result,
         config=replace(c, fallback=FailFast()),
@@ -667,10 +708,20 @@ class Comparison:
         return self.results[self.variants.index(checks.one_of("variant", variant, self.variants))]
 
 
-def compare(config: SimulationConfig) -> Comparison:
-    """The same requests three ways: no breaker, the breaker failing fast, the breaker with the fallback."""
+def compare(config: SimulationConfig, baseline: SimulationResult | None = None) -> Comparison:
+    """The same requests three ways: no breaker, the breaker failing fast, the breaker with the fallback.
+
+    ``baseline``: the run without a breaker, if already at hand (``run(variant_config(config, "none"))``, which
+    does not depend on the breaker or the fallback: a page keeps it while only those change)."""
     configs = {v: variant_config(config, v) for v in VARIANTS}
-    results = {"none": run(configs["none"])}
+    if baseline is not None and (
+        not isinstance(baseline, SimulationResult) or baseline.config != configs["none"]
+    ):
+        raise ValueError(
+            "baseline must be the run of this config without a breaker, run(variant_config(config, 'none')) "
+            f"(got a baseline of config={getattr(baseline, 'config', baseline)!r})"
+        )
+    results = {"none": baseline if baseline is not None else run(configs["none"])}
     results["fallback"], twin = _run(configs["fallback"], fail_fast_twin=True)
     # the breaker alone is the fallback's run with other labels, unless a fallback answer took time
     results["breaker"] = twin if twin is not None else run(configs["breaker"])

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
+import plotly.io as pio
+import pytest
+
+from sdcore.charts import resilience as charts
 from sdcore.charts.resilience import ROWS, state_machine_figure, timeline_figure
 from sdcore.charts.style import FONT_SIZE, PALETTE
-from sdcore.resilience import ConsecutiveFailures, SimulationConfig, compare, script
+from sdcore.resilience import ConsecutiveFailures, FailureRateWindow, SimulationConfig, compare, script
 from ui.cache import figure
 
 CMP = compare(SimulationConfig(duration=40.0, request_rate=40.0, timeline=script("outage", start=10, length=20),
@@ -41,3 +47,29 @@ def test_a_view_is_drawn_once_per_result():
     assert figure(timeline_figure, CMP, 14) is not a
     r = CMP["fallback"]
     assert figure(state_machine_figure, r, 12) is figure(state_machine_figure, r, 12)
+
+
+RATE = compare(SimulationConfig(duration=40.0, request_rate=60.0, timeline=script("slow", start=5, length=25),
+                                breaker=FailureRateWindow(size=10, minimum_calls=5, wait_in_open=3.0)))  # fmt: skip
+
+
+def _json(fig) -> dict:
+    return json.loads(pio.to_json(fig, validate=False))
+
+
+@pytest.mark.parametrize("cmp", [CMP, RATE], ids=["consecutive", "rate"])
+def test_the_unvalidated_figures_are_what_plotly_validates(cmp, monkeypatch):
+    # the figures skip plotly's validation: built with it, every property checked, the JSON must be the same
+    builds = [
+        lambda: timeline_figure(cmp),
+        lambda: timeline_figure(cmp, 12),
+        lambda: timeline_figure(cmp, 0, height=700),
+        lambda: state_machine_figure(cmp["fallback"]),
+        lambda: state_machine_figure(cmp["fallback"], 12),
+        lambda: state_machine_figure(cmp["breaker"], 0),
+    ]
+    fast = [_json(build()) for build in builds]
+    plain = charts._figure
+    monkeypatch.setattr(charts, "_figure", lambda *a, **k: plain(*a, validate=True, **k))
+    assert [_json(build()) for build in builds] == fast
+    assert "title" not in fast[0]["layout"]  # as plotly drops the house style's empty title

@@ -23,7 +23,7 @@ from sdcore.resilience import (
     script,
 )
 from sdcore.resilience.fallback import LastGoodCache
-from sdcore.resilience.simulate import _FIXED_ANSWERS, variant_config
+from sdcore.resilience.simulate import _FIXED_ANSWERS, _run, variant_config
 
 
 def _same(a, b) -> None:
@@ -101,3 +101,57 @@ def test_last_good_in_the_loop_is_what_serve_says():
     served = ~np.isnan(r.fallback_age)
     assert served.any() and (r.fallback_age[served] <= 1.5).all()
     assert not math.isnan(r.latency_quantile(50))
+
+
+RELEASE_CONFIGS = [
+    *CONFIGS,
+    SimulationConfig(duration=30.0, request_rate=200.0, local_latency=0.05, pool_size=5, seed=10),  # pool full
+    SimulationConfig(duration=30.0, request_rate=150.0, local_latency=0.5, pool_size=40, seed=11,
+                     fallback=LastGood(), timeline=script("slow", start=5, length=20, slow_latency=1.5)),
+    SimulationConfig(duration=30.0, request_rate=100.0, local_latency=0.0, seed=12),  # free at once
+    SimulationConfig(duration=30.0, request_rate=120.0, local_latency=2.0, pool_size=100, seed=13,
+                     fallback=Degraded(latency=0.2), breaker=FailureRateWindow(window="time", size=5)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("config", RELEASE_CONFIGS)
+def test_releases_after_local_work_kept_in_a_list_give_the_heaps_numbers(config):
+    # the list of releases after local work against the plain loop where each is a heap event
+    fast, fast_twin = _run(config, fail_fast_twin=True)
+    plain, plain_twin = _run(config, fail_fast_twin=True, _heap_releases=True)
+    _same(fast, plain)
+    assert (fast_twin is None) == (plain_twin is None)
+    if fast_twin is not None:
+        _same(fast_twin, plain_twin)
+    if config.pool_size == 5:
+        assert fast.pool_full.any()  # the busy count is what decides
+
+
+@pytest.mark.parametrize("config", CONFIGS[:3])
+def test_a_comparison_given_its_baseline_is_the_comparison(config):
+    baseline = run(variant_config(config, "none"))
+    cmp = compare(config, baseline=baseline)
+    assert cmp["none"] is baseline
+    for a, b in zip(cmp.results, compare(config).results, strict=True):
+        _same(a, b)
+    other = dataclasses.replace(config, breaker=FailureRateWindow(), fallback=DefaultValue())
+    assert compare(other, baseline=baseline)["none"] is baseline  # the breaker and fallback do not matter
+
+
+def test_a_wrong_baseline_is_refused():
+    config = CONFIGS[0]
+    with pytest.raises(ValueError, match="baseline"):
+        compare(config, baseline=run(variant_config(dataclasses.replace(config, seed=99), "none")))
+    with pytest.raises(ValueError, match="baseline"):
+        compare(config, baseline=run(variant_config(config, "breaker")))
+
+
+def test_the_latencies_are_sorted_once_per_result():
+    r = run(CONFIGS[0])
+    first = r._latencies_by_bin()
+    assert r._latencies_by_bin() is first  # kept with the result
+    assert all(not a.flags.writeable for a in first)
+    p99 = r.latency_percentiles(99)
+    fresh = dataclasses.replace(r)  # a new result sorts its own, and the memo is no part of equality
+    assert fresh == r and np.array_equal(fresh.latency_percentiles(99), p99, equal_nan=True)
+    assert np.array_equal(r.latency_percentiles(99), _loop_percentiles(r, 99), equal_nan=True)
