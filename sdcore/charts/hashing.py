@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import plotly.graph_objects as go
 
-from sdcore.charts.style import BAD, NEUTRAL, apply_style, colour
+from sdcore.charts.style import BAD, NEUTRAL, colour, figure_from, merge_layout, style_layout
 from sdcore.hashing.analysis import LoadStats, SpreadCurve
 from sdcore.hashing.hashfuncs import hash_keys, make_keys
 from sdcore.hashing.ring import RING_SIZE, RingPoints
@@ -17,6 +17,15 @@ if TYPE_CHECKING:
     from sdcore.hashing.experiment import ChangeReport
 
 MAX_DRAWN_POINTS = 3000
+
+
+def _figure(traces: list[dict], layout: dict, height: int, *, validate: bool = False, **over) -> go.Figure:
+    """The figure from plain dicts: ``layout``, then the house style (``apply_style``), then ``over``.
+
+    Not validated by default (:func:`~sdcore.charts.style.figure_from`: adding traces one by one and checking
+    them cost most of a rerun); the tests build every figure both ways and require the same JSON."""
+    layout = merge_layout(merge_layout(layout, style_layout(height)), over)
+    return figure_from(traces, layout, validate=validate)
 
 
 def _deg(pos) -> np.ndarray:
@@ -41,99 +50,73 @@ def ring_figure(
     the ring with an arc to the point that owns each, and the keys that moved in the last change enlarged
     with where they came from."""
     colours = colours or node_colours(points.nodes)
-    fig = go.Figure()
+    traces: list[dict] = []
     pos_deg = _deg(points.positions)
     stride = max(1, len(points) // MAX_DRAWN_POINTS)
     for i, name in enumerate(points.nodes):
         sel = np.nonzero(points.owner == i)[0][::stride]
-        fig.add_trace(
-            go.Scatterpolar(
-                r=np.ones(len(sel)),
-                theta=pos_deg[sel],
-                mode="markers",
-                marker={"size": 9, "color": colours.get(name, NEUTRAL), "line": {"width": 0}},
-                name=name,
-                legendgroup=name,
-                hovertemplate=f"{name} point<br>position %{{customdata:,}}<extra></extra>",
-                customdata=points.positions[sel],
-            )
-        )
+        traces.append({
+            "type": "scatterpolar", "r": np.ones(len(sel)), "theta": pos_deg[sel], "mode": "markers",
+            "marker": {"size": 9, "color": colours.get(name, NEUTRAL), "line": {"width": 0}}, "name": name,
+            "legendgroup": name, "hovertemplate": f"{name} point<br>position %{{customdata:,}}<extra></extra>",
+            "customdata": points.positions[sel],
+        })  # fmt: skip
     # Arcs: from each sampled key clockwise to the first point of its owner.
     key_deg = _deg(key_hashes)
     order = np.argsort(points.positions, kind="stable")
     sorted_pos = points.positions[order]
+    sorted_owner = [
+        points.nodes[k] for k in points.owner[order].tolist()
+    ]  # the owner of each point, in order
+    starts = np.searchsorted(sorted_pos, key_hashes, side="left").tolist()
+    total = len(order)
     by_node: dict[str, list[float | None]] = {}
-    for h, kd, owner in zip(key_hashes.tolist(), key_deg.tolist(), owners, strict=True):
-        j = int(np.searchsorted(sorted_pos, h, side="left"))
-        for step in range(len(order)):  # first point of the owner clockwise (bounded loads may skip some)
-            p = order[(j + step) % len(order)]
-            if points.nodes[points.owner[p]] == owner:
+    for j, kd, owner in zip(starts, key_deg.tolist(), owners, strict=True):
+        for step in range(total):  # first point of the owner clockwise (bounded loads may skip some)
+            q = (j + step) % total
+            if sorted_owner[q] == owner:
                 break
+        p = order[q]
         end = pos_deg[p] if pos_deg[p] >= kd else pos_deg[p] + 360.0
         thetas = np.linspace(kd, end, max(2, int((end - kd) / 3) + 2))
         arc = by_node.setdefault(owner, [])
         arc.extend(thetas.tolist())
         arc.append(None)
     for name, thetas in by_node.items():
-        fig.add_trace(
-            go.Scatterpolar(
-                r=[None if t is None else 0.86 for t in thetas],
-                theta=thetas,
-                mode="lines",
-                line={"width": 2, "color": colours.get(name, NEUTRAL)},
-                opacity=0.45,
-                showlegend=False,
-                legendgroup=name,
-                hoverinfo="skip",
-            )
-        )
+        traces.append({
+            "type": "scatterpolar", "r": [None if t is None else 0.86 for t in thetas], "theta": thetas,
+            "mode": "lines", "line": {"width": 2, "color": colours.get(name, NEUTRAL)}, "opacity": 0.45,
+            "showlegend": False, "legendgroup": name, "hoverinfo": "skip",
+        })  # fmt: skip
     moved = np.zeros(len(owners), dtype=bool)
     if previous_owners is not None:
         moved = np.array([a != b for a, b in zip(owners, previous_owners, strict=True)], dtype=bool)
     stay = ~moved
-    fig.add_trace(
-        go.Scatterpolar(
-            r=np.full(int(stay.sum()), 0.86),
-            theta=key_deg[stay],
-            mode="markers",
-            marker={"size": 6, "color": "#555555"},
-            name="keys",
-            text=[f"{k} → {o}" for k, o, s in zip(key_names, owners, stay, strict=True) if s],
-            hovertemplate="%{text}<extra></extra>",
-        )
-    )
+    traces.append({
+        "type": "scatterpolar", "r": np.full(int(stay.sum()), 0.86), "theta": key_deg[stay], "mode": "markers",
+        "marker": {"size": 6, "color": "#555555"}, "name": "keys",
+        "text": [f"{k} → {o}" for k, o, s in zip(key_names, owners, stay, strict=True) if s],
+        "hovertemplate": "%{text}<extra></extra>",
+    })  # fmt: skip
     if moved.any():
-        fig.add_trace(
-            go.Scatterpolar(
-                r=np.full(int(moved.sum()), 0.86),
-                theta=key_deg[moved],
-                mode="markers",
-                marker={
-                    "size": 13,
-                    "color": BAD,
-                    "symbol": "diamond",
-                    "line": {"width": 1, "color": "white"},
-                },
-                name="moved keys",
-                text=[
-                    f"{k}: {p} → {o}"
-                    for k, o, p, m in zip(key_names, owners, previous_owners, moved, strict=True)
-                    if m
-                ],
-                hovertemplate="%{text}<extra></extra>",
-            )
-        )
-    fig.update_layout(
-        polar={
+        traces.append({
+            "type": "scatterpolar", "r": np.full(int(moved.sum()), 0.86), "theta": key_deg[moved],
+            "mode": "markers",
+            "marker": {"size": 13, "color": BAD, "symbol": "diamond", "line": {"width": 1, "color": "white"}},
+            "name": "moved keys",
+            "text": [f"{k}: {p} → {o}" for k, o, p, m in zip(key_names, owners, previous_owners, moved, strict=True)
+                     if m],
+            "hovertemplate": "%{text}<extra></extra>",
+        })  # fmt: skip
+    layout = {
+        "polar": {
             "radialaxis": {"visible": False, "range": [0, 1.08]},
             "angularaxis": {"direction": "clockwise", "rotation": 90, "showticklabels": False, "ticks": ""},
         },
-    )
-    apply_style(fig, height=height)
+    }
     # The ring has no axes to label: thin margins, and the legend in the house's row above, so the circle takes
     # the column's whole width and the figure is no taller than the circle (no blank band under it).
-    fig.update_layout(margin={"l": 10, "r": 10, "t": 60, "b": 10})
-    return fig
+    return _figure(traces, layout, height, margin={"l": 10, "r": 10, "t": 60, "b": 10})
 
 
 def load_bar_figure(
@@ -141,85 +124,52 @@ def load_bar_figure(
 ) -> go.Figure:
     """Keys per node, with each node's fair share as a black tick (and the load before the change, faded)."""
     colours = colours or node_colours(after.nodes)
-    fig = go.Figure()
+    traces: list[dict] = []
     if before is not None:
-        fig.add_trace(
-            go.Bar(
-                x=list(before.nodes),
-                y=list(before.counts),
-                name="before",
-                marker={"color": [colours.get(n, NEUTRAL) for n in before.nodes], "opacity": 0.35},
-                hovertemplate="%{x} before: %{y:,} keys<extra></extra>",
-            )
-        )
-    fig.add_trace(
-        go.Bar(
-            x=list(after.nodes),
-            y=list(after.counts),
-            name="now",
-            marker={"color": [colours.get(n, NEUTRAL) for n in after.nodes]},
-            hovertemplate="%{x}: %{y:,} keys<extra></extra>",
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=list(after.nodes),
-            y=list(after.ideal),
-            mode="markers",
-            marker={
-                "symbol": "line-ew-open",
-                "size": 40,
-                "color": "black",
-                "line": {"width": 3, "color": "black"},
-            },
-            name="fair share",
-            hovertemplate="%{x} fair share: %{y:,.0f}<extra></extra>",
-        )
-    )
-    fig.update_layout(barmode="group", yaxis_title="keys", xaxis_title="node")
-    return apply_style(fig, height=380)
+        traces.append({
+            "type": "bar", "x": list(before.nodes), "y": list(before.counts), "name": "before",
+            "marker": {"color": [colours.get(n, NEUTRAL) for n in before.nodes], "opacity": 0.35},
+            "hovertemplate": "%{x} before: %{y:,} keys<extra></extra>",
+        })  # fmt: skip
+    traces.append({
+        "type": "bar", "x": list(after.nodes), "y": list(after.counts), "name": "now",
+        "marker": {"color": [colours.get(n, NEUTRAL) for n in after.nodes]},
+        "hovertemplate": "%{x}: %{y:,} keys<extra></extra>",
+    })  # fmt: skip
+    traces.append({
+        "type": "scatter", "x": list(after.nodes), "y": list(after.ideal), "mode": "markers",
+        "marker": {"symbol": "line-ew-open", "size": 40, "color": "black", "line": {"width": 3, "color": "black"}},
+        "name": "fair share", "hovertemplate": "%{x} fair share: %{y:,.0f}<extra></extra>",
+    })  # fmt: skip
+    layout = {"barmode": "group", "yaxis": {"title": {"text": "keys"}}, "xaxis": {"title": {"text": "node"}}}
+    return _figure(traces, layout, 380)
 
 
 def spread_figure(curve: SpreadCurve, current_vnodes: int | None = None) -> go.Figure:
     """Load spread (CV of the ring shares) against virtual nodes per server, measured and in theory."""
-    fig = go.Figure()
     label = "measured" if curve.samples == 1 else f"measured (mean of {curve.samples} clusters)"
-    fig.add_trace(
-        go.Scatter(
-            x=curve.vnodes,
-            y=curve.measured_cv,
-            mode="lines+markers",
-            name=label,
-            line={"color": colour(0), "width": 3},
-            hovertemplate="%{x} vnodes: CV %{y:.3f}<extra></extra>",
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=curve.vnodes,
-            y=curve.theory_cv,
-            mode="lines",
-            name="theory √((n−1)/(kn+1))",
-            line={"color": NEUTRAL, "dash": "dash", "width": 3},
-            hovertemplate="%{x} vnodes: theory %{y:.3f}<extra></extra>",
-        )
-    )
+    traces = [
+        {"type": "scatter", "x": curve.vnodes, "y": curve.measured_cv, "mode": "lines+markers", "name": label,
+         "line": {"color": colour(0), "width": 3}, "hovertemplate": "%{x} vnodes: CV %{y:.3f}<extra></extra>"},
+        {"type": "scatter", "x": curve.vnodes, "y": curve.theory_cv, "mode": "lines",
+         "name": "theory √((n−1)/(kn+1))", "line": {"color": NEUTRAL, "dash": "dash", "width": 3},
+         "hovertemplate": "%{x} vnodes: theory %{y:.3f}<extra></extra>"},
+    ]  # fmt: skip
+    layout: dict = {
+        "xaxis": {"type": "log", "title": {"text": "virtual nodes per server (log scale)"}},
+        "yaxis": {"title": {"text": "coefficient of variation of load"}, "rangemode": "tozero"},
+    }
     if current_vnodes is not None:
         # On a log axis a shape takes the data value but an annotation takes its log10 (a plotly quirk).
-        fig.add_vline(x=current_vnodes, line={"color": BAD, "dash": "dot"})
-        fig.add_annotation(
-            x=float(np.log10(current_vnodes)),
-            y=1,
-            yref="paper",
-            text=f"you: {current_vnodes}",
-            showarrow=False,
-            xanchor="left",
-            yanchor="top",
-            font={"color": BAD},
-        )
-    fig.update_xaxes(type="log", title="virtual nodes per server (log scale)")
-    fig.update_yaxes(title="coefficient of variation of load", rangemode="tozero")
-    return apply_style(fig, height=380)
+        layout["shapes"] = [{
+            "type": "line", "line": {"color": BAD, "dash": "dot"}, "x0": current_vnodes, "x1": current_vnodes,
+            "xref": "x", "y0": 0, "y1": 1, "yref": "y domain",
+        }]  # fmt: skip
+        layout["annotations"] = [{
+            "x": float(np.log10(current_vnodes)), "y": 1, "yref": "paper", "text": f"you: {current_vnodes}",
+            "showarrow": False, "xanchor": "left", "yanchor": "top", "font": {"color": BAD},
+        }]  # fmt: skip
+    return _figure(traces, layout, 380)
 
 
 def flows_figure(flows: dict[tuple[str, str], int], colours: dict[str, str] | None = None) -> go.Figure:
@@ -228,22 +178,21 @@ def flows_figure(flows: dict[tuple[str, str], int], colours: dict[str, str] | No
     colours = colours or node_colours(names)
     left = {n: i for i, n in enumerate(names)}
     right = {n: i + len(names) for i, n in enumerate(names)}
-    fig = go.Figure(
-        go.Sankey(
-            node={
-                "label": [f"{n} (before)" for n in names] + [f"{n} (after)" for n in names],
-                "color": [colours.get(n, NEUTRAL) for n in names] * 2,
-                "pad": 18,
-            },
-            link={
-                "source": [left[a] for a, _ in flows],
-                "target": [right[b] for _, b in flows],
-                "value": list(flows.values()),
-                "color": "rgba(127,127,127,0.35)",
-            },
-        )
-    )
-    return apply_style(fig, height=360)
+    sankey = {
+        "type": "sankey",
+        "node": {
+            "label": [f"{n} (before)" for n in names] + [f"{n} (after)" for n in names],
+            "color": [colours.get(n, NEUTRAL) for n in names] * 2,
+            "pad": 18,
+        },
+        "link": {
+            "source": [left[a] for a, _ in flows],
+            "target": [right[b] for _, b in flows],
+            "value": list(flows.values()),
+            "color": "rgba(127,127,127,0.35)",
+        },
+    }
+    return _figure([sankey], {}, 360)
 
 
 # -- one report's figures (what the page draws, built once per cached report with ui.cache.figure) ----------

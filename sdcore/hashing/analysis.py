@@ -185,11 +185,15 @@ def spread_vs_vnodes(
         # Hash every node's largest point set once; a ring with k points per node is its first k labels.
         labels = [f"{x}#{i}" for x in names for i in range(kmax)]
         all_pos = hash_keys(labels, hash_name, bits=32).astype(np.int64).reshape(n, kmax)
+        # One sort of the largest ring: the ring with k points per node is its points of label index < k, in
+        # the same order (by position, then node, then label: what sorting that ring alone gives).
+        full_owner = np.repeat(np.arange(n), kmax)
+        full_order = np.lexsort((full_owner, all_pos.ravel()))
+        sorted_pos, sorted_owner = all_pos.ravel()[full_order], full_owner[full_order]
+        sorted_index = np.tile(np.arange(kmax), n)[full_order]
         for g, k in enumerate(grid.tolist()):
-            pos = all_pos[:, :k].ravel()
-            owner = np.repeat(np.arange(n), k)
-            order = np.lexsort((owner, pos))
-            pos, owner = pos[order], owner[order]
+            keep = sorted_index < k
+            pos, owner = sorted_pos[keep], sorted_owner[keep]
             arcs = np.diff(pos, prepend=pos[-1] - RING_SIZE)
             share = np.bincount(owner, weights=arcs, minlength=n) / RING_SIZE * n
             cvs[s, g] = np.sqrt(np.mean((share - 1.0) ** 2))

@@ -130,15 +130,31 @@ def _key_rows(ids: np.ndarray) -> np.ndarray:
     return rows
 
 
+_DIGESTS = MappingProxyType({"md5": hashlib.md5, "sha1": hashlib.sha1})
+
+
+def _digest_rows(rows: np.ndarray, hash_name: str, bits: int) -> np.ndarray:
+    """The first ``bits`` of the MD5 or SHA-1 digest of every row's bytes, read big-endian (what ``_md5_32`` and
+    the others give for the row as a string): one digest call a row, the digests read in one numpy call."""
+    digest, width = _DIGESTS[hash_name], bits // 8
+    data, length = rows.tobytes(), rows.shape[1]
+    joined = b"".join([digest(data[i : i + length]).digest()[:width] for i in range(0, len(data), length)])
+    return np.frombuffer(joined, dtype=f">u{width}").astype(np.uint32 if bits == 32 else np.uint64)
+
+
 def hash_seeded_keys(count: int, seed: int = 0, hash_name: str = "murmur3", bits: int = 32) -> np.ndarray:
-    """``hash_keys(make_keys(count, seed), hash_name, bits)``, the same array; for murmur3 computed from
-    the names' bytes with numpy, without making a Python string per key."""
+    """``hash_keys(make_keys(count, seed), hash_name, bits)``, the same array, computed from the names' bytes
+    (a matrix, one row a name) without making a Python string per key: murmur3 and the byte sum with numpy,
+    MD5 and SHA-1 one digest a row."""
     if bits not in (32, 64):
         raise ValueError(f"bits must be 32 or 64 (got {bits})")
-    if check_hash_name(hash_name) != "murmur3":
-        return hash_keys(make_keys(count, seed), hash_name, bits)
+    check_hash_name(hash_name)
     rows = _key_rows(key_ids(count, seed))
-    return murmur3_32_rows(rows) if bits == 32 else murmur3_64_rows(rows)
+    if hash_name == "murmur3":
+        return murmur3_32_rows(rows) if bits == 32 else murmur3_64_rows(rows)
+    if hash_name == "poor":  # the sum of the name's bytes (at most 255 x 21: no mask needed)
+        return rows.sum(axis=1, dtype=np.uint32 if bits == 32 else np.uint64)
+    return _digest_rows(rows, hash_name, bits)
 
 
 def key_ids(count: int, seed: int = 0) -> np.ndarray:

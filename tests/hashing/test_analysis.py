@@ -75,3 +75,40 @@ def test_load_stats_relative_to_weights():
     s = load_stats(np.array([0, 0, 1, 1, 1, 1]), ["a", "b"], {"a": 1.0, "b": 2.0})
     assert s.counts == (2, 4) and s.ideal == (2.0, 4.0)
     assert s.max_over_mean == 1.0 and s.cv == 0.0
+
+
+def _spread_one_sort_per_ring(nodes, grid, hash_name, samples):
+    """The spread as it was measured before: each ring of k points per node sorted on its own."""
+    from sdcore.hashing.hashfuncs import hash_keys
+    from sdcore.hashing.ring import RING_SIZE
+
+    n, kmax = len(nodes), max(grid)
+    grid = sorted(set(grid))
+    cvs, maxes = np.zeros((samples, len(grid))), np.zeros((samples, len(grid)))
+    for s in range(samples):
+        names = list(nodes) if s == 0 else [f"{x}~{s}" for x in nodes]
+        labels = [f"{x}#{i}" for x in names for i in range(kmax)]
+        all_pos = hash_keys(labels, hash_name, bits=32).astype(np.int64).reshape(n, kmax)
+        for g, k in enumerate(grid):
+            pos, owner = all_pos[:, :k].ravel(), np.repeat(np.arange(n), k)
+            order = np.lexsort((owner, pos))
+            pos, owner = pos[order], owner[order]
+            arcs = np.diff(pos, prepend=pos[-1] - RING_SIZE)
+            share = np.bincount(owner, weights=arcs, minlength=n) / RING_SIZE * n
+            cvs[s, g], maxes[s, g] = np.sqrt(np.mean((share - 1.0) ** 2)), share.max()
+    return cvs.mean(axis=0), maxes.mean(axis=0)
+
+
+@pytest.mark.parametrize(
+    "nodes, grid, hash_name, samples",
+    [
+        (["a", "b", "c"], (1, 10, 100, 1000), "murmur3", 1),
+        ([f"S{i}" for i in range(1, 6)], (1, 2, 5, 10, 20, 50), "poor", 3),  # many equal positions
+        ([f"S{i}" for i in range(1, 21)], (1, 3, 7, 40), "md5", 2),
+        (["x"], (1, 3), "sha1", 2),
+    ],
+)
+def test_the_spread_from_one_sort_equals_sorting_each_ring(nodes, grid, hash_name, samples):
+    curve = spread_vs_vnodes(nodes, grid, hash_name=hash_name, samples=samples)
+    cv, mx = _spread_one_sort_per_ring(nodes, grid, hash_name, samples)
+    assert np.array_equal(curve.measured_cv, cv) and np.array_equal(curve.measured_max, mx)
