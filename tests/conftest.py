@@ -5,7 +5,6 @@ make CI red, never pass silently.
 """
 
 import os
-from pathlib import Path
 
 import pytest
 import streamlit  # noqa: F401  (first, as in the app: its import sets plotly's default template)
@@ -33,16 +32,18 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = f"skipped under CI=true, which counts as a failure: {reason}"
 
 
-# The suite runs on two workers (pytest-xdist, ``--dist loadgroup``): the tests that drive real servers (a
-# browser, Redis, nginx, an ASGI server) form one group on one worker, sharing one app server as before, and
-# the pure tests run beside them on the other.
-_TESTS = Path(__file__).resolve().parent
-_LIVE_DIRS = (("browser",), ("integration",), ("ratelimit", "live"))
+# The suite runs on two workers (pytest-xdist): the tests that drive real servers (a browser, Redis, nginx, an
+# ASGI server) are one unit on one worker, in order, sharing one app server as before, and the pure tests are
+# spread over both. (xdist's own --dist loadgroup marks did not group them under pytest 9: both workers started
+# an app server.)
+_LIVE = ("tests/browser/", "tests/integration/", "tests/ratelimit/live/")
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        parts = Path(str(item.fspath)).resolve().relative_to(_TESTS).parts
-        if any(parts[: len(d)] == d for d in _LIVE_DIRS):
-            item.add_marker(pytest.mark.xdist_group("live"))
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class LiveTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "live" if nodeid.startswith(_LIVE) else nodeid
+
+    return LiveTogether(config, log)
