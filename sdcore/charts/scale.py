@@ -161,7 +161,7 @@ def architecture_figure(
         "xaxis": {"visible": False, "range": [min(xs) - 0.1, max(xs) + 0.22]},
         "yaxis": {"visible": False, "range": [min(ys) - 0.75, max(ys) + 0.55]},
     })  # fmt: skip
-    return _figure(traces, layout)
+    return figure_from(traces, layout)
 
 
 def utilization_figure(arch: Architecture, height: int = 380) -> go.Figure:
@@ -193,12 +193,7 @@ def utilization_figure(arch: Architecture, height: int = 380) -> go.Figure:
                   "range": [0, max(1.15, min(max(u), UTIL_CLIP) * 1.15)]},
         "yaxis": {"autorange": "reversed"},
     })  # fmt: skip
-    return _figure([bars], layout)
-
-
-def _figure(traces: list[dict], layout: dict, *, validate: bool = False) -> go.Figure:
-    """:func:`~sdcore.charts.style.figure_from` with the empty title ``apply_style`` gives an untitled figure."""
-    return figure_from(traces, layout, validate=validate)
+    return figure_from([bars], layout)
 
 
 def _grid(height: int, rows: int, cols: int, titles: tuple[str, ...] = (), **grid: Any) -> dict:
@@ -238,7 +233,7 @@ def ladder_figure(steps: Sequence[Architecture], height: int = 430) -> go.Figure
     layout["margin"] = {"l": 20, "r": 20, "t": 50, "b": 40}
     for note in layout["annotations"]:
         note.setdefault("font", {})["size"] = 14
-    return _figure(traces, layout)
+    return figure_from(traces, layout)
 
 
 def ladder_steps_figure(result: Analysis, height: int = 430) -> go.Figure:
@@ -304,7 +299,7 @@ def drill_figure(result: DrillResult, cursor: float | None = None, height: int =
     layout["yaxis"].update(title={"text": "requests/s"}, rangemode="tozero")
     layout["yaxis2"].update(title={"text": "latency (ms)"}, rangemode="tozero")
     layout["xaxis2"]["title"] = {"text": "minutes"}
-    return _figure(traces, layout)
+    return figure_from(traces, layout)
 
 
 def drill_utilization_figure(
@@ -328,4 +323,4 @@ def drill_utilization_figure(
     layout.update(shapes=shapes, annotations=notes,
                   yaxis={"title": {"text": "utilization"}, "tickformat": ".0%", "range": [0, UTIL_CLIP * 1.02]},
                   xaxis={"title": {"text": "minutes"}})  # fmt: skip
-    return _figure(traces, layout)
+    return figure_from(traces, layout)

@@ -78,7 +78,7 @@ def shard_figure(
         "margin": {"l": 60, "r": 20, "t": 40, "b": 90},
         "legend": {"orientation": "h", "y": -0.08, "yanchor": "top", "x": 0},
     })  # fmt: skip
-    return _figure(traces, layout)
+    return figure_from(traces, layout)
 
 
 def skew_heatmap(rows: Sequence, quantity: str = "reads") -> go.Figure:
@@ -97,7 +97,7 @@ def skew_heatmap(rows: Sequence, quantity: str = "reads") -> go.Figure:
     }  # fmt: skip
     layout = _styled(360, {"margin": {"l": 170, "r": 10, "t": 30, "b": 50},
                            "xaxis": {"side": "top", "tickangle": 0}, "yaxis": {"autorange": "reversed"}})  # fmt: skip
-    return _figure([heat], layout)
+    return figure_from([heat], layout)
 
 
 def movement_figure(movements: Sequence[Movement], highlight: str | None = None) -> go.Figure:
@@ -123,7 +123,7 @@ def movement_figure(movements: Sequence[Movement], highlight: str | None = None)
         "xaxis": {"tickformat": ".0%", "range": [0, 1.12], "title": {"text": "rows moved"}},
         "yaxis": {"autorange": "reversed"},
     })  # fmt: skip
-    return _figure(traces, layout)
+    return figure_from(traces, layout)
 
 
 def migration_figure(mig: Migration) -> go.Figure:
@@ -142,7 +142,7 @@ def migration_figure(mig: Migration) -> go.Figure:
         "xaxis": {"title": {"text": "seconds from the start of the migration"}, "rangemode": "tozero"},
         "yaxis": {"autorange": "reversed"},
     })  # fmt: skip
-    return _figure([bar], layout)
+    return figure_from([bar], layout)
 
 
 def slot_map_figure(before: np.ndarray, after: np.ndarray) -> go.Figure:
@@ -163,7 +163,7 @@ def slot_map_figure(before: np.ndarray, after: np.ndarray) -> go.Figure:
     layout = _styled(220, {"barmode": "overlay", "margin": {"l": 80, "r": 20, "t": 20, "b": 50},
                            "xaxis": {"range": [0, SLOTS], "title": {"text": "slot"}},
                            "yaxis": {"autorange": "reversed"}})  # fmt: skip
-    return _figure(traces, layout)
+    return figure_from(traces, layout)
 
 
 def hot_shard_figure(report: HotKeyReport) -> go.Figure:
@@ -188,7 +188,7 @@ def hot_shard_figure(report: HotKeyReport) -> go.Figure:
                   "title": {"text": "busiest shard, share of its capacity"}},
         "yaxis": {"autorange": "reversed"},
     })  # fmt: skip
-    return _figure(traces, layout)
+    return figure_from(traces, layout)
 
 
 def join_figure(feed: FeedCost) -> go.Figure:
@@ -221,12 +221,7 @@ def join_figure(feed: FeedCost) -> go.Figure:
          "marker": {"color": [PALETTE[0], GOOD, BAD]}, "hovertemplate": "%{x}: %{y:,.0f} rows<extra></extra>",
          "xaxis": "x3", "yaxis": "y3"},
     ]  # fmt: skip
-    return _figure(traces, _styled(380, over))
-
-
-def _figure(traces: list[dict], layout: dict, *, validate: bool = False) -> go.Figure:
-    """:func:`~sdcore.charts.style.figure_from` with the empty title ``apply_style`` gives an untitled figure."""
-    return figure_from(traces, layout, validate=validate)
+    return figure_from(traces, _styled(380, over))
 
 
 def _styled(height: int, over: dict) -> dict:

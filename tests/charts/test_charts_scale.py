@@ -375,6 +375,6 @@ def test_figures_built_without_validation_are_what_the_validators_make(case, mon
         lambda: charts.drill_utilization_figure(drill, cursor=130),
     ]
     fast = [_json(build()) for build in builds]
-    plain = charts._figure
-    monkeypatch.setattr(charts, "_figure", lambda traces, layout: plain(traces, layout, validate=True))
+    plain = charts.figure_from
+    monkeypatch.setattr(charts, "figure_from", lambda traces, layout: plain(traces, layout, validate=True))
     assert [_json(build()) for build in builds] == fast

@@ -216,6 +216,6 @@ def test_every_figure_is_the_validated_build(cfg, monkeypatch):
     builds = _builds(r)
     fast = [spec(new()) for new, _ in builds]
     assert fast == [spec(old()) for _, old in builds]
-    plain = charts._figure
-    monkeypatch.setattr(charts, "_figure", lambda traces, layout: plain(traces, layout, validate=True))
+    plain = charts.figure_from
+    monkeypatch.setattr(charts, "figure_from", lambda traces, layout: plain(traces, layout, validate=True))
     assert [spec(new()) for new, _ in builds] == fast
