@@ -26,7 +26,7 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from itertools import chain, compress
+from itertools import chain
 from types import MappingProxyType
 
 import mmh3
@@ -1432,19 +1432,48 @@ class _CodeTable:
         self.bits: bytearray | None = None  # filled on first use, as SSTable.bloom is
 
 
+class _Level:
+    """A sorted level (leveled L1 and below) of :class:`_CodeStore`: its non-overlapping tables' entries as one
+    sorted run (``keys`` and their ``seqs``), and per table, in key order, its first and last key, its size and
+    its filter's bits (``None`` until first used)."""
+
+    __slots__ = ("bits", "highs", "keys", "lens", "lows", "seqs")
+
+    def __init__(self) -> None:
+        self.keys: list[int] = []
+        self.seqs: list[int] = []
+        self.lows: list[int] = []
+        self.highs: list[int] = []
+        self.lens: list[int] = []
+        self.bits: list[bytearray | None] = []
+
+
+def _overlay(keys: list[int], seqs: list[int], new_keys: list[int], new_seqs: list[int]) -> None:
+    """Put a newer sorted table's entries into the sorted run ``keys``/``seqs`` (in place): each replaces its
+    key's entry or goes in at its place."""
+    j = 0
+    for k, sq in zip(new_keys, new_seqs, strict=True):
+        j = bisect.bisect_left(keys, k, j)
+        if j < len(keys) and keys[j] == k:
+            seqs[j] = sq
+        else:
+            keys.insert(j, k)
+            seqs.insert(j, sq)
+        j += 1
+
+
 class _CodeStore:
     """:class:`LSMStore`'s write path, compaction and counted reads for a workload whose keys sort as integer
     codes do (the workload's ``user:0000042`` is code 84, a key just after it, ``user:0000042-``, code 85).
 
     What it keeps is what the workload reports: the counters, the tables' sizes and key ranges, and the
     ``disk_entries_peak`` of each event (``peaks``). Values are not kept: a write's value follows from its
-    sequence number (``deleted[seq]``: a delete). The filters are ``BloomFilter.from_pairs`` of the keys'
+    sequence number, kept negative for a delete (``-seq``: a tombstone). The filters are ``BloomFilter.from_pairs`` of the keys'
     hash pairs (``pairs[code]``), the bits an SSTable's filter gets."""
 
     def __init__(
         self,
         settings: StoreSettings,
-        deleted: list[bool],
         pairs: list[tuple[int, int]],
         h1: np.ndarray,
         h2: np.ndarray,
@@ -1462,12 +1491,14 @@ class _CodeStore:
             self.policy = Leveled(l0_trigger=settings.l0_trigger, fanout=settings.fanout)
         self.table_entries = self.limit  # Leveled.table_entries None: the memtable's size
         n_levels = 1 if self.tiered else self.policy.max_levels
-        self.levels: list[list[_CodeTable]] = [[] for _ in range(n_levels)]
-        self.max_keys: list[list[int]] = [[] for _ in range(n_levels)]
+        self.n_levels = n_levels
+        self.levels: list[list[_CodeTable]] = [[]]  # L0 (size-tiered: the runs), newest first
+        self.run_lens: list[int] = []  # size-tiered: each run's size, as levels[0]
+        self.sorted_levels = [_Level() for _ in range(n_levels)]  # leveled L1, L2, … (index 0 unused)
         self.pointers = [-1] * n_levels  # below every code, as "" is below every key
         self.sizes = [0] * n_levels
         self.memtable: dict[int, int] = {}  # code -> seq
-        self.deleted, self.pairs, self.h1, self.h2 = deleted, pairs, h1, h2
+        self.pairs, self.h1, self.h2 = pairs, h1, h2
         self.steps = np.arange(self.k, dtype=np.uint64)
         self.peaks: list[int] = []
         self.flushes = self.entries_flushed = self.compactions = 0
@@ -1479,6 +1510,8 @@ class _CodeStore:
         table = _CodeTable(keys, list(map(mem.__getitem__, keys)), keys[0], keys[-1])
         self.levels[0].insert(0, table)
         self.sizes[0] += len(keys)
+        if self.tiered:
+            self.run_lens.insert(0, len(keys))
         self.memtable = {}
         self.flushes += 1
         self.entries_flushed += len(keys)
@@ -1492,20 +1525,29 @@ class _CodeStore:
     def _bits(self, t: _CodeTable) -> bytearray:
         bits = t.bits
         if bits is None:
-            m_bits = min(MAX_BITS, max(64, math.ceil(len(t.keys) * self.bits_per_key)))
-            if len(t.keys) * self.k <= _SMALL_FILTER:
-                pairs = self.pairs
-                bits = BloomFilter.from_pairs(m_bits, self.k, [pairs[c] for c in t.keys])._bits
-            else:  # BloomFilter._positions of the keys' pairs: the bits from_pairs sets
-                keys = np.asarray(t.keys)
-                pos = (self.h1[keys][:, None] + self.steps[None, :] * self.h2[keys][:, None]) % np.uint64(
-                    m_bits
-                )
-                filled = np.zeros(m_bits, dtype=np.uint8)
-                filled[pos.ravel()] = 1
-                bits = bytearray(filled.tobytes())
-            t.bits = bits
+            bits = t.bits = self._filter_bits(t.keys)
         return bits
+
+    def _filter_bits(self, codes: list[int]) -> bytearray:
+        """The bits of the filter a table of these keys gets (``BloomFilter.for_bits_per_key`` filled)."""
+        m_bits = min(MAX_BITS, max(64, math.ceil(len(codes) * self.bits_per_key)))
+        if len(codes) * self.k <= _SMALL_FILTER:
+            pairs = self.pairs
+            return BloomFilter.from_pairs(m_bits, self.k, [pairs[c] for c in codes])._bits
+        # BloomFilter._positions of the keys' pairs: the bits from_pairs sets
+        keys = np.asarray(codes)
+        pos = (self.h1[keys][:, None] + self.steps[None, :] * self.h2[keys][:, None]) % np.uint64(m_bits)
+        filled = np.zeros(m_bits, dtype=np.uint8)
+        filled[pos.ravel()] = 1
+        return bytearray(filled.tobytes())
+
+    def table_sizes(self) -> tuple[tuple[int, ...], ...]:
+        """Each level's table sizes (size-tiered: one row of runs), as WorkloadResult.levels has them."""
+        l0 = tuple([len(t.keys) for t in self.levels[0]])
+        return (l0,) if self.tiered else (l0, *(tuple(lv.lens) for lv in self.sorted_levels[1:]))
+
+    def table_count(self) -> int:
+        return len(self.levels[0]) + sum([len(lv.lens) for lv in self.sorted_levels[1:]])
 
     def _may_contain(self, t: _CodeTable, code: int) -> bool:
         """SSTable.may_contain_pair: the key range, then the filter."""
@@ -1513,7 +1555,13 @@ class _CodeStore:
             return False
         if not self.k:
             return True
-        bits = self._bits(t)
+        bits = t.bits
+        if bits is None:  # a key the table holds has all its bits set: no need to fill the filter to see it
+            keys = t.keys
+            i = bisect.bisect_left(keys, code)
+            if i < len(keys) and keys[i] == code:
+                return True
+            bits = t.bits = self._filter_bits(keys)
         m, (h1, h2) = len(bits), self.pairs[code]
         for i in range(self.k):  # noqa: SIM110 - BloomFilter.contains_pair, stopping at the first clear bit
             if not bits[((h1 + i * h2) & _MASK64) % m]:
@@ -1541,10 +1589,9 @@ class _CodeStore:
             keys = sorted(newest)
             seqs = list(map(newest.__getitem__, keys))
             unique = len(keys)
-        tombstones = list(map(self.deleted.__getitem__, seqs))
         dropped = 0
-        if True in tombstones:  # each goes unless an older table may still hold a value it hides
-            drop = [i for i in compress(range(len(keys)), tombstones) if not older(keys[i])]
+        if min(seqs) < 0:  # a tombstone goes unless an older table may still hold a value it hides
+            drop = [i for i, sq in enumerate(seqs) if sq < 0 and not older(keys[i])]
             if drop:
                 dropped = len(drop)
                 gone = set(drop)
@@ -1570,71 +1617,170 @@ class _CodeStore:
         ]
 
     def _compact_tiered(self) -> None:
-        runs, p = self.levels[0], self.policy
-        while (window := _pick_tier_sizes([len(t.keys) for t in runs], p)) is not None:  # type: ignore[arg-type]
+        runs, p, lens = self.levels[0], self.policy, self.run_lens
+        while (window := _pick_tier_sizes(lens, p)) is not None:  # type: ignore[arg-type]
             i, j = window
             later = runs[j:]
-            runs[i:j] = self._merge(
-                runs[i:j], lambda c, ts=later: any(self._may_contain(t, c) for t in ts), 0
-            )
-            self.sizes[0] = sum([len(t.keys) for t in runs])
+
+            def older(code: int, later: list[_CodeTable] = later, may_contain=self._may_contain) -> bool:
+                for t in later:  # noqa: SIM110 - any() of a generator, without the generator
+                    if may_contain(t, code):
+                        return True
+                return False
+
+            runs[i:j] = outputs = self._merge(runs[i:j], older, 0)
+            lens[i:j] = [len(t.keys) for t in outputs]
+            self.sizes[0] = sum(lens)
 
     def _compact_leveled(self) -> None:
-        levels, p = self.levels, self.policy
+        p = self.policy
         # Each pass leaves every level within its capacity, and a level changes only when the one above pushes
         # into it: without an L0 merge, or past a level that was within its capacity, nothing is left to do.
-        if len(levels[0]) < p.l0_trigger:  # type: ignore[union-attr]
+        if len(self.levels[0]) < p.l0_trigger:  # type: ignore[union-attr]
             return
-        lo = min(t.lo for t in levels[0])
-        hi = max(t.hi for t in levels[0])
-        self._push_down(0, list(levels[0]), lo, hi)
-        for n in range(1, len(levels) - 1):
-            capacity = self.table_entries * p.fanout**n  # type: ignore[union-attr]
-            if self.sizes[n] <= capacity:
+        self._push_l0()
+        sizes, pointers, fanout = self.sizes, self.pointers, p.fanout  # type: ignore[union-attr]
+        for n in range(1, self.n_levels - 1):
+            capacity = self.table_entries * fanout**n
+            if sizes[n] <= capacity:
                 break
-            while self.sizes[n] > capacity:
-                tables = levels[n]
-                after = self.pointers[n]
-                i = bisect.bisect_right(self.max_keys[n], after)
-                if i < len(tables) and tables[i].lo <= after:
+            lv = self.sorted_levels[n]
+            lows, highs = lv.lows, lv.highs  # edited in place by _push_one
+            while sizes[n] > capacity:  # round robin through the key space, from where the last push ended
+                after = pointers[n]
+                i = bisect.bisect_right(highs, after)
+                if i < len(highs) and lows[i] <= after:
                     i += 1
-                pick = tables[i] if i < len(tables) else tables[0]
-                self.pointers[n] = pick.hi
-                self._push_down(n, [pick], pick.lo, pick.hi)
+                if i >= len(highs):
+                    i = 0
+                pointers[n] = highs[i]
+                self._push_one(n, i)
 
-    def _push_down(self, n: int, inputs: list[_CodeTable], lo: int, hi: int) -> None:
-        levels, max_keys = self.levels, self.max_keys
-        below = levels[n + 1]
-        start = end = bisect.bisect_left(max_keys[n + 1], lo)
-        while end < len(below) and below[end].lo <= hi:
-            end += 1
-        overlap = below[start:end]
-        if not overlap and n > 0:  # a move: the same tables one level down
-            outputs = inputs
-            self.peaks.append(sum(self.sizes))
+    def _overlap(self, m: int, lo: int, hi: int) -> tuple[int, int, int, int]:
+        """The tables of sorted level m whose ranges meet [lo, hi] (tables start:end) and where their entries
+        lie in the level's run (c:d; none: c = d where entries from lo would go)."""
+        lv = self.sorted_levels[m]
+        start = bisect.bisect_left(lv.highs, lo)  # the first table ending at or after lo
+        end = max(start, bisect.bisect_right(lv.lows, hi))  # … up to the last starting at or before hi
+        if start == end:
+            c = bisect.bisect_left(lv.keys, lo)
+            return start, end, c, c
+        c = bisect.bisect_left(lv.keys, lv.lows[start])
+        return start, end, c, bisect.bisect_right(lv.keys, lv.highs[end - 1], c)
+
+    def _write_out(
+        self, m: int, start: int, end: int, c: int, d: int, keys: list[int], seqs: list[int]
+    ) -> None:
+        """Put a merge's output (sorted) in place of level m's tables start:end (entries c:d), cut into tables
+        of ``table_entries``; counts the compaction and its peak, as LSMStore._merge does."""
+        out, size_overlap = len(keys), d - c
+        sizes = self.sizes
+        self.peaks.append(sum(sizes) + out)  # the inputs stay in place while the output is written
+        self.compactions += 1
+        self.entries_out += out
+        sizes[m] += out - size_overlap
+        lv, chunk = self.sorted_levels[m], self.table_entries
+        lv.keys[c:d], lv.seqs[c:d] = keys, seqs
+        if not out:
+            lows, highs, lens = [], [], []
+        elif chunk >= out:
+            lows, highs, lens = [keys[0]], [keys[-1]], [out]
         else:
-            outputs = self._merge(
-                inputs + overlap, lambda c: self._deeper_may_contain(c, n + 2), self.table_entries
-            )
-        if n > 0 and len(inputs) == 1:
-            i = bisect.bisect_left(max_keys[n], inputs[0].hi)
-            del levels[n][i]
-            del max_keys[n][i]
-        else:
-            taken = {id(t) for t in inputs}
-            levels[n] = [t for t in levels[n] if id(t) not in taken]
-            if n > 0:
-                max_keys[n] = [t.hi for t in levels[n]]
-        self.sizes[n] -= sum([len(t.keys) for t in inputs])
-        below[start:end] = outputs
-        self.sizes[n + 1] += sum([len(t.keys) for t in outputs]) - sum([len(t.keys) for t in overlap])
-        max_keys[n + 1][start:end] = [t.hi for t in outputs]
+            lows, highs, lens = keys[::chunk], keys[chunk - 1 :: chunk], [chunk] * (out // chunk)
+            if out % chunk:
+                highs.append(keys[-1])
+                lens.append(out % chunk)
+        lv.lows[start:end], lv.highs[start:end], lv.lens[start:end] = lows, highs, lens
+        lv.bits[start:end] = [None] * len(lens)
+
+    def _drop_tombstones(self, keys: list[int], seqs: list[int], first: int) -> None:
+        """Drop (in place) each tombstone no table on level ``first`` or below may still hide a value from."""
+        dropped = 0
+        if seqs and min(seqs) < 0:
+            deeper = self._deeper_may_contain
+            for j in reversed([j for j, sq in enumerate(seqs) if sq < 0]):
+                if not deeper(keys[j], first):
+                    del keys[j], seqs[j]
+                    dropped += 1
+        self.tombstones_dropped += dropped
+
+    def _push_l0(self) -> None:
+        """_push_down(0, every L0 table): merged with the L1 tables they overlap."""
+        l0 = self.levels[0]
+        lo, hi = min([t.lo for t in l0]), max([t.hi for t in l0])
+        start, end, c, d = self._overlap(1, lo, hi)
+        l1 = self.sorted_levels[1]
+        entries_in = d - c + self.sizes[0]
+        if len(l0) == 1 and c == d:
+            keys, seqs = l0[0].keys[:], l0[0].seqs[:]
+        elif self.sizes[0] * 4 <= d - c:  # few new entries: each put into the run of L1 below, oldest first
+            keys, seqs = l1.keys[c:d], l1.seqs[c:d]
+            for t in reversed(l0):
+                _overlay(keys, seqs, t.keys, t.seqs)
+        else:  # oldest first in one pass: a key met again takes the newer seq
+            newest = dict(zip(l1.keys[c:d], l1.seqs[c:d], strict=True))
+            for t in reversed(l0):
+                newest.update(zip(t.keys, t.seqs, strict=True))
+            keys = sorted(newest)
+            seqs = list(map(newest.__getitem__, keys))
+        self.entries_in += entries_in
+        self.overwritten += entries_in - len(keys)
+        self._drop_tombstones(keys, seqs, 2)
+        self._write_out(1, start, end, c, d, keys, seqs)
+        self.levels[0] = []
+        self.sizes[0] = 0
+
+    def _push_one(self, n: int, i: int) -> None:
+        """_push_down(n, [table i of level n]) for n >= 1: moved down as it is when nothing below overlaps
+        it, else merged with the tables it overlaps on level n+1."""
+        lv, sizes = self.sorted_levels[n], self.sizes
+        lo, hi, size_in = lv.lows[i], lv.highs[i], lv.lens[i]
+        a = bisect.bisect_left(lv.keys, lo)
+        keys_in, seqs_in, bits_in = lv.keys[a : a + size_in], lv.seqs[a : a + size_in], lv.bits[i]
+        start, end, c, d = self._overlap(n + 1, lo, hi)
+        below = self.sorted_levels[n + 1]
+        if start == end:  # a move: the same table one level down
+            self.peaks.append(sum(sizes))
+            below.keys[c:c], below.seqs[c:c] = keys_in, seqs_in
+            below.lows.insert(start, lo)
+            below.highs.insert(start, hi)
+            below.lens.insert(start, size_in)
+            below.bits.insert(start, bits_in)
+            sizes[n + 1] += size_in
+        else:  # the tables below hold one entry per key, in order; the pushed table is newer
+            keys, seqs = below.keys[c:d], below.seqs[c:d]
+            _overlay(keys, seqs, keys_in, seqs_in)
+            entries_in = size_in + d - c
+            self.entries_in += entries_in
+            self.overwritten += entries_in - len(keys)
+            self._drop_tombstones(keys, seqs, n + 2)
+            self._write_out(n + 1, start, end, c, d, keys, seqs)
+        del lv.keys[a : a + size_in], lv.seqs[a : a + size_in]
+        del lv.lows[i], lv.highs[i], lv.lens[i], lv.bits[i]
+        sizes[n] -= size_in
 
     def _deeper_may_contain(self, code: int, first: int) -> bool:
-        for n in range(first, len(self.levels)):
-            i = bisect.bisect_left(self.max_keys[n], code)
-            if i < len(self.levels[n]) and self._may_contain(self.levels[n][i], code):
-                return True
+        """Leveled: may the one table covering ``code`` on level ``first`` or below hold it (range, filter)?"""
+        k, pairs = self.k, self.pairs
+        for m in range(first, self.n_levels):
+            lv = self.sorted_levels[m]
+            i = bisect.bisect_left(lv.highs, code)
+            if i < len(lv.highs) and lv.lows[i] <= code:
+                if not k:
+                    return True
+                bits = lv.bits[i]
+                if bits is None:
+                    a = bisect.bisect_left(lv.keys, lv.lows[i])
+                    b = bisect.bisect_left(lv.keys, code, a)
+                    if lv.keys[b] == code:  # a key the table holds has all its bits set
+                        return True
+                    bits = lv.bits[i] = self._filter_bits(lv.keys[a : a + lv.lens[i]])
+                size, (h1, h2) = len(bits), pairs[code]
+                for j in range(k):  # BloomFilter.contains_pair, stopping at the first clear bit
+                    if not bits[((h1 + j * h2) & _MASK64) % size]:
+                        break
+                else:
+                    return True
         return False
 
     # -- reads ---------------------------------------------------------------------------------------------
@@ -1650,13 +1796,12 @@ class _CodeStore:
         reads = np.zeros(nq, dtype=np.int64)
         considered = np.zeros(nq, dtype=np.int64)
         done = np.zeros(nq, dtype=bool)
-        deleted = np.asarray(self.deleted, dtype=bool)
         totals = [0, 0, 0]  # checks, skips, false positives
         mem = self.memtable
         for j, c in enumerate(codes.tolist()):
             if c in mem:
                 done[j] = True
-                value[j] = -1 if self.deleted[mem[c]] else mem[c]
+                value[j] = max(-1, mem[c])  # a tombstone's seq is negative
         steps = np.arange(self.k, dtype=np.uint64)
 
         def probe(
@@ -1678,52 +1823,48 @@ class _CodeStore:
             found = idx[hit]
             done[found] = True
             seq = seqs[at[hit]]
-            value[found] = np.where(deleted[seq], -1, seq)
+            value[found] = np.maximum(seq, -1)
             if bits is not None:
                 totals[2] += len(idx) - len(found)
 
-        def filters(
-            tables: list[_CodeTable], keys: np.ndarray
-        ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+        def filters(lens: list[int], keys: np.ndarray) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
             """Every table's filter bits laid end to end (table i's at ``offset[i]``, ``m_bits[i]`` long),
-            filled at once from the level's ``keys``: the bits each table's own filter gets."""
+            filled at once from the level's ``keys`` (``lens``: each table's size): the bits each table's own
+            filter gets."""
             if not self.k:
-                return None, np.zeros(len(tables), np.uint64), np.ones(len(tables), np.uint64)
+                return None, np.zeros(len(lens), np.uint64), np.ones(len(lens), np.uint64)
             b = self.bits_per_key
-            m_bits = np.array([min(MAX_BITS, max(64, math.ceil(len(t.keys) * b))) for t in tables], np.uint64)
+            m_bits = np.array([min(MAX_BITS, max(64, math.ceil(n * b))) for n in lens], np.uint64)
             offset = np.concatenate(([0], np.cumsum(m_bits[:-1]))).astype(np.uint64)
-            owner = np.repeat(np.arange(len(tables)), [len(t.keys) for t in tables])
+            owner = np.repeat(np.arange(len(lens)), lens)
             pos = (self.h1[keys][:, None] + steps[None, :] * self.h2[keys][:, None]) % m_bits[owner][:, None]
             bits = np.zeros(int(m_bits.sum()), dtype=np.uint8)
             bits[(pos + offset[owner][:, None]).ravel()] = 1
             return bits, offset, m_bits
 
         one = np.ones(1, dtype=np.uint64)
-        for level, tables in enumerate(self.levels):
-            if not tables:
-                continue
-            if level == 0 or self.tiered:  # every table, newest first
-                for t in tables:
-                    idx = np.flatnonzero(~done & (codes >= t.lo) & (codes <= t.hi))
-                    if len(idx):
-                        bits = None if not self.k else np.frombuffer(self._bits(t), dtype=np.uint8)
-                        m = one * (len(bits) if bits is not None else 1)
-                        probe(idx, bits, np.zeros(len(idx), np.uint64), np.repeat(m, len(idx)),
-                              np.asarray(t.keys), np.asarray(t.seqs))  # fmt: skip
+        for t in self.levels[0]:  # L0 (size-tiered: every run): every table, newest first
+            idx = np.flatnonzero(~done & (codes >= t.lo) & (codes <= t.hi))
+            if len(idx):
+                bits = None if not self.k else np.frombuffer(self._bits(t), dtype=np.uint8)
+                m = one * (len(bits) if bits is not None else 1)
+                probe(idx, bits, np.zeros(len(idx), np.uint64), np.repeat(m, len(idx)),
+                      np.asarray(t.keys), np.asarray(t.seqs))  # fmt: skip
+        for lv in self.sorted_levels[1:]:
+            if not lv.lens:
                 continue
             # a sorted level: the one table whose range may hold each code (its keys, laid end to end, sorted)
             idx = np.flatnonzero(~done)
-            which = np.searchsorted(np.asarray(self.max_keys[level]), codes[idx])
-            ok = which < len(tables)
+            which = np.searchsorted(np.asarray(lv.highs), codes[idx])
+            ok = which < len(lv.lens)
             idx, which = idx[ok], which[ok]
-            ok = np.asarray([t.lo for t in tables])[which] <= codes[idx]
+            ok = np.asarray(lv.lows)[which] <= codes[idx]
             idx, which = idx[ok], which[ok]
             if not len(idx):
                 continue
-            keys = np.fromiter(chain.from_iterable([t.keys for t in tables]), dtype=np.int64)
-            seqs = np.fromiter(chain.from_iterable([t.seqs for t in tables]), dtype=np.int64)
-            bits, offset, m_bits = filters(tables, keys)
-            probe(idx, bits, offset[which], m_bits[which], keys, seqs)
+            keys = np.asarray(lv.keys, dtype=np.int64)
+            bits, offset, m_bits = filters(lv.lens, keys)
+            probe(idx, bits, offset[which], m_bits[which], keys, np.asarray(lv.seqs, dtype=np.int64))
         checks, skips, false_positives = totals
         return value, reads, considered, checks, skips, false_positives
 
@@ -1739,7 +1880,10 @@ def _run_workload_on_codes(settings: WorkloadSettings, style: str, samples: int)
     space, writes = settings.key_space, settings.writes
     picks = rng.integers(0, space, writes)
     deletes = rng.random(writes) < settings.delete_fraction
-    deleted = [False, *deletes.tolist()]  # by sequence number (the i-th write is seq i + 1)
+    signed = np.arange(
+        1, writes + 1, dtype=np.int64
+    )  # the i-th write is seq i + 1, kept negative for a delete
+    signed[deletes] *= -1
     h1 = np.zeros(2 * space, dtype=np.uint64)
     h2 = np.zeros(2 * space, dtype=np.uint64)
     if s.bloom_bits_per_key > 0:
@@ -1747,21 +1891,21 @@ def _run_workload_on_codes(settings: WorkloadSettings, style: str, samples: int)
         pairs = list(zip(h1.tolist(), h2.tolist(), strict=True))
     else:
         pairs = []
-    store = _CodeStore(s, deleted, pairs, h1, h2)
+    store = _CodeStore(s, pairs, h1, h2)
     # the write path: only the memtable changes between flushes, so the loop records each flush (the write
     # it came after, the events' highest peak, the disk and tables after it) and the rest is rebuilt below
     flush_at, flush_peak, flush_disk, flush_tables = [], [], [], []
-    peaks, sizes, levels = store.peaks, store.sizes, store.levels
+    peaks, sizes = store.peaks, store.sizes
     limit, mem = store.limit, store.memtable
-    for i, code in enumerate((2 * picks).tolist()):
-        mem[code] = i + 1
+    for i, (code, seq) in enumerate(zip((2 * picks).tolist(), signed.tolist(), strict=True)):
+        mem[code] = seq
         if len(mem) >= limit:
             store.flush()
             mem = store.memtable
             flush_at.append(i)
             flush_peak.append(max(peaks))
             flush_disk.append(sum(sizes))
-            flush_tables.append(sum([len(level) for level in levels]))
+            flush_tables.append(store.table_count())
             peaks.clear()
     # live keys after each write: a put makes its key live, a delete not, whatever the key was before
     order = np.argsort(picks, kind="stable")
@@ -1835,7 +1979,7 @@ def _run_workload_on_codes(settings: WorkloadSettings, style: str, samples: int)
         stats=stats,
         live_keys=len(model),
         disk_entries=sum(sizes),
-        levels=tuple(tuple([len(t.keys) for t in level]) for level in levels),
+        levels=store.table_sizes(),
         peak_space_amplification=peak_sa,
         mean_space_amplification=sa_sum / sa_n if sa_n else 0.0,
         series_ops=tuple(ops),
