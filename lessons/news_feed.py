@@ -586,11 +586,8 @@ def explanation(runs: Mapping[str, FeedRun]) -> str:
     lines = []
     ok = w.accepted
     authors = w.post_author[ok]
-    expected = (
-        float(np.mean(np.bincount(np.compress(w.active[g.follower], g.followee), minlength=g.users)[authors]))
-        if ok.any()
-        else 0.0
-    )
+    # push's fanout per author is each author's count of active followers (the routing, computed once)
+    expected = float(np.mean(push.pushed_per_author[authors])) if ok.any() else 0.0
     lines.append(
         f"**Write amplification.** Push writes each post once per *active* follower of its author: expected "
         f"{num(expected, 2)} per post from the graph, measured {num(pc.writes_per_post, 2)}. Pull writes none and "
@@ -684,10 +681,7 @@ def explanation(runs: Mapping[str, FeedRun]) -> str:
 def _pair_cost(run: FeedRun) -> float:
     """Expected operations per second: each pushed pair costs the author's post rate (writes), each pulled
     pair the reader's load rate (list reads); Feeding Frenzy's per-pair rule minimises this sum."""
-    # the same elements, in the same order, as author_rate[followee[pushed]] and reader_rate[follower[~pushed]]
-    # (np.compress: indexing by the mask, faster), so the same sums
-    posting, reading = run.world.pair_rates
-    return float(np.compress(run.pushed, posting).sum() + np.compress(~run.pushed, reading).sum())
+    return run.pair_cost  # once per world and strategy, by the engine's routing
 
 
 # -- predict, then reveal ----------------------------------------------------------------------------------

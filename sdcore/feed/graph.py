@@ -124,13 +124,15 @@ class FollowerGraph:
         what a strategy is asked about pair by pair, the same for every run on this graph."""
         return _frozen(np.repeat(np.arange(self.users), self.follower_counts))
 
-    @property
+    @cached_property
     def follower_counts(self) -> np.ndarray:
-        return np.diff(self.followers_ptr)
+        """Followers per user, read-only (computed once per graph)."""
+        return _frozen(np.diff(self.followers_ptr))
 
-    @property
+    @cached_property
     def followee_counts(self) -> np.ndarray:
-        return np.diff(self.followees_ptr)
+        """Followees per user, read-only (computed once per graph)."""
+        return _frozen(np.diff(self.followees_ptr))
 
     def followers_of(self, author: int) -> np.ndarray:
         return self.followers_idx[self.followers_ptr[author] : self.followers_ptr[author + 1]]

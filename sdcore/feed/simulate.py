@@ -183,10 +183,32 @@ class World:
     loads_wanted: int  # feed loads the read rate asks for in the window (MAX_LOADS are simulated)
     visible_ptr: np.ndarray = field(repr=False)  # CSR by author of accepted, undeleted posts, newest first
     visible_idx: np.ndarray = field(repr=False)
+    # strategy name (with the threshold, for hybrid) -> its Route: shared by the worlds ``rebound`` makes, so a
+    # fanout knob's move reuses every strategy's routing instead of routing every follow edge again
+    routes: dict = field(default_factory=dict, repr=False)
 
     @property
     def accepted(self) -> np.ndarray:
         return self.post_status == OK
+
+    def route(self, strategy: Strategy) -> Route:
+        """``strategy``'s routing on this world (computed once per world and celebrity threshold)."""
+        key = (strategy.name, self.config.celebrity_threshold if strategy.name == "hybrid" else None)
+        found = self.routes.get(key)
+        if found is None:
+            found = _route(self, strategy)
+            if len(self.routes) >= MAX_ROUTES:
+                self.routes.clear()  # many thresholds tried on one world: start over (bounded memory)
+            self.routes[key] = found
+        return found
+
+    @cached_property
+    def followees_kept(self) -> np.ndarray:
+        """Per user: how many of its follows are not undone (the lists a pull reads), read-only."""
+        g = self.graph
+        if not self.removed.any():
+            return _frozen(g.followee_counts)
+        return _frozen(np.bincount(np.compress(~self.removed, g.follower), minlength=g.users))
 
     def rebound(self, config: FeedConfig) -> World:
         """This world under ``config``, which may differ from its own only in the fanout's settings (the
@@ -199,8 +221,8 @@ class World:
     def pair_rates(self) -> tuple[np.ndarray, np.ndarray]:
         """(the author's posts per second, the reader's feed loads per second) of every follow edge, in
         ``graph.follower`` order, read-only: what a pair costs pushed or pulled, gathered once per world."""
-        g = self.graph
-        return _frozen(self.author_rate[g.followee]), _frozen(self.reader_rate[g.follower])
+        g = self.graph  # reader_rate[follower], spread over each reader's row (graph.follower is sorted)
+        return _frozen(self.author_rate[g.followee]), _frozen(np.repeat(self.reader_rate, g.followee_counts))
 
     def context(self) -> PairContext:
         c = self.config
@@ -274,7 +296,12 @@ def build_world(config: FeedConfig, graph: FollowerGraph | None = None) -> World
 
     accepted = post_status == OK
     deleted = accepted & (rng.random(c.posts) < c.delete_share)
-    removed = rng.random(graph.edges) < c.unfollow_share
+    # the last draw: with no unfollows, skip drawing a number per edge (nothing is drawn after it)
+    removed = (
+        rng.random(graph.edges) < c.unfollow_share
+        if c.unfollow_share > 0
+        else np.zeros(graph.edges, dtype=bool)
+    )
     visible = np.flatnonzero(accepted & ~deleted)
     order = np.lexsort((-visible, post_author[visible]))
     counts = np.bincount(post_author[visible], minlength=n)
@@ -300,6 +327,76 @@ def build_world(config: FeedConfig, graph: FollowerGraph | None = None) -> World
         f(visible_ptr),
         f(visible[order]),
     )
+
+
+# -- one strategy's routing on one world --------------------------------------------------------------------
+
+MAX_ROUTES = 12  # routings kept per world (four strategies, hybrid once per celebrity threshold tried)
+
+
+@dataclass(frozen=True, eq=False)
+class Route:
+    """Which follows one strategy pushes on one world, and what that decides before any queue runs: it
+    depends on the world and (for hybrid) the celebrity threshold only, never on the workers, their
+    throughput, the batch or the cache size. Arrays are read-only."""
+
+    pushed: np.ndarray  # bool per edge (graph.follower order)
+    targets: np.ndarray  # the pushed followers, followers-CSR order (by author, then follower id)
+    tptr: np.ndarray  # per author: its first entry in ``targets`` (n + 1 pointers)
+    pulled: np.ndarray  # per user: followees still followed whose posts are left to read time
+    pair_cost: float  # expected operations per second (see FeedRun.pair_cost)
+
+
+def _route(w: World, strat: Strategy) -> Route:
+    """The routing of ``strat`` on ``w``: the same arrays the rule gives edge by edge, with the shortcuts
+    each built-in strategy allows (tested equal to the plain computation)."""
+    g, ctx, name = w.graph, w.context(), strat.name
+    if name == "hybrid" and not (g.follower_counts >= ctx.celebrity_threshold).any():
+        return w.route(STRATEGIES["push"])  # no author is a celebrity: hybrid pushes exactly what push does
+    posting, reading = w.pair_rates
+    if name == "pull":  # nothing pushed: every list still followed is read
+        pushed = np.zeros(g.edges, dtype=bool)
+        kept = np.zeros(0, dtype=np.int64)
+        pulled = w.followees_kept
+        pair_cost = 0.0 + float(reading.sum())  # compress(~pushed, reading) is reading itself
+    else:
+        # one bool per edge in each CSR order: graph.follower order (by reader) and followers order (by
+        # author, so batches hold followers by id). A per-reader (per-author) factor is spread over the rows
+        # of the reader (author) with np.repeat, a sequential read, instead of gathered edge by edge.
+        if name == "push":
+            pushed = np.repeat(ctx.active, g.followee_counts)  # active[follower]
+            mask = ctx.active[g.followers_idx]
+        elif name == "hybrid":
+            ordinary = ctx.follower_counts < ctx.celebrity_threshold
+            pushed = np.repeat(ctx.active, g.followee_counts) & ordinary[g.followee]
+            mask = ctx.active[g.followers_idx] & np.repeat(ordinary, g.follower_counts)
+        elif name == "per_pair":
+            reads = np.where(ctx.active, ctx.read_rate, -np.inf)  # as the rule: -inf never pushes
+            pushed = np.repeat(reads, g.followee_counts) >= ctx.post_rate[g.followee]
+            mask = reads[g.followers_idx] >= np.repeat(ctx.post_rate, g.follower_counts)
+        else:
+            pushed = strat.pushed(g.follower, g.followee, ctx)
+            mask = strat.pushed(g.followers_idx, g.followers_author, ctx)
+        # the kept entries before each author's first are its pointer into ``targets`` (positions, not a
+        # bool mask: indexing by a long mask is several times slower); a running count of the mask gives
+        # the pointers searchsorted(kept, followers_ptr) gives, without a binary search per user
+        kept = np.flatnonzero(mask)
+        if name == "push":  # every follow of an active reader is pushed, none of an inactive one
+            pulled = np.where(w.active, 0, w.followees_kept)
+            # an inactive reader's rate is 0: the pulled pairs' sum is 0.0
+            pair_cost = float(np.compress(pushed, posting).sum()) + 0.0
+        else:
+            keep = ~pushed & ~w.removed
+            pulled = np.bincount(np.compress(keep, g.follower), minlength=g.users)  # g.follower[keep], faster
+            pair_cost = float(np.compress(pushed, posting).sum() + np.compress(~pushed, reading).sum())
+    targets = g.followers_idx[kept]
+    if len(kept):
+        running = np.zeros(g.edges + 1, dtype=np.int32)  # edges < 2**31 (MAX_USERS * MAX_FOLLOWS + a star)
+        np.cumsum(mask, out=running[1:], dtype=np.int32)
+        tptr = running[g.followers_ptr].astype(np.int64)
+    else:
+        tptr = np.zeros(g.users + 1, dtype=np.int64)
+    return Route(_frozen(pushed), _frozen(targets), _frozen(tptr), _frozen(pulled), pair_cost)
 
 
 # -- one strategy's run ------------------------------------------------------------------------------------
@@ -353,6 +450,7 @@ class FeedRun:
     cache_idx: np.ndarray = field(repr=False)  # post ids, newest first per user
     load_lists: np.ndarray = field(repr=False)  # lists read per simulated load (0 if refused)
     load_latency_ms: np.ndarray = field(repr=False)  # NaN if refused
+    route: Route | None = field(default=None, repr=False)  # the strategy's routing on the world
 
     @property
     def config(self) -> FeedConfig:
@@ -366,12 +464,32 @@ class FeedRun:
     def active_users(self) -> frozenset[int]:
         return frozenset(np.flatnonzero(self.world.active).tolist())
 
-    @cached_property
+    def renamed(self, strategy: Strategy) -> FeedRun:
+        """This run under ``strategy``, which routes exactly as this run's does on this world (the same
+        route object) and keeps a cache alike: every array shared, the cost table's row renamed."""
+        if strategy.uses_cache != self.strategy.uses_cache or self.world.route(strategy) is not self.route:
+            raise ValueError(f"{strategy.name} does not route as {self.strategy.name} on this world")
+        twin = replace(self, strategy=strategy)
+        if "_costs" in self.__dict__:
+            twin.__dict__["_costs"] = replace(self._costs, strategy=strategy.name)  # a cached_property's slot
+        return twin
+
+    @property
     def _pulled_counts(self) -> np.ndarray:
-        g, keep = self.graph, ~self.pushed & ~self.world.removed
-        return np.bincount(
-            np.compress(keep, g.follower), minlength=g.users
-        )  # compress: g.follower[keep], faster
+        """Per user: followees still followed whose posts are left to read time (the strategy's routing)."""
+        return self.route.pulled
+
+    @property
+    def pair_cost(self) -> float:
+        """Expected operations per second: each pushed pair costs the author's post rate (writes), each pulled
+        pair the reader's load rate (list reads); Feeding Frenzy's per-pair rule minimises this sum. The
+        same float as ``author_rate[followee[pushed]].sum() + reader_rate[follower[~pushed]].sum()``."""
+        return self.route.pair_cost
+
+    @property
+    def pushed_per_author(self) -> np.ndarray:
+        """Per author: how many followers its posts are pushed to (for push: its active followers)."""
+        return np.diff(self.route.tptr)
 
     def reads_per_load(self, user: int) -> int:
         """Lists a feed load by ``user`` reads: its cache (unless the strategy keeps none) and every
@@ -527,16 +645,10 @@ def simulate_feed(config: FeedConfig, strategy: str, world: World | None = None)
     w = world if world is not None else build_world(config)
     if w.config != config:
         raise ValueError("world must be built from the same config (build_world(config))")
-    c, g, ctx = config, w.graph, w.context()
+    c, g = config, w.graph
     n = g.users
-    pushed = strat.pushed(g.follower, g.followee, ctx)
-
-    # who each author pushes to (followers CSR order, so batches hold followers by id): the kept entries
-    # before each author's first are its pointer into ``targets`` (positions, not a bool mask: indexing by
-    # a long mask is several times slower)
-    kept = np.flatnonzero(strat.pushed(g.followers_idx, g.followers_author, ctx))
-    targets = g.followers_idx[kept]
-    tptr = np.searchsorted(kept, g.followers_ptr)
+    route = w.route(strat)  # shared by every config on this world (and threshold, for hybrid)
+    pushed, targets, tptr = route.pushed, route.targets, route.tptr
 
     # batches on the queue, in post order
     posts = np.flatnonzero(w.accepted)
@@ -565,20 +677,22 @@ def simulate_feed(config: FeedConfig, strategy: str, world: World | None = None)
         delay[posts[nb > 0]] = np.maximum.reduceat(finish, ends) - w.post_time[posts[nb > 0]]
 
     # feed caches: each user's cache_size newest entries (a sorted set by post id, trimmed)
-    # By user, newest post first. (user, post) pairs are distinct, so one sort of a combined key gives the
-    # order np.lexsort((-pair_post, pair_user)) gives, in a fraction of the time.
-    order = np.argsort(pair_user * c.posts + (c.posts - 1 - pair_post))
-    users_sorted, posts_sorted = pair_user[order], pair_post[order]
+    # By user, newest post first. (user, post) pairs are distinct, so sorting a combined key gives the order
+    # np.lexsort((-pair_post, pair_user)) gives, in a fraction of the time; the sorted key is decoded back
+    # into (user, post) exactly, cheaper than an argsort and two gathers
+    key = np.sort(pair_user * c.posts + (c.posts - 1 - pair_post))
+    users_sorted, newest = np.divmod(key, c.posts)
+    posts_sorted = (c.posts - 1) - newest
     counts = np.bincount(users_sorted, minlength=n)
     group_start = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    in_cache = np.arange(len(order)) - group_start[users_sorted] < c.cache_size
+    in_cache = np.arange(len(key)) - group_start[users_sorted] < c.cache_size
     cache_ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.minimum(counts, c.cache_size), out=cache_ptr[1:])
 
     run = FeedRun(
         w,
         strat,
-        _frozen(pushed),
+        pushed,
         _frozen(writes),
         _frozen(delay),
         _frozen(batch_post),
@@ -593,6 +707,7 @@ def simulate_feed(config: FeedConfig, strategy: str, world: World | None = None)
         _frozen(posts_sorted[in_cache]),
         np.zeros(0),
         np.zeros(0),
+        route,
     )
     served = w.load_status == OK
     lists = np.where(served, int(strat.uses_cache) + run._pulled_counts[w.load_user], 0)
@@ -610,7 +725,15 @@ def simulate_all(
     ``world``: a world of ``world_config(config)``, built once for every config that differs only in the
     fanout's settings)."""
     world = build_world(config, graph) if world is None else world.rebound(config)
-    return FeedRuns({name: simulate_feed(config, name, world) for name in STRATEGIES})
+    runs: dict[str, FeedRun] = {}
+    for name, strat in STRATEGIES.items():
+        route = world.route(strat)
+        same = next(
+            (r for r in runs.values() if r.route is route and r.strategy.uses_cache == strat.uses_cache), None
+        )
+        # hybrid with no author above the threshold routes exactly as push: the same run under its own name
+        runs[name] = simulate_feed(config, name, world) if same is None else same.renamed(strat)
+    return FeedRuns(runs)
 
 
 class FeedRuns(Mapping):
