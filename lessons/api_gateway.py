@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from lessons.base import Headline, Param, Preset, Reference, md_escape, md_text, num, plural, preset_table
+from sdcore.checks import number_text
 from sdcore.ratelimit.gateway import PROFILES, GatewayConfig, GatewayRun, Inspection
 from sdcore.ratelimit.limiters import ALGORITHMS
 from sdcore.ratelimit.statecost import StateCost
@@ -127,7 +128,7 @@ def settings_from(values: Mapping[str, Any], rules: str) -> GatewayConfig:
 def clients_caption(names: Sequence[str]) -> str:
     """What each chosen profile sends: ``crawler: 1× 12/s → /search``."""
     p = [PROFILES[n] for n in names]
-    return " · ".join(f"{c.name}: {c.count}× {c.rate:g}/s → {', '.join(c.endpoints)}" for c in p)
+    return " · ".join(f"{c.name}: {c.count}× {number_text(c.rate)}/s → {', '.join(c.endpoints)}" for c in p)
 
 
 STALE_RULES = "The results below use the last rules that were valid; fix the lines above to apply your edit."

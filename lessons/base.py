@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from sdcore.checks import number_text
+
 # -- parameters -------------------------------------------------------------------------------------------
 
 
@@ -107,7 +109,7 @@ class Param:
                 raise ValueError(f"is longer than {self.max_len} characters")
             return raw
         if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
-            raise ValueError(f"must be between {self.lo:g} and {self.hi:g}")
+            raise ValueError(f"must be between {number_text(self.lo)} and {number_text(self.hi)}")
         return value
 
     def encode(self, value: Any) -> str:
@@ -116,7 +118,10 @@ class Param:
         if isinstance(value, bool):
             return "true" if value else "false"
         if isinstance(value, float):
-            return f"{value:g}"
+            short = f"{value:g}"  # %g on purpose: the short form links always carried (0.5, 100)
+            return (
+                short if float(short) == value else repr(value)
+            )  # never lose digits (1234567.0, not 1.23457e+06)
         return str(value)
 
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from lessons.base import Headline, Param, Preset, Reference, md_text, preset_table
 from lessons.base import seconds as seconds_text
+from sdcore.checks import number_text
 from sdcore.ratelimit.distributed import (
     DEFAULT_API_URL,
     DEFAULT_REDIS_URL,
@@ -44,13 +45,13 @@ def per_window(r: SyncResult) -> np.ndarray:
 
 def _label(option: str, r: SyncResult) -> str:
     if option == "synced":
-        return f"Synced every {r.config.sync_every:g} s"
+        return f"Synced every {number_text(r.config.sync_every)} s"
     return SYNC_OPTIONS[option].label
 
 
 def _staleness(r: SyncResult) -> str:
     s = r.staleness
-    return "never shared" if math.isinf(s) else "0 s" if s == 0 else f"up to {s:g} s"
+    return "never shared" if math.isinf(s) else "0 s" if s == 0 else f"up to {number_text(s)} s"
 
 
 def sync_headlines(results: Mapping[str, SyncResult]) -> tuple[Headline, ...]:
@@ -99,7 +100,7 @@ def sync_headlines(results: Mapping[str, SyncResult]) -> tuple[Headline, ...]:
         worst = per_window(synced).mean(axis=1).max()
         out.append(
             Headline(
-                f"Synced {synced.config.sync_every:g} s: worst client",
+                f"Synced {number_text(synced.config.sync_every)} s: worst client",
                 f"{worst:.1f}",
                 help="Local counts plus the others' as of the last sync: between the limit and M × limit.",
             )
@@ -152,7 +153,7 @@ def sync_check(results: Mapping[str, SyncResult]) -> str:
         )
     if (synced := results.get("synced")) is not None:
         text += (
-            f" Synced every {synced.config.sync_every:g} s: {per_window(synced).mean():.1f}, between the two; "
+            f" Synced every {number_text(synced.config.sync_every)} s: {per_window(synced).mean():.1f}, between the two; "
             "a shorter interval brings it closer to the limit, for more sync round trips."
         )
     return text  # fmt: skip
@@ -177,7 +178,7 @@ def live_rows(results: Mapping[str, LiveSyncResult]) -> list[dict[str, Any]]:
     rows = []
     for r in results.values():
         a = r.admitted_per_window
-        label = f"Synced every {r.config.sync_every:g} s" if r.option == "synced" else r.label
+        label = f"Synced every {number_text(r.config.sync_every)} s" if r.option == "synced" else r.label
         rows.append({
             "option": label, "store": "Redis" if r.store_backend == "redis" else "this process",
             "sent per window (median)": r.sent_per_window.median, "admitted min": a.min, "admitted median": a.median,
@@ -249,7 +250,7 @@ def race_headlines(report: RaceReport) -> tuple[Headline, ...]:
     if worst is None:
         return ()
     return (
-        Headline(f"Worst overshoot ({VARIANTS[worst.variant].short})", f"+{worst.overshoot.median:g}",
+        Headline(f"Worst overshoot ({VARIANTS[worst.variant].short})", f"+{number_text(worst.overshoot.median)}",
                  help=f"Admitted beyond the limit, median over {len(worst.runs)} runs; min {worst.overshoot.min}, "
                  f"max {worst.overshoot.max}."),
         Headline("Lua overshoot (max over runs)", f"+{lua.overshoot.max}" if lua else "—",
@@ -511,13 +512,13 @@ SYNC_LIVE_NEEDS_REDIS = (
 
 
 def sync_live_help(demo: LiveSyncConfig) -> str:
-    return (f"{demo.clients} client threads at {demo.rate:g}/s, {demo.windows} windows of {demo.window:g} s, "
-            f"synced every {demo.sync_every:g} s, M = {demo.instances}, {demo.runs} runs per option; shared and "
+    return (f"{demo.clients} client threads at {number_text(demo.rate)}/s, {demo.windows} windows of {number_text(demo.window)} s, "
+            f"synced every {number_text(demo.sync_every)} s, M = {demo.instances}, {demo.runs} runs per option; shared and "
             "synced on your Redis.")  # fmt: skip
 
 
 def sync_live_caption(demo: LiveSyncConfig) -> str:
-    return (f"Live, admitted per client per {demo.window:g} s window (min/median/max over runs, clients and "
+    return (f"Live, admitted per client per {number_text(demo.window)} s window (min/median/max over runs, clients and "
             f"windows): wall-clock threads, so the numbers move from run to run; the limit is {demo.limit}.")  # fmt: skip
 
 

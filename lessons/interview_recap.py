@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from lessons.base import Headline, Param, Preset, Reference, md_escape, num, preset_table
+from sdcore.checks import number_text
 from sdcore.scale import (
     PRACTICE_ORDER,
     PRACTICES,
@@ -214,7 +215,7 @@ def users_text(n: int) -> str:
     """100_000 -> "100 thousand", 150_000_000 -> "150 million", 2_000_000_000 -> "2 billion"."""
     for size, word in ((1_000_000_000, "billion"), (1_000_000, "million"), (1_000, "thousand")):
         if n >= size:
-            return f"{n / size:g} {word}"
+            return f"{number_text(n / size)} {word}"
     return num(n)
 
 
@@ -569,10 +570,10 @@ def _hashing(v, f) -> RecapLine:
 
 def _sizing(algo: str, limit: int, window: float, burst: float, rate: float) -> str:
     if algo == "token_bucket":
-        return f"a bucket of {num(burst)} refilled at {rate:g}/s"
+        return f"a bucket of {num(burst)} refilled at {number_text(rate)}/s"
     if algo == "leaking_bucket":
-        return f"a queue of {num(burst)} drained at {rate:g}/s"
-    return f"{num(limit)} per {window:g} s"
+        return f"a queue of {num(burst)} drained at {number_text(rate)}/s"
+    return f"{num(limit)} per {number_text(window)} s"
 
 
 def _ratelimit(v, f) -> RecapLine:
@@ -656,7 +657,7 @@ def _kvc(v, f) -> RecapLine:
 def _kvh(v, f) -> RecapLine:
     return RecapLine(
         f"gossip to {v['fanout']} peers a round with t_fail = {v['t_fail']} rounds, phi threshold "
-        f"{v['threshold']:g}, Merkle depth {v['depth']}, gc_grace {v['gc_grace']} days",
+        f"{number_text(v['threshold'])}, Merkle depth {v['depth']}, gc_grace {v['gc_grace']} days",
         "every live node learns of a crash in about t_fail plus log n rounds, and repair streams only the "
         "ranges that differ",
         "a shorter t_fail or a lower threshold convicts slow nodes that are alive; too short a gc_grace "
@@ -674,7 +675,7 @@ def _kvs(v, f) -> RecapLine:
     bits = float(v["bloom_bits"])
     return RecapLine(
         f"{_label('kvs', 'compaction', v['compaction'])} compaction, a memtable of {v['memtable_limit']} "
-        f"entries, " + (f"bloom filters of {bits:g} bits per key" if bits > 0 else "no bloom filters"),
+        f"entries, " + (f"bloom filters of {number_text(bits)} bits per key" if bits > 0 else "no bloom filters"),
         ("little wasted space and few tables per read" if leveled else "cheap writes: each byte is rewritten "
          "few times") + ("; a get skips the tables a filter rules out" if bits > 0 else ""),
         ("more write amplification" if leveled else "more space and more tables per read")

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from lessons.base import Headline, Param, Preset, Reference, num, pct, plural, preset_table, seconds
+from sdcore.checks import number_text
 from sdcore.kvstore.gossip import GossipConfig, GossipResult, expected_spread_rounds
 from sdcore.kvstore.merkle import RepairConfig, RepairRun
 from sdcore.kvstore.phi import LOG10_E, PHI_MODELS, HeartbeatResult, HeartbeatScenario
@@ -511,7 +512,7 @@ def detector_why(h: HeartbeatResult, swim: SwimResult, trials: DetectionTrials) 
         f"{num(e.mean, 3)} s. Cassandra's model reads silence t as phi = t / mean × log₁₀e, so it convicts at "
         f"threshold × mean × ln 10 = {num(s.threshold, 1)} × {num(e.mean, 3)} × {num(1 / LOG10_E, 3)} = "
         f"{seconds(e.time_to_convict)} — whatever the jitter. The normal model (Akka) uses the spread too: "
-        f"std {num(n.std, 3)} s (floor {s.min_std_deviation:g} s), mean + acceptable pause "
+        f"std {num(n.std, 3)} s (floor {number_text(s.min_std_deviation)} s), mean + acceptable pause "
         f"{num(n.mean + s.acceptable_pause, 2)} s, so it convicts at {seconds(n.time_to_convict)}.",
     ]
     for run in (e, n):

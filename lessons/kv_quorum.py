@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lessons.base import Headline, Param, Preset, Reference, plural, preset_table
+from sdcore.checks import number_text
 from sdcore.kvstore._checks import replica_counts, whole_number
 from sdcore.kvstore.latency import LATENCY_PRESETS, Exponential, LegLatencies
 from sdcore.kvstore.quorum import (
@@ -220,7 +221,7 @@ def lower_bound(successes: int, trials: int, z: float = CONFIDENCE_Z) -> float:
 
 def consistency_sentence(result: StalenessResult, t_ms: float) -> str:
     """The headline sentence: guaranteed when R + W > N, else a 99%-confidence "at least X%" at ``t_ms``."""
-    when = f"**{t_ms:g} ms** after it commits"
+    when = f"**{number_text(t_ms)} ms** after it commits"
     if result.strong:
         return (
             f"**Guaranteed**: every read returns the last write, even 0 ms after it commits ({result.label})."
@@ -262,7 +263,7 @@ def explanation(result: StalenessResult) -> str:
             if result.strong
             else "The simulation can only be lower (up to sampling noise): the read asks replicas independently of "
             "which ones acknowledged, and by the time it arrives the write has often reached more than those W. "
-            f"99.9% of reads are consistent {t_for_probability(result, 0.999):.3g} ms after commit."
+            f"99.9% of reads are consistent {number_text(t_for_probability(result, 0.999), 3)} ms after commit."
         )
     )
 
@@ -313,7 +314,7 @@ PARAMS: tuple[Param, ...] = (
         "t",
         10,
         options=T_CURSOR_MS,
-        labels={t: f"{t:g} ms" for t in T_CURSOR_MS},
+        labels={t: f"{number_text(t)} ms" for t in T_CURSOR_MS},
         kind="select_slider",
         label="t after commit (ms)",
         help="How long after the write commits the read starts: the cursor on the curve.",
@@ -380,10 +381,10 @@ def headlines(result: StalenessResult, t_ms: float) -> tuple[Headline, ...]:
             help="C(N−W, R) / C(N, R): the chance a random read quorum misses every replica that acknowledged "
             "the write.",
         ),
-        Headline(f"Consistent reads at t = {t_ms:g} ms", f"{result.probability_at(t_ms):.2%}"),
+        Headline(f"Consistent reads at t = {number_text(t_ms)} ms", f"{result.probability_at(t_ms):.2%}"),
         Headline(
             "99.9% of reads consistent after",
-            f"{t_for_probability(result, 0.999):.3g} ms",
+            f"{number_text(t_for_probability(result, 0.999), 3)} ms",
             help="The smallest t after commit at which 99.9% of the simulated reads return the write.",
         ),
     ]
@@ -392,8 +393,8 @@ def headlines(result: StalenessResult, t_ms: float) -> tuple[Headline, ...]:
             Headline(
                 f"{op} latency, median · p99.9",
                 f"{q.p50:.2f} · {q.p999:.2f} ms",
-                help=f"{op}s wait for the {quorum}-th fastest replica: p50 / p99 / p99.9 = {q.p50:.3g} / "
-                f"{q.p99:.3g} / {q.p999:.3g} ms.",
+                help=f"{op}s wait for the {quorum}-th fastest replica: p50 / p99 / p99.9 = {number_text(q.p50, 3)} / "
+                f"{number_text(q.p99, 3)} / {number_text(q.p999, 3)} ms.",
             )
         )
     return tuple(heads)
@@ -448,7 +449,7 @@ def curve_caption(result: StalenessResult) -> str:
     if t999 <= 0:
         return text + f"here {at_commit:.2%} already do at the commit, so the curve starts at the top."
     return text + (
-        f"notice how fast the curve climbs, from {at_commit:.1%} at the commit to 99.9% after {t999:.3g} ms."
+        f"notice how fast the curve climbs, from {at_commit:.1%} at the commit to 99.9% after {number_text(t999, 3)} ms."
     )
 
 
@@ -471,7 +472,7 @@ def tradeoff_caption(table: pd.DataFrame) -> str:
             f"Each point is one (R, W): with N = {int(table['n'].iloc[0])} every quorum is strong, at 100%."
         )
     s, p = float(strong.median()), float(partial.median())
-    numbers = f"median read + write p99.9 {s:.3g} ms strong vs {p:.3g} ms partial"
+    numbers = f"median read + write p99.9 {number_text(s, 3)} ms strong vs {number_text(p, 3)} ms partial"
     if s > p:
         return (
             "Each point is one (R, W): notice that the strong quorums, at 100%, mostly sit further right — "

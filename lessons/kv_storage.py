@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from lessons.base import Headline, Param, Preset, Reference, num, pct, plural, preset_table
+from sdcore.checks import number_text
 from sdcore.kvstore.bloom import (
     PUBLISHED_RATES,
     BloomPoint,
@@ -310,7 +311,7 @@ def headlines(
             Headline(
                 "Bloom false positives",
                 pct(chosen.measured, 2),
-                f"formula {pct(chosen.expected, 2)} at {chosen.bits_per_key:g} bits/key",
+                f"formula {pct(chosen.expected, 2)} at {number_text(chosen.bits_per_key)} bits/key",
                 f"{num(chosen.false_positives)} of {num(chosen.queries)} keys never added said maybe "
                 f"(k = {chosen.k_hashes} probes).",
                 "off",
@@ -409,7 +410,7 @@ def bloom_caption(points: Sequence[BloomPoint]) -> str:
     return (
         f"Each blue dot is {num(points[0].queries)} keys never added, asked of a filter holding "
         f"{num(points[0].keys)}: the farthest from the formula is {z:.1f} standard errors off, at "
-        f"{worst.bits_per_key:g} bits/key. The published points sit on the same curve."
+        f"{number_text(worst.bits_per_key)} bits/key. The published points sit on the same curve."
     )
 
 
@@ -476,7 +477,7 @@ def why(run: ScriptRun, results: Sequence[WorkloadResult], points: Sequence[Bloo
         "returns. The textbook formula does a little better than RocksDB's figure at 15.5 bits per key "
         f"({pct(false_positive_rate(15.5, optimal_hashes(15.5)), 3)}, not 0.1%): RocksDB keeps each key's "
         "probes inside one CPU cache line, trading a little accuracy for one cache miss per lookup. "
-        f"In the workload ({STYLE_LABELS[s.compaction].lower()}), the filters at {bits:g} bits/key "
+        f"In the workload ({STYLE_LABELS[s.compaction].lower()}), the filters at {number_text(bits)} bits/key "
         f"spared {num(r[s.compaction].bloom_skips)} of {num(r[s.compaction].tables_considered)} table reads.",
         "",
         "**Compaction is the price of sorted immutable files.** RocksDB's wiki (Compaction): tiered "

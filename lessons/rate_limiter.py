@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lessons.base import Headline, Param, Preset, Reference, echo, md_escape, plural, preset_table, seconds
+from sdcore.checks import number_text
 from sdcore.ratelimit.compare import (  # noqa: F401  (the page's run, re-exported)
     Comparison,
     LimiterSettings,
@@ -286,7 +287,7 @@ PARAMS: tuple[Param, ...] = (
         "tune_share",
         1.0,
         options=TUNE_SHARES,
-        labels={x: f"{x:g}%" for x in TUNE_SHARES},
+        labels={x: f"{number_text(x)}%" for x in TUNE_SHARES},
         kind="select_slider",
         label="Clients a limit may touch",
         help="The suggested limit is the smallest at which at most this share of the clients has any "
@@ -448,7 +449,7 @@ def headlines(comparison: Comparison, names: Sequence[str], previous: RunSummary
                 f"{share:.1%}",
                 None if before is None else f"{100 * (share - before):+.1f} pts",
                 f"{ALGORITHMS[name]}: {row.accepted:,} of {n:,} requests admitted, {row.rejected:,} rejected; at most "
-                f"{row.max_in_window:,} to one client in any {s.window:g} s window (limit {s.limit:,}).",
+                f"{row.max_in_window:,} to one client in any {number_text(s.window)} s window (limit {s.limit:,}).",
                 delta_color="off",
             )
         )
@@ -456,7 +457,7 @@ def headlines(comparison: Comparison, names: Sequence[str], previous: RunSummary
         row = comparison.row(names[0])
         out.append(
             Headline(
-                f"Most in any {s.window:g} s window",
+                f"Most in any {number_text(s.window)} s window",
                 f"{row.max_in_window:,}",
                 f"{row.max_in_window / s.limit:.2f}x the limit ({s.limit:,})",
                 "Most requests admitted to one client in any window of length W anywhere in the trace (not "
@@ -513,7 +514,7 @@ def read_upload(data: bytes, name: str = "") -> tuple[Trace | None, str | None]:
 
 def duration_text(seconds: float) -> str:
     """A short duration for a metric: milliseconds below a second."""
-    return f"{seconds * 1000:.3g} ms" if abs(seconds) < 1 else f"{seconds:.3g} s"
+    return f"{number_text(seconds * 1000, 3)} ms" if abs(seconds) < 1 else f"{number_text(seconds, 3)} s"
 
 
 def side_metrics(s: Side, other: Side | None = None) -> list[tuple[str, str, str | None]]:
@@ -528,7 +529,7 @@ def side_metrics(s: Side, other: Side | None = None) -> list[tuple[str, str, str
             None if other is None else f"{100 * (s.share - other.share):+.1f} pts vs A",
         ),
         (
-            f"Most in any {s.window:g} s",
+            f"Most in any {number_text(s.window)} s",
             f"{s.max_in_window:,}",
             None if other is None else f"{s.max_in_window - other.max_in_window:+,} vs A",
         ),
@@ -725,7 +726,7 @@ def sliding_log_sentence(comparison: Comparison) -> str:
     return (
         f"Textbook sliding log (rejected requests are logged too): {book.accepted:,} admitted. "
         f"Library version (only admitted requests are logged, as in `limits`): {lib.accepted:,} admitted. "
-        f"Both keep every {w:g} s window at or under the limit (most: {book.max_in_window:,} and "
+        f"Both keep every {number_text(w)} s window at or under the limit (most: {book.max_in_window:,} and "
         f"{lib.max_in_window:,}). Under the textbook rule a rejected request still fills the log, so a "
         f"client that keeps sending above the limit stays blocked until it pauses for a whole window; the "
         f"library version gives it its quota again as soon as old admitted requests leave the window."
@@ -755,8 +756,8 @@ def rounding_sentence(counter: SimulationResult) -> str:
     e = counter_estimate(previous_count=42, current_count=18, overlap=0.75, limit=50)
     k = rounding_margin(counter)
     text = (
-        f"Cloudflare's worked example: {e.previous_count} x {e.overlap:g} + {e.current_count} = "
-        f"{e.estimate:g} of {e.limit}: admitted as it is or rounded down ({math.floor(e.estimate)}), "
+        f"Cloudflare's worked example: {e.previous_count} x {number_text(e.overlap)} + {e.current_count} = "
+        f"{number_text(e.estimate)} of {e.limit}: admitted as it is or rounded down ({math.floor(e.estimate)}), "
         f"rejected if rounded up ({math.ceil(e.estimate)}). "
     )
     between = f"with the estimate between {counter.limit - 1:,} and {counter.limit:,}"
@@ -795,7 +796,7 @@ def bound_checks(comparison: Comparison) -> list[BoundCheck]:
             cap, rate = p["capacity_ut"] / 1e6, p["rate_uts"] / 1e6
             bound, rule = (
                 math.floor(cap + rate * w_us / 1e6 + 1e-9),
-                f"capacity + refill × W = {cap:g} + {rate:g} × {s.window:g}",
+                f"capacity + refill × W = {number_text(cap)} + {number_text(rate)} × {number_text(s.window)}",
             )
         elif name == "leaking_bucket":
             per = math.ceil(w_us / p["interval_us"])
@@ -834,7 +835,7 @@ def explanation(comparison: Comparison) -> str:
     w = comparison.settings.window
     lines = []
     for c in bound_checks(comparison):
-        check = f"here at most **{c.measured:,}** to one client in any {w:g} s window"
+        check = f"here at most **{c.measured:,}** to one client in any {number_text(w)} s window"
         if c.bound is None:
             check += f"; {c.rule}"
         else:
@@ -843,8 +844,8 @@ def explanation(comparison: Comparison) -> str:
     lb = comparison.row("leaking_bucket")
     if lb.mean_delay is not None:
         lines.append(
-            f"\nThe leaking bucket's smooth output costs latency: requests waited {lb.mean_delay:.3g} s on "
-            f"average and up to {lb.max_delay:.3g} s; the others answer at once and tell a rejected client "
+            f"\nThe leaking bucket's smooth output costs latency: requests waited {number_text(lb.mean_delay, 3)} s on "
+            f"average and up to {number_text(lb.max_delay, 3)} s; the others answer at once and tell a rejected client "
             "when to retry (`Retry-After`)."
         )
     return "\n".join(lines)
@@ -915,7 +916,7 @@ def upload_error(file_name: str, error: str, previous_upload: str | None) -> str
 def guess_label(settings: LimiterSettings) -> str:
     return (
         f"How many requests will the fixed window counter admit to one client in the busiest "
-        f"{settings.window:g} s window (limit {settings.limit:,})?"
+        f"{number_text(settings.window)} s window (limit {settings.limit:,})?"
     )
 
 
@@ -1015,7 +1016,7 @@ def table_columns(window: float) -> Mapping[str, tuple[str, str | None]]:
     return {
         "accepted": ("admitted", None),
         "admitted_pct": ("admitted %", "%.1f%%"),
-        "max_in_window": (f"most in any {window:g} s", None),
+        "max_in_window": (f"most in any {number_text(window)} s", None),
         "mean_delay": ("mean added latency (s)", "%.3g"),
         "max_delay": ("max added latency (s)", "%.3g"),
         "state_bytes": ("state per client (bytes)", None),
@@ -1154,7 +1155,7 @@ def edge_sentence(inclusive: bool, window: float) -> str:
         else "(t − W, t]: a request exactly W old has left"
     )
     return (
-        f"The sliding log counts {rule} (W = {window:g} s). On logs with whole-second times and W = 1 s the "
+        f"The sliding log counts {rule} (W = {number_text(window)} s). On logs with whole-second times and W = 1 s the "
         "half-open log lets a new second's burst in after a full one, like a fixed window; the inclusive "
         "edge (Xu, `limits`) does not."
     )
@@ -1217,7 +1218,7 @@ def peaks_caption(tune: Tuning) -> str:
     q, p = tune.percentile, tune.peaks
     at = p.percentile(q)
     return (
-        f"Each client's peak: the most requests it sent in any {p.window:g} s window. {q:g}% of the "
+        f"Each client's peak: the most requests it sent in any {number_text(p.window)} s window. {number_text(q)}% of the "
         f"{plural(len(p), 'client')} peak at or under **{at:,}** (dotted line); the busiest peaks at "
         f"{int(p.peaks[0]) if len(p) else 0:,}."
     )
@@ -1243,7 +1244,7 @@ def suggestions_frame(tune: Tuning) -> pd.DataFrame:
 def suggestions_caption(tune: Tuning) -> str:
     w = tune.peaks.window
     return (
-        f"The smallest limit per {w:g} s at which at most {tune.share:g}% of the "
+        f"The smallest limit per {number_text(w)} s at which at most {number_text(tune.share)}% of the "
         f"{plural(tune.peaks.clients.size, 'client')} see any rejection; the "
         "buckets hold that many and refill (or drain) it per window, as `make_limiter` maps them."
     )
@@ -1252,8 +1253,8 @@ def suggestions_caption(tune: Tuning) -> str:
 def limited_caption(tune: Tuning, settings: LimiterSettings) -> str:
     lim = tune.limited
     if not len(lim):
-        return f"At the limit above ({settings.limit:,} per {settings.window:g} s), {lim.label} limits no client."
+        return f"At the limit above ({settings.limit:,} per {number_text(settings.window)} s), {lim.label} limits no client."
     return (
-        f"At the limit above ({settings.limit:,} per {settings.window:g} s), {lim.label} would have limited "
+        f"At the limit above ({settings.limit:,} per {number_text(settings.window)} s), {lim.label} would have limited "
         f"{plural(len(lim), 'client')} of {lim.clients:,} ({lim.share:.1%}), most rejected first."
     )

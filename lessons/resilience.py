@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from lessons.base import Headline, Param, Preset, Reference, num, pct, plural, preset_table, seconds
+from sdcore.checks import number_text
 from sdcore.resilience import (
     FALLBACKS,
     JITTERS,
@@ -386,8 +387,8 @@ def why(cmp: Comparison) -> str:
         halves = sum(tr.to_state == "half_open" for tr in br.transitions)
         rule = (f"opens after {p.fail_max} failures in a row and, after {seconds(p.reset_timeout)}, lets every call "
                 "through as a trial until one fails" if isinstance(p, ConsecutiveFailures) else
-                f"opens when {p.failure_rate_threshold:g}% of the calls in its window fail (or "
-                f"{p.slow_call_rate_threshold:g}% are slower than {seconds(p.slow_call_duration)}), once the window "
+                f"opens when {number_text(p.failure_rate_threshold)}% of the calls in its window fail (or "
+                f"{number_text(p.slow_call_rate_threshold)}% are slower than {seconds(p.slow_call_duration)}), once the window "
                 f"holds {p.effective_minimum}; after {seconds(p.wait_in_open)} it admits "
                 f"{p.permitted_calls_in_half_open} trials")  # fmt: skip
         trials = int(br.trial_calls.sum())

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lessons.base import Headline, Param, Preset, Reference, echo, num, pct, plural, preset_table, seconds
+from sdcore.checks import number_text
 from sdcore.sharding import (
     COUNTRIES,
     MAX_SHARDS,
@@ -225,7 +226,7 @@ def why(r: ShardingResult) -> str:
         f"**The key decides the spread.** By {SHARD_KEYS[c.shard_key].label} there are {plural(r.column.n_groups, 'key value')} "
         f"for {plural(c.shards, 'shard')}. Rows come out at {sk['rows'].max_over_mean:.2f}× the mean on the fullest "
         f"shard, but reads at {sk['reads'].max_over_mean:.2f}×: rows are counted once, reads follow popularity, and "
-        f"with Zipf s = {c.exponent:g} the hottest {plural(h.top_shares[-1][0], 'key value')} take "
+        f"with Zipf s = {number_text(c.exponent)} the hottest {plural(h.top_shares[-1][0], 'key value')} take "
         f"{pct(h.top_shares[-1][1])} of all requests.",
     ]
     if mv.expected is not None:

@@ -6,6 +6,7 @@ import streamlit as st
 
 from lessons import consistent_hashing as lesson
 from sdcore.charts import hashing as charts
+from sdcore.checks import number_text
 from sdcore.hashing import KeyHashes, hash_seeded_keys, spread_vs_vnodes
 from sdcore.hashing.experiment import (
     Change,
@@ -135,7 +136,7 @@ if u[0].button("Undo last change", disabled=not changes):
     st.rerun()
 u[2].caption(
     "Cluster now: "
-    + ", ".join(f"{n} (×{w:g})" if w != 1 else n for n, w in now.nodes)
+    + ", ".join(f"{n} (×{number_text(w)})" if w != 1 else n for n, w in now.nodes)
     + (f" — after: {'; '.join(c.describe() for c in changes)}" if changes else " — no change yet")
 )
 

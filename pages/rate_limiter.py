@@ -131,7 +131,11 @@ st.subheader("Predict first")
 W = settings.window
 g = st.columns([3, 1, 4])
 guess = g[0].number_input(
-    rl.guess_label(settings), 0, 10**7, settings.limit, key=f"rl.guess_{settings.limit}_{W:g}"
+    rl.guess_label(settings),
+    0,
+    10**7,
+    settings.limit,
+    key=f"rl.guess_{settings.limit}_{W:g}",  # %g on purpose: a widget key
 )
 g[1].button("Reveal", type="primary", on_click=ss.__setitem__, args=("rl.revealed", summary.key))
 if ss.get("rl.revealed") == summary.key:

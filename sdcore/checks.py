@@ -20,6 +20,7 @@ __all__ = [
     "count_between",
     "int_between",
     "number_between",
+    "number_text",
     "one_of",
     "positive_finite",
     "real_number",
@@ -62,12 +63,27 @@ def positive_finite(name: str, value: object, unit: str = "") -> float:
     return v
 
 
-def _bound_text(bound: float | str) -> str:
-    if isinstance(bound, str):
-        return bound
-    if isinstance(bound, int) or float(bound).is_integer():
-        return f"{int(bound):,}"
-    return f"{bound:g}"
+def number_text(x: float | str, digits: int = 6) -> str:
+    """A number as a sentence prints it, to ``digits`` significant digits, never in exponent form:
+    whole numbers in full with thousands separators, big ones rounded to a whole number.
+
+    >>> [number_text(v) for v in (100, 1000.0, 4.5e9, 2**31 - 1, 0.25, 123456.7, 1e-7, "N")]
+    ['100', '1,000', '4,500,000,000', '2,147,483,647', '0.25', '123,457', '0.0000001', 'N']
+    >>> [number_text(v, 3) for v in (1234.5678, 12.3456, 0.000123, 999.95)]
+    ['1,235', '12.3', '0.000123', '1,000']
+    """
+    if isinstance(x, str):
+        return x
+    v = float(x)
+    if not math.isfinite(v):
+        return str(v)
+    if v.is_integer() and abs(v) < 1e18:
+        return f"{int(v):,}"
+    if abs(v) >= 10 ** min(digits, 5) or abs(float(f"{v:.{digits}g}")) >= 10**digits:
+        return f"{v:,.0f}"
+    if abs(v) < 1e-4:
+        return f"{v:.12f}".rstrip("0")
+    return f"{v:.{digits}g}"
 
 
 def int_between(
@@ -79,7 +95,7 @@ def int_between(
     if not lo <= n <= hi:
         extra = "".join(f", {b}={v}" for b, v in ((lo_name, lo), (hi_name, hi)) if b)
         raise ValueError(
-            f"{name} must be between {lo_name or _bound_text(lo)} and {hi_name or _bound_text(hi)} "
+            f"{name} must be between {lo_name or number_text(lo)} and {hi_name or number_text(hi)} "
             f"{_got(name, value, extra)}"
         )
     return n
@@ -91,8 +107,8 @@ def number_between(
     """A finite float in [lo, hi] (or (lo, hi] with ``lo_open``); ``unit`` (" seconds") follows hi."""
     v = real_number(name, value)
     if (v <= lo if lo_open else v < lo) or v > hi:
-        rule = f"more than {_bound_text(lo)} and at most" if lo_open else f"between {_bound_text(lo)} and"
-        raise ValueError(f"{name} must be {rule} {_bound_text(hi)}{unit} {_got(name, value)}")
+        rule = f"more than {number_text(lo)} and at most" if lo_open else f"between {number_text(lo)} and"
+        raise ValueError(f"{name} must be {rule} {number_text(hi)}{unit} {_got(name, value)}")
     return v
 
 
@@ -119,7 +135,9 @@ def count_between(name: str, value: object, lo: int, hi: int) -> int:
 def seconds_between(name: str, value: object, lo: float, hi: float) -> float:
     """A duration in (lo, hi] seconds: "window must be more than 0 and at most 10 seconds (got 0)"."""
     if isinstance(value, bool) or not isinstance(value, Real) or not lo < value <= hi:
-        raise ValueError(f"{name} must be more than {lo:g} and at most {hi:g} seconds (got {value!r})")
+        raise ValueError(
+            f"{name} must be more than {number_text(lo)} and at most {number_text(hi)} seconds (got {value!r})"
+        )
     return float(value)
 
 

@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from sdcore.charts.style import BAD, GOOD, NEUTRAL, apply_style, colour, grid_layout
+from sdcore.checks import number_text
 from sdcore.ratelimit.distributed import OUTCOMES, VARIANTS, FaultRun, RaceResult
 from sdcore.ratelimit.sync import SYNC_OPTIONS, SyncResult
 
@@ -41,7 +42,7 @@ def race_figure(results: Sequence[RaceResult]) -> go.Figure:
             error_y={"type": "data", "symmetric": False, "array": [h - m for h, m in zip(hi, med, strict=True)],
                      "arrayminus": [m - low for m, low in zip(med, lo, strict=True)], "thickness": 2, "width": 8,
                      "color": colour(7)},
-            text=[f"{m:g}" for m in med], textposition="inside", insidetextanchor="start",
+            text=[f"{number_text(m)}" for m in med], textposition="inside", insidetextanchor="start",
             textfont={"color": "white"},
             customdata=[[low, h, r.label, len(r.runs)] for low, h, r in zip(lo, hi, results, strict=True)],
             hovertemplate="%{customdata[2]}<br>admitted: median %{y}, min %{customdata[0]}, max %{customdata[1]}"
@@ -104,7 +105,7 @@ def sync_figure(results: Mapping[str, SyncResult]) -> go.Figure:
     most of a rerun of the page)."""
     if not results:
         raise ValueError("sync_figure needs at least one option's result")
-    titles = tuple(f"Synced every {r.config.sync_every:g} s" if o == "synced" else SYNC_OPTIONS[o].label
+    titles = tuple(f"Synced every {number_text(r.config.sync_every)} s" if o == "synced" else SYNC_OPTIONS[o].label
                    for o, r in results.items())  # fmt: skip
     layout = grid_layout(
         rows=1, cols=len(results), shared_yaxes=True, horizontal_spacing=0.025, subplot_titles=titles
@@ -131,7 +132,7 @@ def sync_figure(results: Mapping[str, SyncResult]) -> go.Figure:
                 "type": "scatter", "x": [0, c.duration], "y": [y, y], "mode": "lines",
                 "line": {"color": NEUTRAL, "width": 3, "dash": dash}, "name": name, "legendgroup": name,
                 "showlegend": name not in {t["name"] for t in traces}, "xaxis": f"x{k}", "yaxis": f"y{k}",
-                "hovertemplate": f"{name}: {y:g}/s<extra></extra>",
+                "hovertemplate": f"{name}: {number_text(y)}/s<extra></extra>",
             })  # fmt: skip
         layout[f"xaxis{k}"] = {**layout.get(f"xaxis{k}", {}), "title": {"text": "time (s)"}}
     layout["yaxis"] = {

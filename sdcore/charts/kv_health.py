@@ -19,6 +19,7 @@ from sdcore.charts.style import (
     merge_layout,
     style_layout,
 )
+from sdcore.checks import number_text
 from sdcore.kvstore.gossip import ALIVE, GossipResult, expected_spread_rounds
 from sdcore.kvstore.merkle import AntiEntropy, MerkleTree
 from sdcore.kvstore.phi import PHI_MODELS, HeartbeatResult
@@ -300,7 +301,7 @@ def phi_figure(result: HeartbeatResult, *, height: int = 430) -> go.Figure:
                    "yref": "y", "line": {"color": BAD, "dash": "dash"}})  # fmt: skip
     annotations = [
         {
-            "text": f"threshold {s.threshold:g}",
+            "text": f"threshold {number_text(s.threshold)}",
             "showarrow": False,
             "x": 0,
             "xanchor": "left",
@@ -333,7 +334,10 @@ def phi_figure(result: HeartbeatResult, *, height: int = 430) -> go.Figure:
             "shapes": shapes,
             "annotations": annotations,
             "xaxis": {"title": {"text": "time (s)"}},
-            "yaxis": {"title": {"text": f"phi (cut at {cap:g})"}, "range": [-0.08 * cap, cap * 1.05]},
+            "yaxis": {
+                "title": {"text": f"phi (cut at {number_text(cap)})"},
+                "range": [-0.08 * cap, cap * 1.05],
+            },
         },
     )
 

@@ -19,6 +19,7 @@ from sdcore.charts.style import (
     merge_layout,
     style_layout,
 )
+from sdcore.checks import number_text
 from sdcore.kvstore.bloom import BloomPoint, PublishedRate
 from sdcore.kvstore.lsm import (
     BLOOM_NO,
@@ -358,7 +359,7 @@ def bloom_figure(
         ]
         layout["annotations"] = [
             {
-                "text": f"{chosen:g} bits/key",
+                "text": f"{number_text(chosen)} bits/key",
                 "showarrow": False,
                 "x": chosen,
                 "xanchor": "left",

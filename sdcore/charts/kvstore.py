@@ -21,6 +21,7 @@ from sdcore.charts.style import (
     merge_layout,
     style_layout,
 )
+from sdcore.checks import number_text
 from sdcore.kvstore.latency import LEG_DESCRIPTIONS, LEG_NAMES, LatencyDistribution, LegLatencies
 from sdcore.kvstore.quorum import QuorumOverlap
 
@@ -128,7 +129,7 @@ def consistency_curve_figure(
                     "textposition": "bottom right",
                     "marker": {"color": colour(i), "size": 13, "line": {"color": "white", "width": 2}},
                     "showlegend": False,
-                    "hovertemplate": f"t = {highlight_t_ms:g} ms<br>{p:.2f}% consistent<extra></extra>",
+                    "hovertemplate": f"t = {number_text(highlight_t_ms)} ms<br>{p:.2f}% consistent<extra></extra>",
                 }
             )
     over = dict(

@@ -24,6 +24,7 @@ from sdcore.charts.style import (
     merge_layout,
     style_layout,
 )
+from sdcore.checks import number_text
 from sdcore.ratelimit.compare import Comparison
 from sdcore.ratelimit.simulate import SimulationResult, state_curve
 
@@ -158,7 +159,7 @@ def _binned_panels(
             traces.append({
                 "type": "bar", "x": centers, "y": y, "width": width, "name": name,
                 "marker": {"color": col, "line": {"width": 0}}, "legendgroup": name, "showlegend": i == 1,
-                "hovertemplate": f"{name}: %{{y}} in [%{{x:.3f}} s ± {width / 2:.3g}]<extra></extra>",
+                "hovertemplate": f"{name}: %{{y}} in [%{{x:.3f}} s ± {number_text(width / 2, 3)}]<extra></extra>",
                 "xaxis": f"x{k}", "yaxis": f"y{k}",
             })  # fmt: skip
     layout.update(barmode="stack", bargap=0)
@@ -278,7 +279,7 @@ def token_level_figure(
     if 0 < rej.sum() <= MAX_MARKERS:
         traces.append({"type": "scatter", "x": _seconds(r)[rej], "y": np.zeros(int(rej.sum())), "mode": "markers",
                        "name": "rejected", "marker": {"color": BAD, "symbol": "x", "size": 8}})  # fmt: skip
-    shape, note = _hline(cap, f"capacity {cap:g}")
+    shape, note = _hline(cap, f"capacity {number_text(cap)}")
     return _figure(
         traces, _time_axes("tokens"), height=height, shapes=[shape, *_cursor_lines(cursor)],
         annotations=[note], x_range=x_range,
@@ -483,13 +484,15 @@ def peak_distribution_figure(
     if percentile is not None and len(peaks):
         at = peaks.percentile(percentile)
         shape, note = _top_vline(
-            at, f"{percentile:g}th percentile: {at:,}", {"color": NEUTRAL, "dash": "dot", "width": 2}
+            at,
+            f"{number_text(percentile)}th percentile: {at:,}",
+            {"color": NEUTRAL, "dash": "dot", "width": 2},
         )
         shapes, notes = [shape], [note]
     top = float(values.max()) + width if len(values) else 1.0
     layout = {
         "xaxis": {
-            "title": {"text": f"peak requests in any {peaks.window:g} s window"},
+            "title": {"text": f"peak requests in any {number_text(peaks.window)} s window"},
             "range": [0, top * 1.08],
         },
         "yaxis": {

@@ -18,6 +18,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from sdcore.checks import number_text
 from sdcore.hashing.analysis import (
     LoadStats,
     Movement,
@@ -109,11 +110,12 @@ class Change:
     def describe(self) -> str:
         if self.action == "remove":
             return f"remove {self.node}"
-        return f"add {self.node}" + (f" (weight {self.weight:g})" if self.weight != 1.0 else "")
+        return f"add {self.node}" + (f" (weight {number_text(self.weight)})" if self.weight != 1.0 else "")
 
     def encode(self) -> str:
         """Compact text for a URL: ``add:S5:2`` or ``remove:S2``."""
-        return f"add:{self.node}:{self.weight:g}" if self.action == "add" else f"remove:{self.node}"
+        weight = f"{self.weight:g}"  # %g on purpose: the link encoding
+        return f"add:{self.node}:{weight}" if self.action == "add" else f"remove:{self.node}"
 
 
 _CHANGE_RE = re.compile(

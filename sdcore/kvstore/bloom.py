@@ -21,6 +21,7 @@ import mmh3
 import numpy as np
 
 from sdcore import checks
+from sdcore.checks import number_text
 
 __all__ = [
     "MAX_BITS",
@@ -133,7 +134,7 @@ class BloomFilter:
         if m > MAX_BITS:
             raise ValueError(
                 f"n and false_positive_rate need {m:,} bits, more than the {MAX_BITS:,} allowed "
-                f"(got n={n}, false_positive_rate={p:g})"
+                f"(got n={n}, false_positive_rate={number_text(p)})"
             )
         return cls(m, optimal_hashes(m / n), seed=seed)
 

@@ -51,6 +51,7 @@ from typing import Any
 
 import numpy as np
 
+from sdcore.checks import number_text
 from sdcore.hashing.ring import HashRing
 from sdcore.kvstore._checks import whole_number
 from sdcore.kvstore.latency import (
@@ -886,8 +887,10 @@ class Cluster:
                 why = f"{len(st.responses)} of R={self.r} responses"
             else:
                 why = "the answer was still on its way"
-            self._emit("timeout", c, op.label, f"{op.label} timed out after {self.timeout_ms:g} ms: {why}")
-            self._finish(op, False, f"timed out after {self.timeout_ms:g} ms ({why})")
+            self._emit(
+                "timeout", c, op.label, f"{op.label} timed out after {number_text(self.timeout_ms)} ms: {why}"
+            )
+            self._finish(op, False, f"timed out after {number_text(self.timeout_ms)} ms ({why})")
         if op.kind == "get" and st.answered and not st.repaired and not st.lost and self._up[c]:
             seq = self._emit("repair", c, op.label, "")
             self._trace[seq] = replace(

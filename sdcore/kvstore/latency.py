@@ -27,6 +27,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from sdcore.checks import number_text
 from sdcore.kvstore._checks import positive_finite, real_number
 
 LEG_NAMES: tuple[str, ...] = ("W", "A", "R", "S")
@@ -73,7 +74,7 @@ class Exponential:
         return np.where(x > 0, -np.expm1(-self.rate * np.maximum(x, 0.0)), 0.0)
 
     def describe(self) -> str:
-        return f"exponential, rate {self.rate:g}/ms (mean {self.mean():.3g} ms)"
+        return f"exponential, rate {number_text(self.rate)}/ms (mean {number_text(self.mean(), 3)} ms)"
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ class Pareto:
         return np.where(x > self.x_m, 1.0 - (self.x_m / np.maximum(x, self.x_m)) ** self.alpha, 0.0)
 
     def describe(self) -> str:
-        return f"Pareto, x_m={self.x_m:g} ms, alpha={self.alpha:g} (mean {self.mean():.3g} ms)"
+        return f"Pareto, x_m={number_text(self.x_m)} ms, alpha={number_text(self.alpha)} (mean {number_text(self.mean(), 3)} ms)"
 
 
 @dataclass(frozen=True)
@@ -159,8 +160,8 @@ class ParetoExponentialMixture:
 
     def describe(self) -> str:
         return (
-            f"{self.p:.1%} Pareto (x_m={self.x_m:g} ms, alpha={self.alpha:g}), "
-            f"else exponential (rate {self.rate:g}/ms); mean {self.mean():.3g} ms"
+            f"{self.p:.1%} Pareto (x_m={number_text(self.x_m)} ms, alpha={number_text(self.alpha)}), "
+            f"else exponential (rate {number_text(self.rate)}/ms); mean {number_text(self.mean(), 3)} ms"
         )
 
 

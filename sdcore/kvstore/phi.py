@@ -26,7 +26,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from sdcore.checks import int_between, number_between, one_of, positive_finite, real_number
+from sdcore.checks import int_between, number_between, number_text, one_of, positive_finite, real_number
 
 LOG10_E = math.log10(math.e)  # Cassandra's PHI_FACTOR = 1 / ln(10)
 # Akka's logistic approximation of the normal CDF: 1 / (1 + exp(-y (1.5976 + 0.070566 y^2))).
@@ -111,7 +111,7 @@ class PhiAccrualDetector:
         if self.last is not None:
             if now < self.last:
                 raise ValueError(
-                    f"heartbeats must arrive in time order (got now={now:g} after {self.last:g})"
+                    f"heartbeats must arrive in time order (got now={number_text(now)} after {number_text(self.last)})"
                 )
             interval = now - self.last
             if self._records(interval, now):

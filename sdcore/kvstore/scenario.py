@@ -6,6 +6,7 @@ import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sdcore.checks import number_text
 from sdcore.hashing.ring import HashRing
 from sdcore.kvstore._checks import whole_number
 from sdcore.kvstore.cluster import (
@@ -340,7 +341,9 @@ def run_scenario(scenario: Scenario | Timeline | str, settings: ClusterSettings 
         else:
             at = step.at_ms
         if at < cluster.now:
-            notes.append(f"Line {step.line}: {at:g} ms had already passed; it ran at {cluster.now:.1f} ms.")
+            notes.append(
+                f"Line {step.line}: {number_text(at)} ms had already passed; it ran at {cluster.now:.1f} ms."
+            )
             at = cluster.now
         cluster.advance(to=at)
         previous = cluster.now

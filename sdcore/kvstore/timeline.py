@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from sdcore.checks import number_text
 from sdcore.kvstore.cluster import union_merge
 
 ACTIONS: tuple[str, ...] = ("put", "get", "crash", "recover", "partition", "heal")
@@ -103,7 +104,7 @@ def _parse_line(number: int, body: str, counts: dict[str, int], labels: dict[str
         raise ValueError(f"start with a time in ms, such as 120 or +10 (got {tokens[0]!r})")
     at = float(m.group(2))
     if at > MAX_TIME_MS:
-        raise ValueError(f"times go up to {MAX_TIME_MS:,.0f} ms (got {at:g})")
+        raise ValueError(f"times go up to {MAX_TIME_MS:,.0f} ms (got {number_text(at)})")
     if len(tokens) < 2:
         raise ValueError(f"say what happens after the time: one of {', '.join(ACTIONS)}")
     action, args = tokens[1].lower(), tokens[2:]

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sdcore.checks import number_text
 from sdcore.kvstore._checks import replica_counts, whole_number
 from sdcore.kvstore.latency import LatencyDistribution, LatencyPreset, LegLatencies, resolve_latency
 from sdcore.kvstore.quorum import staleness_probability
@@ -275,7 +276,9 @@ def _check_times(t_ms: object) -> np.ndarray:
         raise ValueError(f"t_ms must be a time or a non-empty list of times in ms (got t_ms={t_ms!r})")
     bad = times[~(np.isfinite(times) & (times >= 0))]
     if bad.size:
-        raise ValueError(f"t_ms must contain only finite times >= 0 ms after commit (got {bad[0]:g})")
+        raise ValueError(
+            f"t_ms must contain only finite times >= 0 ms after commit (got {number_text(bad[0])})"
+        )
     return times
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from sdcore.checks import number_text
 from sdcore.ratelimit.spread import Spread
 
 if TYPE_CHECKING:
@@ -200,7 +201,7 @@ class FaultRun:
     @property
     def fault_description(self) -> str:
         if self.mode == "delay":
-            return f"delays replies by {self.delay * 1000:g} ms"
+            return f"delays replies by {number_text(self.delay * 1000)} ms"
         return {"refuse": "refuses connections", "drop": "drops connections"}[self.mode]
 
     @property
@@ -219,7 +220,7 @@ class FaultRun:
         fault = self.during_fault()
         degraded = [d for d in self.decisions if d.degraded]
         return {
-            "policy": self.label, "fault": self.mode + (f" {self.delay * 1000:g} ms" if self.delay else ""),
+            "policy": self.label, "fault": self.mode + (f" {number_text(self.delay * 1000)} ms" if self.delay else ""),
             "decisions": len(self.decisions), "degraded": len(degraded),
             "admitted during the fault": sum(d.allowed for d in fault),
             "rejected during the fault": sum(not d.allowed for d in fault),

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import ClassVar
 
+from sdcore.checks import number_text
 from sdcore.ratelimit.decision import Decision
 from sdcore.ratelimit.store import MemoryStore, Store
 from sdcore.ratelimit.units import (
@@ -42,7 +43,7 @@ ALGORITHMS = MappingProxyType(
 
 
 def _fmt(x: float) -> str:
-    return f"{x:g}"
+    return f"{number_text(x)}"
 
 
 class Limiter(ABC):

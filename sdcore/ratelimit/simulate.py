@@ -719,7 +719,7 @@ def _nice(x: float) -> float:
     """The largest 1, 2 or 5 x 10^k not above ``x`` (as the float closest to that decimal)."""
     k = math.floor(math.log10(x))
     for m in reversed(_NICE):
-        v = float(f"{m:g}e{k}")
+        v = float(f"{m:g}e{k}")  # %g on purpose: a computation, not a sentence
         if v <= x * (1 + 1e-12):
             return v
     return float(f"5e{k - 1}")

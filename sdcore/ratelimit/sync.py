@@ -52,6 +52,7 @@ import mmh3
 import numpy as np
 
 from sdcore import checks
+from sdcore.checks import number_text
 from sdcore.ratelimit import steps
 from sdcore.ratelimit.limiters import make_limiter
 from sdcore.ratelimit.rules import RULE_ALGORITHMS
@@ -263,7 +264,7 @@ class SyncConfig:
         _check_seconds("duration", self.duration, 0.0, 86_400.0)
         if self.duration < self.window:
             raise ValueError(
-                f"duration must be at least one window ({self.window:g} s) (got {self.duration!r})"
+                f"duration must be at least one window ({number_text(self.window)} s) (got {self.duration!r})"
             )
         _check_choice("algorithm", self.algorithm, RULE_ALGORITHMS)
         if self.store == "synced" and self.algorithm not in SYNCED_ALGORITHMS:

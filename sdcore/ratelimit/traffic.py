@@ -20,6 +20,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from sdcore.checks import number_text
 from sdcore.ratelimit.units import MAX_TIME_S
 
 MAX_REQUESTS = 5_000_000  # a generated trace: about 40 MB of timestamps
@@ -99,7 +100,7 @@ def _positive(name: str, value: object, unit: str, *, upper: float, allow_zero: 
     low_ok = value >= 0 if allow_zero else value > 0
     if not low_ok or value > upper:
         low = "0" if allow_zero else "more than 0"
-        raise ValueError(f"{name} must be {low} and at most {upper:,g} {unit} (got {value!r})")
+        raise ValueError(f"{name} must be {low} and at most {number_text(upper)} {unit} (got {value!r})")
     return float(value)
 
 
@@ -126,7 +127,9 @@ def steady(rate: float, duration: float, *, start: float = 0.0) -> Trace:
     _check_size(rate * duration)
     n = math.ceil(rate * duration)
     t = start + np.arange(n) / rate
-    return _trace(t[t < start + duration], None, f"steady: {rate:g} requests/s for {duration:g} s")
+    return _trace(
+        t[t < start + duration], None, f"steady: {number_text(rate)} requests/s for {number_text(duration)} s"
+    )
 
 
 def poisson(rate: float, duration: float, *, rng: np.random.Generator | int = 0, start: float = 0.0) -> Trace:
@@ -136,7 +139,9 @@ def poisson(rate: float, duration: float, *, rng: np.random.Generator | int = 0,
     _check_size(rate * duration)
     n = g.poisson(rate * duration)
     return _trace(
-        start + g.uniform(0.0, duration, n), None, f"Poisson: {rate:g} requests/s for {duration:g} s"
+        start + g.uniform(0.0, duration, n),
+        None,
+        f"Poisson: {number_text(rate)} requests/s for {number_text(duration)} s",
     )
 
 
@@ -159,7 +164,9 @@ def bursty(
     _check_size(max(burst_rate, idle_rate) * duration)
     period = on + off
     if duration / period > 1_000_000:
-        raise ValueError(f"on + off = {period:g} s is too short for {duration:g} s: over a million bursts")
+        raise ValueError(
+            f"on + off = {number_text(period)} s is too short for {number_text(duration)} s: over a million bursts"
+        )
     parts = []
     for s in np.arange(0.0, duration, period):
         for begin, length, rate in ((s, on, burst_rate), (s + on, off, idle_rate)):
@@ -168,7 +175,9 @@ def bursty(
                 parts.append(begin + g.uniform(0.0, length, g.poisson(rate * length)))
     t = np.concatenate(parts) if parts else np.empty(0)
     return _trace(
-        t, None, f"bursty: {burst_rate:g}/s for {on:g} s, then {idle_rate:g}/s for {off:g} s, repeated"
+        t,
+        None,
+        f"bursty: {number_text(burst_rate)}/s for {number_text(on)} s, then {number_text(idle_rate)}/s for {number_text(off)} s, repeated",
     )
 
 
@@ -207,7 +216,7 @@ def boundary_burst(
     step = spread * window / burst_size
     if step < 0.000002:
         raise ValueError(
-            f"burst_size {burst_size:,} is too many for a spread of {spread:g} x {window:g} s: requests would be "
+            f"burst_size {burst_size:,} is too many for a spread of {number_text(spread)} x {number_text(window)} s: requests would be "
             "closer than 2 microseconds apart; lower burst_size or widen spread"
         )
     b = boundary * window
@@ -218,7 +227,9 @@ def boundary_burst(
     if background_rate > 0:
         g = _rng(rng)
         t = np.concatenate([t, g.uniform(0.0, end, g.poisson(background_rate * end))])
-    return _trace(t, None, f"{burst_size} requests just before and {burst_size} just after t = {b:g} s")
+    return _trace(
+        t, None, f"{burst_size} requests just before and {burst_size} just after t = {number_text(b)} s"
+    )
 
 
 def ramp(start_rate: float, end_rate: float, duration: float, *, rng: np.random.Generator | int = 0) -> Trace:
@@ -238,7 +249,9 @@ def ramp(start_rate: float, end_rate: float, duration: float, *, rng: np.random.
     with np.errstate(invalid="ignore", divide="ignore"):
         t = np.where(m > 0, 2.0 * m / (a + root), 0.0)
     return _trace(
-        np.minimum(t, np.nextafter(duration, 0)), None, f"ramp: {a:g} to {b:g} requests/s over {duration:g} s"
+        np.minimum(t, np.nextafter(duration, 0)),
+        None,
+        f"ramp: {number_text(a)} to {number_text(b)} requests/s over {number_text(duration)} s",
     )
 
 
@@ -267,7 +280,7 @@ def many_clients(
     return _trace(
         t,
         keys,
-        f"{n_clients} clients at {rate:g}/s each and one abuser at {abuser_rate:g}/s for {duration:g} s",
+        f"{n_clients} clients at {number_text(rate)}/s each and one abuser at {number_text(abuser_rate)}/s for {number_text(duration)} s",
     )
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from sdcore import checks
+from sdcore.checks import number_text
 
 __all__ = [
     "POLICIES",
@@ -64,7 +65,7 @@ def _common(policy) -> None:
         base = policy.base_wait
         if checks.real_number("max_reset_timeout", policy.max_reset_timeout) < base:
             raise ValueError(
-                f"max_reset_timeout must be at least the open wait, {base:g} s "
+                f"max_reset_timeout must be at least the open wait, {number_text(base)} s "
                 f"(got max_reset_timeout={policy.max_reset_timeout!r})"
             )
 
@@ -276,11 +277,11 @@ def _verdict(policy: FailureRateWindow, calls, n: int, minimum: int, over: str) 
     failure = 100.0 * calls.failed / n
     slow = 100.0 * calls.slow / n
     if failure >= policy.failure_rate_threshold:
-        return f"failure rate {failure:.0f}% ≥ {policy.failure_rate_threshold:g}% over {over}"
+        return f"failure rate {failure:.0f}% ≥ {number_text(policy.failure_rate_threshold)}% over {over}"
     if slow >= policy.slow_call_rate_threshold:
         return (
-            f"slow-call rate {slow:.0f}% ≥ {policy.slow_call_rate_threshold:g}% over {over} "
-            f"(slower than {policy.slow_call_duration:g} s)"
+            f"slow-call rate {slow:.0f}% ≥ {number_text(policy.slow_call_rate_threshold)}% over {over} "
+            f"(slower than {number_text(policy.slow_call_duration)} s)"
         )
     return None
 
@@ -419,7 +420,7 @@ class CircuitBreaker:
             if not self.policy.wait_elapsed(now, self._open_until):
                 return False
             wait = self._open_until - self._transitions[-1].time
-            self._move(now, "half_open", f"the open wait of {wait:g} s passed")
+            self._move(now, "half_open", f"the open wait of {number_text(wait)} s passed")
         cap = self.policy.max_half_open_calls
         if cap is not None and self._trials_in_flight >= cap:
             return False

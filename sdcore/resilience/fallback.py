@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from sdcore import checks
+from sdcore.checks import number_text
 
 __all__ = [
     "FALLBACKS",
@@ -92,7 +93,11 @@ class LastGood:
         if age is None:
             return FallbackResult(False, "no good response cached yet", "error")
         if self.max_age is not None and age > self.max_age:
-            return FallbackResult(False, f"cached response too old ({age:g} s > {self.max_age:g} s)", "error")
+            return FallbackResult(
+                False,
+                f"cached response too old ({number_text(age)} s > {number_text(self.max_age)} s)",
+                "error",
+            )
         return FallbackResult(True, cache.value, "last_good", age=age)
 
 

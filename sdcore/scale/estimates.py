@@ -32,7 +32,9 @@ def format_bytes(n: float) -> str:
     while abs(n) >= 1000 and i < len(_UNITS) - 1:
         n /= 1000
         i += 1
-    return f"{n:,.0f} {_UNITS[i]}" if i == 0 or n >= 100 else f"{n:.3g} {_UNITS[i]}"
+    if i == 0 or n >= 100:
+        return f"{n:,.0f} {_UNITS[i]}"
+    return f"{n:.3g} {_UNITS[i]}"  # %g on purpose: 1 <= n < 100 here, never an exponent
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from types import MappingProxyType
 import numpy as np
 
 from sdcore import checks
+from sdcore.checks import number_text
 from sdcore.sharding.memo import memo_of
 
 MAX_ROWS = 1_000_000
@@ -69,7 +70,7 @@ class DatasetConfig:
         if self.posts > MAX_ROWS:
             raise ValueError(
                 f"users × posts_per_user must be at most {MAX_ROWS:,} posts "
-                f"(got users={self.users:,}, posts_per_user={self.posts_per_user:g}: {self.posts:,})"
+                f"(got users={self.users:,}, posts_per_user={number_text(self.posts_per_user)}: {self.posts:,})"
             )
 
     @property

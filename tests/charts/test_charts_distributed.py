@@ -17,6 +17,7 @@ from plotly.subplots import make_subplots
 from lessons import distributed_rate_limiting as dl
 from sdcore.charts import distributed as charts
 from sdcore.charts.style import NEUTRAL, apply_style, colour
+from sdcore.checks import number_text
 from sdcore.ratelimit.sync import SYNC_OPTIONS, SyncResult, compare_sync
 
 
@@ -25,7 +26,7 @@ def old_sync_figure(results: Mapping[str, SyncResult]) -> go.Figure:
     against the limit (dashed) and, where counters are spread over M instances, M x the limit (dotted)."""
     if not results:
         raise ValueError("sync_figure needs at least one option's result")
-    titles = [f"Synced every {r.config.sync_every:g} s" if o == "synced" else SYNC_OPTIONS[o].label
+    titles = [f"Synced every {number_text(r.config.sync_every)} s" if o == "synced" else SYNC_OPTIONS[o].label
               for o, r in results.items()]  # fmt: skip
     fig = make_subplots(
         rows=1, cols=len(results), shared_yaxes=True, horizontal_spacing=0.025, subplot_titles=titles
@@ -51,7 +52,7 @@ def old_sync_figure(results: Mapping[str, SyncResult]) -> go.Figure:
             fig.add_trace(
                 go.Scatter(x=[0, c.duration], y=[y, y], mode="lines", line={"color": NEUTRAL, "width": 3, "dash": dash},
                            name=name, legendgroup=name, showlegend=name not in {t.name for t in fig.data},
-                           hovertemplate=f"{name}: {y:g}/s<extra></extra>"),
+                           hovertemplate=f"{name}: {number_text(y)}/s<extra></extra>"),
                 row=1, col=col,
             )  # fmt: skip
         fig.update_xaxes(title_text="time (s)", row=1, col=col)

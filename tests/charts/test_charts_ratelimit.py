@@ -20,6 +20,7 @@ from lessons import rate_limiter as rl
 from sdcore.charts import ratelimit as charts
 from sdcore.charts.ratelimit import CURVE_POINTS, MAX_BARS, MAX_MARKERS, _results
 from sdcore.charts.style import BAD, GOOD, NEUTRAL, apply_style, colour
+from sdcore.checks import number_text
 from sdcore.ratelimit import compare_limiters
 from sdcore.ratelimit.simulate import Bins, SimulationResult, state_curve
 
@@ -152,7 +153,9 @@ def old_token_level_figure(
     x, y = old_curve(r, "min")
     cap = r.params["capacity_ut"] / 1e6
     fig = go.Figure(go.Scatter(x=x, y=y, mode="lines", name="tokens", line={"color": colour(0), "width": 2}))
-    fig.add_hline(y=cap, line={"color": NEUTRAL, "dash": "dot"}, annotation_text=f"capacity {cap:g}")
+    fig.add_hline(
+        y=cap, line={"color": NEUTRAL, "dash": "dot"}, annotation_text=f"capacity {number_text(cap)}"
+    )
     rej = ~r.allowed
     if 0 < rej.sum() <= MAX_MARKERS:
         fig.add_trace(
@@ -383,11 +386,13 @@ def old_peak_distribution_figure(peaks, *, percentile=None, height: int = 360) -
         fig.add_vline(
             x=at,
             line={"color": NEUTRAL, "dash": "dot", "width": 2},
-            annotation_text=f"{percentile:g}th percentile: {at:,}",
+            annotation_text=f"{number_text(percentile)}th percentile: {at:,}",
             annotation_position="top",
         )
     top = float(values.max()) + width if len(values) else 1.0
-    fig.update_xaxes(title_text=f"peak requests in any {peaks.window:g} s window", range=[0, top * 1.08])
+    fig.update_xaxes(
+        title_text=f"peak requests in any {number_text(peaks.window)} s window", range=[0, top * 1.08]
+    )
     fig.update_yaxes(title_text="clients", type="log" if len(counts) and max(counts) > 50 else "linear")
     return apply_style(fig, height=height)
 

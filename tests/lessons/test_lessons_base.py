@@ -82,6 +82,21 @@ def test_param_parses_url_text_and_refuses_out_of_range():
     )
 
 
+def test_a_link_notice_states_big_bounds_in_plain_digits():
+    """A seed out of range said "must be between 0 and 2.14748e+09"."""
+    with pytest.raises(ValueError) as e:
+        Param("seed", 0, lo=0, hi=2**31 - 1).parse("-5")
+    assert str(e.value) == "must be between 0 and 2,147,483,647"
+
+
+@given(st.floats(min_value=-1e12, max_value=1e12, allow_nan=False))
+def test_a_float_in_a_link_reads_back_exactly(x):
+    """Floats went into links as '%g', six digits: 1234567.0 came back as 1234570."""
+    p = Param("x", 1.0)
+    assert p.parse(p.encode(x)) == x
+    assert p.encode(0.5) == "0.5" and p.encode(100.0) == "100"  # the short form links always had
+
+
 @pytest.mark.parametrize(
     "hostile",
     ["[log in again](http://evil.example)", "![x](http://evil.example/a.png)", "<b>x</b>", "a`b``c", "*x*"],

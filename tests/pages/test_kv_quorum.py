@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from lessons import kv_quorum as kv
+from sdcore.checks import number_text
 from sdcore.kvstore import LegLatencies, simulate_staleness, t_for_probability
 from tests.pages.conftest import frame_with, metric, open_page
 
@@ -54,7 +55,7 @@ def assert_shows(at, n, r, w, latency="linkedin-ssd", t=10):
     assert ("Strong consistency guaranteed" if strong else "Stale reads possible") in verdict_text(at)
     assert metric(at, "Stale reads at commit") == f"{closed_form(n, r, w):.1%}"
     result = engine(n, r, w, latency)
-    assert metric(at, f"Consistent reads at t = {t:g} ms") == f"{result.probability_at(t):.2%}"
+    assert metric(at, f"Consistent reads at t = {number_text(t)} ms") == f"{result.probability_at(t):.2%}"
     assert metric(at, "99.9% of reads consistent after") == f"{t_for_probability(result, 0.999):.3g} ms"
     q = result.read_latency
     assert metric(at, "Read latency") == f"{q.p50:.2f} · {q.p999:.2f} ms"

@@ -104,9 +104,12 @@ def test_many_clients_has_one_abuser():
     [
         (
             lambda: poisson(0.0, 1.0),
-            "rate must be more than 0 and at most 1e+06 requests per second (got 0.0)",
+            "rate must be more than 0 and at most 1,000,000 requests per second (got 0.0)",
         ),
-        (lambda: poisson(1.0, -1.0), "duration must be more than 0 and at most 4.5e+09 seconds (got -1.0)"),
+        (
+            lambda: poisson(1.0, -1.0),
+            "duration must be more than 0 and at most 4,500,000,000 seconds (got -1.0)",
+        ),
         (
             lambda: poisson(1.0, 1.0, rng=-3),
             "rng must be a seed (a whole number, 0 or more) or a numpy Generator",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from sdcore.checks import number_text
 from sdcore.ratelimit.distributed import FaultDecision, FaultRun
 from sdcore.ratelimit.limiters import TokenBucket
 from sdcore.ratelimit.live.connection import (
@@ -57,7 +58,7 @@ def run_fault_scenario(
         delay = 3 * timeout if delay is None else delay
         if isinstance(delay, bool) or not isinstance(delay, int | float) or not timeout < delay <= 60:
             raise ValueError(
-                f"delay must be longer than the timeout ({timeout:g} s) and at most 60 s (got {delay!r})"
+                f"delay must be longer than the timeout ({number_text(timeout)} s) and at most 60 s (got {delay!r})"
             )
     elif delay is not None:
         raise ValueError(f"delay applies to delay mode only (got delay={delay!r} with mode {mode!r})")

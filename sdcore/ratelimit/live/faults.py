@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable
 from numbers import Real
 
+from sdcore.checks import number_text
 from sdcore.ratelimit.distributed import FAULT_MODES
 
 _POLL = 0.02  # seconds: how often the accept loop looks at the listening socket and the stop flag
@@ -125,7 +126,7 @@ class FaultProxy:
         self.close()
 
     def __repr__(self) -> str:
-        extra = f", delay={self._delay:g}" if self._mode == "delay" else ""
+        extra = f", delay={number_text(self._delay)}" if self._mode == "delay" else ""
         return (
             f"FaultProxy({self.host}:{self.port} -> {self.target[0]}:{self.target[1]}, {self._mode}{extra})"
         )

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from sdcore.checks import number_text
 from sdcore.ratelimit.limiters import Limiter, make_limiter
 from sdcore.ratelimit.spread import Spread
 from sdcore.ratelimit.store import MemoryStore, Store
@@ -89,7 +90,7 @@ class LiveSyncConfig:
         _check_int("windows", self.windows, 1, 20)
         if self.window * self.windows > 10:
             raise ValueError(
-                f"window x windows must be at most 10 seconds of real time (got {self.window * self.windows:g})"
+                f"window x windows must be at most 10 seconds of real time (got {number_text(self.window * self.windows)})"
             )
         if isinstance(self.rate, bool) or not isinstance(self.rate, Real) or not 0 < self.rate <= 2000:
             raise ValueError(
@@ -415,7 +416,7 @@ class _ProcessPool:
                 f"a live-experiment process exited early (exit codes {codes}); under the spawn "
                 "start method the main script needs an `if __name__ == '__main__':` guard"
             ) from None
-        raise RuntimeError(f"a live-experiment process did not answer within {self.timeout:g} s")
+        raise RuntimeError(f"a live-experiment process did not answer within {number_text(self.timeout)} s")
 
     def setup(self, spec: Mapping[str, Any]) -> None:
         for conn in self.inst_controls:
