@@ -403,9 +403,10 @@ def estimate_figure(
     )  # fmt: skip
 
 
-def _top_vline(x, text: str, line: Mapping) -> tuple[dict, dict]:
+def _top_vline(x, text: str, line: Mapping, span: tuple[float, float] | None = None) -> tuple[dict, dict]:
     """The shape and the annotation ``fig.add_vline(x=x, line=line, annotation_text=text,
-    annotation_position="top")`` adds."""
+    annotation_position="top")`` adds; with the x axis' ``span``, a line near either end has its text on the
+    inner side, so the text stays inside the figure ("99th percentile: 129" ran off its right edge)."""
     shape = {
         "line": dict(line),
         "type": "line",
@@ -416,7 +417,11 @@ def _top_vline(x, text: str, line: Mapping) -> tuple[dict, dict]:
         "y1": 1,
         "yref": "y domain",
     }
-    note = {"showarrow": False, "text": text, "x": x, "xanchor": "center", "xref": "x", "y": 1, "yanchor": "bottom",
+    anchor = "center"
+    if span is not None and span[1] > span[0]:
+        where = (x - span[0]) / (span[1] - span[0])
+        anchor = "right" if where > 0.75 else "left" if where < 0.25 else "center"
+    note = {"showarrow": False, "text": text, "x": x, "xanchor": anchor, "xref": "x", "y": 1, "yanchor": "bottom",
             "yref": "y domain"}  # fmt: skip
     return shape, note
 
@@ -439,13 +444,11 @@ def max_in_window_figure(
             "marker": {"color": [BAD if v > limit else GOOD for v in values]}, "text": [str(v) for v in values],
             "textposition": "outside", "showlegend": False}  # fmt: skip
     # Above the plot: inside it, the label would sit on the first bar's count.
-    shape, note = _top_vline(limit, f"limit {limit}", {"color": NEUTRAL, "dash": "dot"})
+    span = (0.0, max([limit, *values]) * 1.15)
+    shape, note = _top_vline(limit, f"limit {limit}", {"color": NEUTRAL, "dash": "dot"}, span)
     layout = {
         "yaxis": {"autorange": "reversed"},
-        "xaxis": {
-            "title": {"text": "most admitted in any window"},
-            "range": [0, max([limit, *values]) * 1.15],
-        },
+        "xaxis": {"title": {"text": "most admitted in any window"}, "range": list(span)},
     }
     return _figure([bars], layout, height=height, shapes=[shape], annotations=[note])
 
@@ -481,19 +484,21 @@ def peak_distribution_figure(
             "marker": {"color": colour(0), "line": {"width": 0}}, "showlegend": False,
             "hovertemplate": "peak %{x:,.0f}: %{y:,} clients<extra></extra>"}  # fmt: skip
     shapes, notes = [], []
+    top = float(values.max()) + width if len(values) else 1.0
+    span = (0.0, top * 1.08)
     if percentile is not None and len(peaks):
         at = peaks.percentile(percentile)
         shape, note = _top_vline(
             at,
             f"{number_text(percentile)}th percentile: {at:,}",
             {"color": NEUTRAL, "dash": "dot", "width": 2},
+            span,
         )
         shapes, notes = [shape], [note]
-    top = float(values.max()) + width if len(values) else 1.0
     layout = {
         "xaxis": {
             "title": {"text": f"peak requests in any {number_text(peaks.window)} s window"},
-            "range": [0, top * 1.08],
+            "range": list(span),
         },
         "yaxis": {
             "title": {"text": "clients"},

@@ -27,6 +27,11 @@ from sdcore.ratelimit.simulate import Bins, SimulationResult, state_curve
 # --- the reference: the builders as they were ---------------------------------------------------------
 
 
+def inner_side(x: float, right_end: float) -> str:
+    """A line's text near an end of the axis (0 .. right_end) goes on the inner side, to stay in the figure."""
+    return "right" if x > 0.75 * right_end else "left" if x < 0.25 * right_end else "center"
+
+
 def old_cursor(fig: go.Figure, cursor: float | None) -> go.Figure:
     if cursor is not None:
         # Black: the palette's other colours are data series on these charts.
@@ -357,6 +362,7 @@ def old_max_in_window_figure(comparison, limit=None, *, height: int = 360) -> go
         line={"color": NEUTRAL, "dash": "dot"},
         annotation_text=f"limit {limit}",
         annotation_position="top",
+        annotation_xanchor=inner_side(limit, max([limit, *values]) * 1.15),
     )
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(title_text="most admitted in any window", range=[0, max([limit, *values]) * 1.15])
@@ -388,6 +394,7 @@ def old_peak_distribution_figure(peaks, *, percentile=None, height: int = 360) -
             line={"color": NEUTRAL, "dash": "dot", "width": 2},
             annotation_text=f"{number_text(percentile)}th percentile: {at:,}",
             annotation_position="top",
+            annotation_xanchor=inner_side(at, (float(values.max()) + width) * 1.08),
         )
     top = float(values.max()) + width if len(values) else 1.0
     fig.update_xaxes(
@@ -556,3 +563,12 @@ def test_a_stacked_grid_is_make_subplots_whatever_the_titles(titles):
     got = charts._stacked_grid(titles)
     assert got == {k: v for k, v in want.to_plotly_json().items() if k != "template"}
     assert charts._stacked_grid(titles) is not got  # a fresh dict each time: the builders fill it in
+
+
+def test_a_line_near_the_right_end_has_its_text_to_its_left():
+    """The abusive-client preset's '99th percentile: 129' ran off the figure's right edge."""
+    fig = charts.max_in_window_figure({"a": 10, "b": 12}, limit=12)
+    (note,) = fig.layout.annotations
+    assert note.text == "limit 12" and note.xanchor == "right"
+    fig = charts.max_in_window_figure({"a": 50, "b": 60}, limit=30)
+    assert fig.layout.annotations[0].xanchor == "center"
