@@ -8,7 +8,7 @@ from sdcore.charts import gateway as charts
 from sdcore.ratelimit.gateway import GatewayConfig, rule_coverage, status_timeline
 from sdcore.ratelimit.rules import parse_rules
 from sdcore.ratelimit.statecost import state_cost_table
-from ui import cache, page
+from ui import cache, headlines, page, tables
 from ui.ending import Export, page_end
 from ui.errors import boundary
 from ui.params import PageParams
@@ -77,8 +77,7 @@ with boundary():
     config = gw.settings_from(v, valid)
     run = cached_run(config)
 heads, served, warnings, limited, why = cached_summary(config, run)
-for col, h in zip(st.columns(len(heads)), heads, strict=True):
-    col.metric(h.label, h.value, help=h.help)
+headlines.row(heads)
 st.markdown(served)
 for text in warnings:
     st.warning(text, icon=":material/rule:")
@@ -93,7 +92,7 @@ with b:
 st.plotly_chart(cache.figure(timeline_chart, run), key="timeline")
 st.caption(gw.CAPTIONS["timeline"])
 st.subheader("Which rule limited whom")
-st.dataframe(pd.DataFrame(limited), hide_index=True)
+tables.fit(limited)
 
 st.subheader("Request inspector")
 n = len(run.requests)
@@ -109,7 +108,7 @@ with i1:
 with i2:
     st.code(ins.decision.http_response(ietf=v["ietf"]), language="http")
 if rows := gw.inspector_rows(ins):
-    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    tables.fit(rows)
 st.caption(gw.CAPTIONS["inspector"])
 
 st.subheader("What each algorithm keeps per client")

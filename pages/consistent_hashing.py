@@ -21,7 +21,7 @@ from sdcore.hashing.experiment import (
     run_change,
 )
 from sdcore.hashing.validate import NODE_NAME_RULE
-from ui import cache, page
+from ui import cache, headlines, page
 from ui.ending import Export, page_end
 from ui.errors import boundary
 from ui.params import PageParams
@@ -149,9 +149,7 @@ if last:
     comparison = cached_comparison(spec, report.before, report.after, min(v["keys"], 200_000), v["seed"])
 done, guessed = st.session_state.get("hashing.guess", (None, None))
 heads = lesson.headlines(report, comparison, guessed if last and done == len(changes) else None)
-for col, h in zip(st.columns(4), heads, strict=True):
-    if h is not None:
-        col.metric(h.label, h.value, h.delta, delta_color=h.delta_color, help=h.help)
+headlines.row(heads, arrow="auto")
 
 left, right = st.columns([1.1, 1])
 with left:

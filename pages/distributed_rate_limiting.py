@@ -15,7 +15,7 @@ from sdcore.ratelimit.live.redis_server import redis_server_path
 from sdcore.ratelimit.live.redis_store import measure_round_trip, session_prefix
 from sdcore.ratelimit.live.sync import run_sync_live
 from sdcore.ratelimit.sync import compare_sync
-from ui import cache, page, tables
+from ui import cache, headlines, page, tables
 from ui.ending import Export, page_end
 from ui.errors import boundary
 from ui.operator import switchboard
@@ -52,11 +52,6 @@ def own_server(col, what: str, starter, errors: tuple, show: bool = True) -> Non
 def widgets(names: tuple[str, ...]) -> None:
     for col, name in zip(st.columns(len(names)), names, strict=True):
         P.widget(name, col)
-
-
-def metrics(headlines) -> None:
-    for col, h in zip(st.columns(len(headlines)), headlines, strict=True):
-        col.metric(h.label, h.value, help=h.help)
 
 
 def run_live(name: str, key: tuple, label: str, work, keep=4, bar=True, stem=None, errors=()) -> None:
@@ -112,7 +107,7 @@ if live:
         client = live.client(timeout=2.0)
         rtt[live.url] = measure_round_trip(client, prefix=session_prefix(session, "rtt"))
         client.close()
-    metrics(dl.round_trip_headlines(rt := rtt[live.url]))
+    headlines.row(dl.round_trip_headlines(rt := rtt[live.url]))
 
 st.subheader("The race: K servers, one counter")
 widgets(("clients", "requests", "limit", "think_ms", "runs"))
@@ -133,7 +128,7 @@ if race is None:
 elif race.skipped:
     st.info(dl.skipped_note(race))
 if race and race.results:
-    metrics(dl.race_headlines(race))
+    headlines.row(dl.race_headlines(race))
     st.plotly_chart(charts.race_figure(race.results), key="race")
     st.caption(dl.CAPTIONS["race"])
     st.dataframe(pd.DataFrame(race.rows()), hide_index=True)
@@ -149,7 +144,7 @@ elif st.button("Run with a fault mid-run", type="primary", icon=":material/bolt:
     run_live("faults", fault_key, dl.FAULT_RUNNING, work)
 runs = ss.get("distributed.faults", {}).get(fault_key)
 if live and runs:
-    metrics(dl.fault_headlines(runs))
+    headlines.row(dl.fault_headlines(runs))
     st.plotly_chart(charts.fault_figure(runs), key="faults")
     st.caption(dl.fault_caption(runs))
     st.dataframe(pd.DataFrame([r.summary() for r in runs]), hide_index=True)
@@ -163,7 +158,7 @@ with boundary(stop=False):
     cfg = dl.sync_config(v)
     sync = cached_compare(cfg)
     st.caption(dl.sync_metrics_caption(cfg))
-    metrics(heads := dl.sync_headlines(sync))
+    headlines.row(heads := dl.sync_headlines(sync))
     st.plotly_chart(cache.figure(charts.sync_figure, sync), key="sync")
     st.caption(dl.CAPTIONS["sync"])
     tables.fit(dl.sync_cost_rows(sync))

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from lessons import interview_recap as L
-from ui import export, page, stepper
+from ui import export, headlines, page, stepper
 from ui.ending import RECAP_KEY, Export, page_end
 from ui.errors import boundary
 from ui.params import PageParams
@@ -81,8 +81,7 @@ with boundary():
     est = L.estimates(P.values())
 P.sync()
 heads = L.estimate_headlines(est)
-for col, h in zip(st.columns(len(heads)), heads, strict=True):
-    col.metric(h.label, h.value, h.delta, help=h.help, delta_color=h.delta_color, delta_arrow="off")
+headlines.row(heads, arrow="off")
 blocks = L.estimate_blocks(est)
 for pair in (blocks[:2], blocks[2:]):
     for col, (what, lines) in zip(st.columns(2), pair, strict=True):

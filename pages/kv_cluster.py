@@ -7,7 +7,7 @@ from lessons import kv_cluster as sc
 from sdcore.charts import kv_cluster as charts
 from sdcore.charts.hashing import node_colours
 from sdcore.kvstore.placement import replica_placement
-from ui import cache, page, stepper, tables
+from ui import cache, headlines, page, stepper, tables
 from ui.ending import Export, page_end
 from ui.errors import boundary
 from ui.params import PageParams
@@ -70,8 +70,7 @@ for note in run.notes:
     st.info(note, icon=":material/schedule:")
 
 heads = sc.headlines(run)
-for col, h in zip(st.columns(len(heads)), heads, strict=True):
-    col.metric(h.label, h.value, help=h.help)
+headlines.row(heads)
 
 st.subheader("Step through the messages")
 count = len(run.events)  # the cursor is an event number, 1 to count

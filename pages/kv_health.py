@@ -6,7 +6,7 @@ import streamlit as st
 from lessons import kv_health as L
 from sdcore.charts import kv_health as charts
 from sdcore.kvstore import gossip, merkle, phi, swim, tombstones
-from ui import cache, page
+from ui import cache, headlines, page
 from ui.ending import Export, page_end
 from ui.errors import boundary
 from ui.params import PageParams
@@ -64,11 +64,6 @@ def widgets(*names: str) -> None:
         P.widget(name, col)
 
 
-def metrics(heads) -> None:
-    for col, h in zip(st.columns(len(heads)), heads, strict=True):
-        col.metric(h.label, h.value, h.delta, help=h.help, delta_color=h.delta_color)
-
-
 def chart(fig, caption: str, key: str) -> None:
     st.plotly_chart(fig, key=key)
     st.caption(caption)
@@ -103,7 +98,7 @@ with boundary():
 st.header("1 · Gossip: how the cluster learns a node died")
 widgets("nodes", "fanout", "t_fail", "t_cleanup")
 widgets("loss", "crashes", "recover_round", "partition")
-metrics(L.gossip_headlines(g))
+headlines.row(L.gossip_headlines(g), arrow="auto")
 if ss.get("kvh._run") != g.config:
     ss["kvh._run"], ss["kvh.cursor"] = g.config, L.ROUNDS
 st.toggle(
@@ -159,7 +154,7 @@ with c2:
 st.header("2 · Failure detectors: phi accrual and SWIM")
 widgets("jitter", "pause", "threshold", "min_std", "acceptable_pause")
 widgets("k", "suspicion")
-metrics(L.detector_headlines(hb, sw, trials))
+headlines.row(L.detector_headlines(hb, sw, trials), arrow="auto")
 chart(
     cache.figure(charts.phi_figure, hb),
     "phi over time for one watched node: the crosses mark when each model convicts "
@@ -184,7 +179,7 @@ with c2:
 
 st.header("3 · Anti-entropy: Merkle trees")
 widgets("keys", "changed", "missing", "depth")
-metrics(L.merkle_headlines(rp))
+headlines.row(L.merkle_headlines(rp), arrow="auto")
 c1, c2 = st.columns([1.3, 1])
 with c1:
     chart(
@@ -203,7 +198,7 @@ with c2:
 
 st.header("4 · Tombstones: a delete that comes back")
 widgets("gc_grace", "repair_every", "down_days")
-metrics((L.tombstone_headline(tb),))
+headlines.row((L.tombstone_headline(tb),), arrow="auto")
 chart(
     cache.figure(charts.tombstone_figure, tb),
     f"What each replica holds for {tombstones.KEY}, day by day.",

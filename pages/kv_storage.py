@@ -6,7 +6,7 @@ import streamlit as st
 from lessons import kv_storage as L
 from sdcore.charts import kv_storage as charts
 from sdcore.kvstore import bloom, lsm
-from ui import cache, page
+from ui import cache, headlines, page
 from ui.ending import Export, page_end
 from ui.errors import boundary
 from ui.params import PageParams
@@ -86,8 +86,7 @@ with boundary():
 P.sync()
 
 heads = L.headlines(run, results, chosen)
-for col, h in zip(st.columns(5), heads, strict=True):
-    col.metric(h.label, h.value, h.delta, help=h.help, delta_color=h.delta_color)
+headlines.row(heads, arrow="auto")
 
 st.subheader("Step through the session")
 count = len(run.steps)

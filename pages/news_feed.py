@@ -6,7 +6,7 @@ import streamlit as st
 from lessons import news_feed as L
 from sdcore.charts import feed as charts
 from sdcore.feed import build_world, feed_graph, graph_config, neighbourhood, simulate_all, world_config
-from ui import cache, page, tables
+from ui import cache, headlines, page, tables
 from ui.ending import Export, page_end
 from ui.errors import boundary
 from ui.params import PageParams
@@ -91,8 +91,7 @@ P.sync()
 run = runs[v["strategy"]]
 
 heads = L.headlines(runs, v["strategy"])
-for col, h in zip(st.columns(6), heads, strict=True):
-    col.metric(h.label, h.value, h.delta, help=h.help, delta_color=h.delta_color, delta_arrow="off")
+headlines.row(heads, arrow="off")
 
 guess = L.prediction(run)
 if guess is not None:

@@ -5,7 +5,7 @@ import streamlit as st
 from lessons import rate_limiter as rl
 from sdcore.charts import ratelimit as charts
 from sdcore.ratelimit import ROUNDING_NOTE, Trace, compare_limiters, simulate
-from ui import cache, page, stepper, tables
+from ui import cache, headlines, page, stepper, tables
 from ui.ending import Export, page_end
 from ui.errors import boundary
 from ui.params import PageParams
@@ -120,8 +120,7 @@ for notice in (*trace.notices, *([keyed_note] if keyed_note else [])):
 summary = rl.summarize((source, settings), comparison)
 _last, previous = ss["rl.history"] = rl.remember(ss.get("rl.history"), summary)
 heads = [rl.trace_headline(trace), *rl.headlines(comparison, shown, previous)]
-for col, h in zip(st.columns(max(len(heads), 4)), heads, strict=False):
-    col.metric(h.label, h.value, h.delta, help=h.help, delta_color=h.delta_color)
+headlines.row(heads, slots=4, arrow="auto")
 if previous:
     st.caption(rl.PREVIOUS_NOTE)
 if split := rl.clients_sentence(comparison, shown):

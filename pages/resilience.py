@@ -6,7 +6,7 @@ import streamlit as st
 from lessons import resilience as L
 from sdcore.charts import resilience as charts
 from sdcore.resilience import POLICIES, VARIANTS, compare, run, variant_config
-from ui import page
+from ui import page, tables
 from ui.cache import figure, shared
 from ui.ending import Export, page_end
 from ui.errors import boundary
@@ -109,7 +109,7 @@ def stepper() -> None:
                 for tr in cmp["fallback"].transitions if tr.time <= t]  # fmt: skip
         st.markdown("**Transitions up to the cursor** (breaker + fallback)")
         if rows:
-            st.dataframe(pd.DataFrame(rows[::-1]), hide_index=True)
+            tables.fit(rows[::-1])
         else:
             st.caption("None yet: the breaker is closed.")
 

@@ -9,7 +9,7 @@ from lessons import scale as L
 from sdcore.charts import scale as charts
 from sdcore.scale.architecture import PRACTICE_ORDER, Analysis, ScaleConfig, analysis, ladder_key
 from sdcore.scale.drills import DrillConfig, DrillResult, DrillRun, healthy_run, run_drill
-from ui import page
+from ui import headlines, page
 from ui.cache import figure, shared
 from ui.ending import Export, page_end
 from ui.errors import boundary
@@ -38,11 +38,6 @@ def cached_healthy(config: ScaleConfig, drill: DrillConfig) -> DrillRun:  # the 
 def cached_drill(config: ScaleConfig, drill: DrillConfig) -> DrillResult:
     healthy = cached_healthy(config, replace(drill, drill=DrillConfig.drill))
     return run_drill(cached_analysis(config).architecture, drill, healthy)
-
-
-def headline_row(items) -> None:
-    for col, h in zip(st.columns(len(items)), items, strict=True):
-        col.metric(h.label, h.value, h.delta, help=h.help, delta_color=h.delta_color)
 
 
 page.start(L.TITLE, L.IDEA)
@@ -78,8 +73,8 @@ with boundary():
     arch, steps = result.architecture, result.steps
 
 heads = L.headlines(arch)
-headline_row(heads[:4])
-headline_row(heads[4:])
+headlines.row(heads[:4], arrow="auto")
+headlines.row(heads[4:], arrow="auto")
 st.subheader("The architecture at the peak hour")
 st.plotly_chart(figure(charts.architecture_figure, arch), key="arch")
 st.caption(L.architecture_caption(arch))
@@ -101,7 +96,7 @@ with boundary():
     drill = cached_drill(config, L.drill_from(P.values()))
 P.sync()
 drill_heads = L.drill_headlines(drill, arch)
-headline_row(drill_heads)
+headlines.row(drill_heads, arrow="auto")
 last = L.DRILL_SECONDS - 1
 
 

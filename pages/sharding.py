@@ -17,7 +17,7 @@ from sdcore.sharding import (
     skew_sample_config,
     skew_table,
 )
-from ui import cache, page, tables
+from ui import cache, headlines, page, tables
 from ui.ending import Export, page_end
 from ui.errors import boundary
 from ui.params import PageParams
@@ -60,8 +60,7 @@ with boundary():
 P.sync()
 
 heads = L.headlines(r)
-for c, h in zip(st.columns(len(heads)), heads, strict=True):
-    c.metric(h.label, h.value, h.delta, delta_color=h.delta_color, help=h.help)
+headlines.row(heads, arrow="auto")
 
 st.subheader("Per shard: size and load")
 left, right = st.columns([1.15, 1])
