@@ -68,7 +68,9 @@ def test_request_inspector_shows_the_http_response_and_states():
     assert f"Retry-After: {decisions[i].headers()['Retry-After']}" in code and "RateLimit-Policy" in code
     assert at.selectbox[0].value == chosen  # moving the inspector does not change the experiment
     assert at.query_params["request"] == str(i)
-    states = next(t.value for t in at.table if "verdict" in t.value.columns)  # a fitted table: every column shown
+    states = next(
+        t.value for t in at.table if "verdict" in t.value.columns
+    )  # a fitted table: every column shown
     assert list(states["verdict"]) == ["over the limit"]
 
 

@@ -22,7 +22,9 @@ def test_every_column_is_wide_enough_in_the_fewest_rows(heads):
     rows = [heads[i : i + k] for i in range(0, len(heads), k)]
     need = max(needed_px(h) for h in heads)
     assert column_px(k) >= need or k == 1  # nothing is cut (one to a row is the last resort)
-    for wider in range(k + 1, len(heads) + 1):  # the fewest rows: more to a row would not fit or not save a row
+    for wider in range(
+        k + 1, len(heads) + 1
+    ):  # the fewest rows: more to a row would not fit or not save a row
         assert column_px(wider) < need or -(-len(heads) // wider) == len(rows)
 
 
