@@ -200,13 +200,19 @@ def uses(scheme: str, param: str) -> bool:
     return True
 
 
-def comparison_caption(keys: int) -> str:
-    return (
+def comparison_caption(keys: int, rows: tuple[SchemeRow, ...] = ()) -> str:
+    """The comparison's caption; what a negative 'moved beyond minimum' means is said only when one is shown."""
+    text = (
         f"On {keys:,} keys. Modulo moves most keys; jump hash is perfect at the end of the list but renumbers "
         "buckets when a middle node leaves; bounded loads trade extra moves for a cap. 'Moved beyond minimum' is "
-        "keys moved minus the fair share that had to move: slightly negative means these keys happened to move "
-        "a little less than the fair share (sampling), never that a scheme beat the minimum."
+        "keys moved minus the fair share that had to move."
     )
+    if negative := [SCHEME_LABELS[r.scheme] for r in rows if r.excess < 0]:
+        text += (
+            f" It is slightly negative for {', '.join(negative)}: these keys happened to move a little less than "
+            "the fair share (sampling), never that a scheme beat the minimum."
+        )
+    return text
 
 
 def headlines(

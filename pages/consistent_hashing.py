@@ -182,7 +182,7 @@ if last:
             for c in ("keys moved", "minimum", "moved beyond minimum")
         },
     )
-    st.caption(lesson.comparison_caption(min(v["keys"], 200_000)))
+    st.caption(lesson.comparison_caption(min(v["keys"], 200_000), comparison))
 st.subheader("Load spread as virtual nodes grow")
 if lesson.uses(spec.scheme, "vnodes"):
     curve = cached_spread(now.names, spec.hash_name)
