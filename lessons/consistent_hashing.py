@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from lessons.base import Headline, Param, Preset, Reference, md_text, preset_table
+from lessons.base import Headline, Param, Preset, Reference, md_text, plural, preset_table
 from sdcore.hashing import HASH_DESCRIPTIONS, HASH_NAMES
 from sdcore.hashing.experiment import (  # noqa: F401  (the engine's experiment, re-exported for the page)
     MAX_NODES,
@@ -182,7 +182,7 @@ def ring_caption(points: int, moved: bool) -> str:
         if points <= 200
         else "each coloured by its owner (with this many points the arc to the owner is too short to see)"
     )
-    text = f"{points:,} points on the ring; {SAMPLE} of the keys drawn inside it, {arcs}."
+    text = f"{plural(points, 'point')} on the ring; {SAMPLE} of the keys drawn inside it, {arcs}."
     if moved:
         text += " Keys that moved are the large vermillion (red-orange) diamonds: they all sit on arcs the change took over or gave up."
     return text

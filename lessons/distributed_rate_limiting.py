@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lessons.base import Headline, Param, Preset, Reference, md_text, preset_table
+from lessons.base import Headline, Param, Preset, Reference, md_text, plural, preset_table
 from lessons.base import seconds as seconds_text
 from sdcore.checks import number_text
 from sdcore.ratelimit.distributed import (
@@ -234,7 +234,7 @@ def _us(ms: float) -> str:
 def round_trip_headlines(rt: RoundTrip) -> tuple[Headline, ...]:
     """PING and one-decision latency (median, min/max in the help), and what one connection can do."""
     p, d = rt.ping_ms, rt.decision_ms
-    over = f"over {rt.runs} runs of {rt.per_run}"
+    over = f"over {plural(rt.runs, 'run')} of {rt.per_run}"
     return (
         Headline("PING round trip (median)", _us(p.median), help=f"min {_us(p.min)}, max {_us(p.max)} {over}."),
         Headline("One decision (Lua, median)", _us(d.median),

@@ -648,7 +648,7 @@ def _kvc(v, f) -> RecapLine:
         if sloppy
         else "requests are refused when too few owners are reachable",
         f"{f('Requests failed')} requests failed, {f('Stale gets')} stale gets, at most "
-        f"{f('Most siblings')} siblings, hints delivered {f('Hints delivered')}"
+        f"{f('Most siblings')} sibling{'' if f('Most siblings') == '1' else 's'}, hints delivered {f('Hints delivered')}"
         if f
         else None,
     )

@@ -150,10 +150,11 @@ def explanation(run: ScenarioRun) -> str:
         "A version whose clock descends from another replaces it; clocks that are concurrent mean neither "
         f"writer saw the other, so both are kept as siblings (here at most {k['max_siblings']} at once), and "
         f"the client reconciles them: {RECONCILE_LABELS[s.reconcile].lower()}.",
-        f"**Failures.** {k['lost_messages']} messages were lost to crashes or the partition; {k['timeouts']} "
-        f"requests timed out after {s.timeout_ms} ms (a failed write is not undone: replicas that took it keep "
-        f"it). {'Sloppy quorum' if s.sloppy_quorum else 'Strict quorum (no stand-ins)'}: {k['hints_stored']} "
-        f"hinted writes, {k['hints_delivered']} handed off; read repair updated {k['repaired']} stale replicas.",
+        f"**Failures.** {plural(k['lost_messages'], 'message')} {'was' if k['lost_messages'] == 1 else 'were'} "
+        f"lost to crashes or the partition; {plural(k['timeouts'], 'request')} timed out after {s.timeout_ms} ms (a failed write is not undone: replicas that took it keep "
+        f"it). {'Sloppy quorum' if s.sloppy_quorum else 'Strict quorum (no stand-ins)'}: "
+        f"{plural(k['hints_stored'], 'hinted write')}, {k['hints_delivered']} handed off; read repair updated "
+        f"{plural(k['repaired'], 'stale replica')}.",
         "**Model.** Failure detection is perfect and instant (Dynamo uses gossip); a message to a crashed node, "
         "or across a partition, is lost, not delayed; the client reaches every node; a crash keeps the data on "
         "disk. Staleness is judged against writes acknowledged before the read began.",

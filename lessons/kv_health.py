@@ -253,7 +253,12 @@ def clamps(v: Mapping[str, Any]) -> tuple[tuple[str, Any, str], ...]:
         )
     if v["k"] > n - 2:
         out.append(
-            ("k", n - 2, f"k = {v['k']} indirect probes need {v['k'] + 2} nodes; with {n}, k is now {n - 2}.")
+            (
+                "k",
+                n - 2,
+                f"k = {plural(v['k'], 'indirect probe')} need{'s' if v['k'] == 1 else ''} {v['k'] + 2} nodes; with {n}, "
+                f"k is now {n - 2}.",
+            )
         )
     changed = min(int(v["changed"]), keys)
     if changed < v["changed"]:

@@ -274,7 +274,11 @@ def headlines(
     other = next(x for x in results if x.compaction != mine.compaction)
     me, them = STYLE_LABELS[mine.compaction].lower(), STYLE_LABELS[other.compaction].lower()
     gets = len(run.gets)
-    lost = "none lost" if run.reads_matching == gets else f"{gets - run.reads_matching} reads differ"
+    lost = (
+        "none lost"
+        if run.reads_matching == gets
+        else f"{plural(gets - run.reads_matching, 'read')} differ{'s' if gets - run.reads_matching == 1 else ''}"
+    )
     out = [
         Headline(
             "Reads matching a dict",

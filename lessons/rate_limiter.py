@@ -147,7 +147,7 @@ def limiter_settings(
 
 
 def zoom_label(zoom: int) -> str:
-    return "whole trace" if zoom == 0 else f"{zoom} windows"
+    return "whole trace" if zoom == 0 else plural(zoom, "window")
 
 
 # --- the page's parameters and presets ----------------------------------------------------------------
