@@ -259,15 +259,60 @@ def cost_caption(costs: Sequence[StateCost]) -> str:
 
 CAPTIONS = MappingProxyType(
     {
-        "by_client": "Each client's requests by outcome: a good rule set contains the abuser and leaves users "
-        "at 100%.",
         "by_endpoint": "The same requests by endpoint: per-endpoint rules protect the expensive ones.",
-        "timeline": "Requests per second over time, per client: the abuser's orange (429) band starts as soon "
-        "as its counter fills, while the users' bars stay green.",
         "inspector": "Every matching rule counts the request; a rule that admits it still spends a token or a "
         "slot.",
     }
 )
+
+
+def _names(names: list[str]) -> str:
+    """Client names in bold, as the served line writes them: ``**crawler** and **abuser**``."""
+    bold = [f"**{n}**" for n in names]
+    return bold[0] if len(bold) == 1 else f"{', '.join(bold[:-1])} and {bold[-1]}"
+
+
+def _turned_away(run: GatewayRun) -> tuple[list[str], list[str], list[str]]:
+    """The clients some of whose requests were limited (429), those denied (403), and those served in full."""
+    rows = run.by_client()
+    return (
+        [r["who"] for r in rows if r["429"]],
+        [r["who"] for r in rows if r["403"]],
+        [r["who"] for r in rows if r["200"] == r["sent"]],
+    )
+
+
+def client_caption(run: GatewayRun) -> str:
+    """The per-client chart's caption, naming the clients this run limited and spared (a preset without an
+    abuser has none to name)."""
+    limited, denied, spared = _turned_away(run)
+    if not limited and not denied:
+        return "Each client's requests by outcome: no rule turned anyone away, so every request was served."
+    parts = [
+        f"the rules slow {_names(limited)}" if limited else "",
+        f"deny {_names(denied)}" if denied else "",
+    ]
+    text = f"Each client's requests by outcome: {' and '.join(p for p in parts if p)}"
+    return text + (f", and serve {_names(spared)} in full." if spared else ".")
+
+
+def timeline_caption(run: GatewayRun) -> str:
+    """The timeline's caption: whose orange (429) band starts when its counter fills, whose bars stay green."""
+    limited, denied, spared = _turned_away(run)
+    if not limited:
+        text = "Requests per second over time, per client: no request was limited (429)"
+        return text + (
+            f"; {_names(denied)} {'is' if len(denied) == 1 else 'are'} denied (403) throughout."
+            if denied
+            else "."
+        )
+    band = (
+        "band starts as soon as its counter fills"
+        if len(limited) == 1
+        else "bands start as their counters fill"
+    )
+    text = f"Requests per second over time, per client: the orange (429) {band} for {_names(limited)}"
+    return text + (f", while the bars of {_names(spared)} stay green." if spared else ".")
 
 
 def explanation(run: GatewayRun) -> str:

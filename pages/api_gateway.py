@@ -85,12 +85,12 @@ for text in warnings:
 a, b = st.columns(2)
 with a:
     st.plotly_chart(cache.figure(outcome_chart, run, "client"), key="by_client")
-    st.caption(gw.CAPTIONS["by_client"])
+    st.caption(gw.client_caption(run))
 with b:
     st.plotly_chart(cache.figure(outcome_chart, run, "endpoint"), key="by_endpoint")
     st.caption(gw.CAPTIONS["by_endpoint"])
 st.plotly_chart(cache.figure(timeline_chart, run), key="timeline")
-st.caption(gw.CAPTIONS["timeline"])
+st.caption(gw.timeline_caption(run))
 st.subheader("Which rule limited whom")
 tables.fit(limited)
 

@@ -19,6 +19,7 @@ from lessons.api_gateway import (
     PARAMS,
     PRESETS,
     SCENARIOS,
+    client_caption,
     clients_caption,
     cost_caption,
     decided_line,
@@ -32,6 +33,7 @@ from lessons.api_gateway import (
     served_line,
     settings_from,
     status_counts,
+    timeline_caption,
 )
 from sdcore.ratelimit.gateway import PROFILES, GatewayConfig
 from sdcore.ratelimit.limiters import make_limiter
@@ -157,3 +159,22 @@ def test_clients_caption_and_the_export(run):
     assert len(rows) == len(run.requests)
     assert [r["status"] for r in rows] == [d.status for d in run.decisions]
     assert rows[0]["remote_address"] == run.requests[0].attributes["remote_address"]
+
+
+def test_the_charts_captions_name_the_clients_this_run_limited_and_spared(run):
+    """'a good rule set contains the abuser' was the caption of presets that have no abuser (a crawler)."""
+    crawler = replace(SCENARIOS["Crawler vs users"], duration=20).run()
+    for r in (run, crawler):
+        rows = {row["who"]: row for row in r.by_client()}
+        text, timeline = client_caption(r), timeline_caption(r)
+        for who, row in rows.items():
+            assert (f"**{who}**" in text) == bool(row["429"] or row["403"] or row["200"] == row["sent"])
+        assert ("abuser" in text) == ("abuser" in rows)
+        limited = [w for w, row in rows.items() if row["429"]]
+        assert all(f"**{w}**" in timeline for w in limited)
+    assert client_caption(crawler) == (
+        "Each client's requests by outcome: the rules slow **crawler**, and serve **users** in full."
+    )
+    quiet = GatewayConfig(QUIET, ("users",), 10).run()
+    assert "no rule turned anyone away" in client_caption(quiet)
+    assert timeline_caption(quiet).endswith("no request was limited (429).")
