@@ -6,7 +6,7 @@ import streamlit as st
 from lessons import resilience as L
 from sdcore.charts import resilience as charts
 from sdcore.resilience import POLICIES, VARIANTS, compare, run, variant_config
-from ui import page, tables
+from ui import headlines, page, tables
 from ui.cache import figure, shared
 from ui.ending import Export, page_end
 from ui.errors import boundary
@@ -69,14 +69,8 @@ for col, name in zip(cols, VARIANTS, strict=True):
         st.markdown(f"#### {VARIANTS[name].label}")
         st.caption(VARIANTS[name].description)
         for h in L.headlines(cmp, name):
-            st.metric(
-                h.label,
-                h.value,
-                h.delta,
-                help=h.help,
-                delta_color=h.delta_color,
-                delta_arrow="off" if h.delta_color == "off" else "auto",
-            )
+            color, arrow = headlines.delta_style(h)
+            st.metric(h.label, h.value, h.delta, help=h.help, delta_color=color, delta_arrow=arrow)
 
 st.subheader("Step through time")
 end = int(config.duration)

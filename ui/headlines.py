@@ -9,6 +9,7 @@ metrics are spread evenly over as few rows as that allows (six that fit four to 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from typing import Literal
 
@@ -20,6 +21,21 @@ MAIN_PX = 980  # the main column at 1440 px with the sidebar open (wide layout),
 GAP_PX = 16  # st.columns' "small" gap
 LABEL_PX, DELTA_PX, VALUE_PX = 6.5, 6.5, 19.0  # per character: 14 px labels and deltas, 36 px values
 HELP_PX, ARROW_PX = 24, 28  # the label's (?) icon, the delta's arrow and padding
+
+
+_NO_CHANGE = re.compile(r"[+\-−]?0(?:\.0+)?(?![\d.,])")  # "+0", "+0.0 pts", "-0.00 ms": a change of nothing
+
+
+def delta_style(h: Headline, arrow: str | None = None) -> tuple[str, str]:
+    """The delta's colour and arrow. A change of zero has no direction: grey and no arrow (Streamlit drew
+    "+0" as a rise, in red where higher is worse).
+
+    >>> delta_style(Headline("Failed", "0", "+0", delta_color="inverse")), delta_style(Headline("A", "1", "+2"))
+    (('off', 'off'), ('normal', 'auto'))
+    """
+    if h.delta and _NO_CHANGE.match(h.delta):
+        return "off", "off"
+    return h.delta_color, arrow or ("off" if h.delta_color == "off" else "auto")
 
 
 def needed_px(h: Headline) -> float:
@@ -68,11 +84,5 @@ def row(
         for col, h in zip(st.columns(k), heads[start : start + k], strict=False):
             if h is None:
                 continue
-            col.metric(
-                h.label,
-                h.value,
-                h.delta,
-                help=h.help,
-                delta_color=h.delta_color,
-                delta_arrow=arrow or ("off" if h.delta_color == "off" else "auto"),
-            )
+            color, drawn_arrow = delta_style(h, arrow)
+            col.metric(h.label, h.value, h.delta, help=h.help, delta_color=color, delta_arrow=drawn_arrow)

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lessons.base import Headline
-from ui.headlines import MAIN_PX, column_px, needed_px, per_row
+from ui.headlines import MAIN_PX, column_px, delta_style, needed_px, per_row
 
 texts = st.text(alphabet="abcdefghij :%,.0123456789", min_size=1, max_size=40)
 headline = st.builds(
@@ -40,3 +40,13 @@ def test_the_rate_limiters_six_headlines_go_three_and_three():
 def test_a_narrow_container_takes_fewer():
     heads = [Headline("Replicas read-repaired", "0", help="?")] * 4
     assert per_row(heads) == 4 and per_row(heads, width_px=MAIN_PX / 2) == 2
+
+
+def test_a_change_of_zero_has_no_direction():
+    """The breaker's 'Healthy requests failed 0' showed '+0' as a red rise."""
+    for delta in ("+0", "+0.0 pts", "-0.00 ms vs A", "+0 vs A"):
+        assert delta_style(Headline("x", "1", delta, delta_color="inverse")) == ("off", "off")
+    for delta in ("+0.5 points", "+1,000", "-0.01 ms", "+05"):
+        assert delta_style(Headline("x", "1", delta, delta_color="inverse")) == ("inverse", "auto")
+    assert delta_style(Headline("x", "1", "+3", delta_color="off")) == ("off", "off")
+    assert delta_style(Headline("x", "1", "+3"), arrow="off") == ("normal", "off")
