@@ -34,7 +34,8 @@ def cached_summary(config: GatewayConfig, _run):
     coverage = rule_coverage(config.rules, _run.requests)
     carried = {k for r in _run.requests for k in r.attributes}
     return (gw.headlines(_run, config), gw.served_line(_run), gw.coverage_warnings(coverage, carried),
-            gw.limited_rows(_run), gw.explanation(_run))  # fmt: skip
+            gw.limited_rows(_run), gw.explanation(_run), gw.client_caption(_run),
+            gw.timeline_caption(_run))  # fmt: skip
 
 
 @cache.shared(max_entries=1, spinner="Measuring state per client…")
@@ -76,7 +77,7 @@ if not v["clients"]:
 with boundary():
     config = gw.settings_from(v, valid)
     run = cached_run(config)
-heads, served, warnings, limited, why = cached_summary(config, run)
+heads, served, warnings, limited, why, client_caption, timeline_caption = cached_summary(config, run)
 headlines.row(heads)
 st.markdown(served)
 for text in warnings:
@@ -85,12 +86,12 @@ for text in warnings:
 a, b = st.columns(2)
 with a:
     st.plotly_chart(cache.figure(outcome_chart, run, "client"), key="by_client")
-    st.caption(gw.client_caption(run))
+    st.caption(client_caption)
 with b:
     st.plotly_chart(cache.figure(outcome_chart, run, "endpoint"), key="by_endpoint")
     st.caption(gw.CAPTIONS["by_endpoint"])
 st.plotly_chart(cache.figure(timeline_chart, run), key="timeline")
-st.caption(gw.timeline_caption(run))
+st.caption(timeline_caption)
 st.subheader("Which rule limited whom")
 tables.fit(limited)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -24,6 +25,7 @@ from types import MappingProxyType
 import numpy as np
 
 from sdcore.ratelimit.decision import Decision
+from sdcore.ratelimit.limiters import Limiter
 from sdcore.ratelimit.rules import ListEntry, Rule, RuleSet, parse_rules
 from sdcore.ratelimit.store import MemoryStore, Store
 
@@ -125,6 +127,10 @@ class Gateway:
         self._rule_keys = tuple(dict.fromkeys(k for r in self.rules.rules for k, _ in r.chain))
         self._lists_memo: dict[tuple, tuple[ListEntry | None, ListEntry | None]] = {}
         self._matches_memo: dict[tuple, tuple[tuple[Rule, str, int, str], ...]] = {}
+        # Both answers per distinct request attributes (their items as given: finer than the named keys, so
+        # the same answers), one dict lookup per request instead of two tuples of named values.
+        self._route_memo: dict[tuple, tuple] = {}
+        self._probes: list[Limiter] | None = None  # the limiters on a scratch view of the store, made once
 
     def _key(self, rule: Rule, bucket: str) -> str:
         return f"{self._index[id(rule)]}:{bucket}"
@@ -153,25 +159,46 @@ class Gateway:
             )
         return got
 
+    def _route(self, attrs: Mapping[str, str]) -> tuple:
+        """``(denied, allowed, matches)`` for these attributes: :meth:`_lists` and :meth:`_matches` (the
+        latter only when no list decides), remembered per tuple of the attributes' items."""
+        k = tuple(attrs.items())
+        try:
+            got = self._route_memo.get(k)
+        except TypeError:  # an unhashable value of an attribute no rule or list may name
+            denied, allowed = self._lists(attrs)
+            return denied, allowed, self._matches(attrs) if denied is None and allowed is None else ()
+        if got is None:
+            if len(self._route_memo) >= MEMO_ENTRIES:
+                self._route_memo.clear()
+            denied, allowed = self._lists(attrs)
+            matches = self._matches(attrs) if denied is None and allowed is None else ()
+            got = self._route_memo[k] = (denied, allowed, matches)
+        return got
+
     def check(self, request: Request) -> GatewayDecision:
-        attrs = request.attributes
-        denied, allowed = self._lists(attrs)
+        denied, allowed, matches = self._route(request.attributes)
         if denied is not None:
             return GatewayDecision(False, 403, f"deny-list: {denied.key}={denied.value}")
         if allowed is not None:
             return GatewayDecision(True, 200, f"allow-list: {allowed.key}={allowed.value}")
-        matches = self._matches(attrs)
         if not matches:
             return GatewayDecision(True, 200, "no matching rule")
         now, limiters = request.time, self._limiters
         checks = tuple(
             RuleCheck(rule, bucket, limiters[i].allow(now, key)) for rule, bucket, i, key in matches
         )
-        rejected = [c for c in checks if not c.decision.allowed]
-        if not rejected:
+        first = None  # the first rejecting check with the longest wait (what max() picks)
+        longest = 0.0
+        for c in checks:
+            d = c.decision
+            if not d.allowed:
+                wait = d.retry_after or 0.0
+                if first is None or wait > longest:
+                    first, longest = c, wait
+        if first is None:
             return GatewayDecision(True, 200, f"within {len(checks)} rule{'s' * (len(checks) > 1)}", checks)
-        retry = self._retry(now, matches, max(c.decision.retry_after or 0.0 for c in rejected))
-        first = max(rejected, key=lambda c: c.decision.retry_after or 0.0)
+        retry = self._retry(now, matches, longest)
         return GatewayDecision(False, 429, first.rule.name, checks, retry)
 
     def _honest_retry(self, now: float, matches: Sequence[tuple[Rule, str]], first_guess: float) -> float:
@@ -187,9 +214,40 @@ class Gateway:
     def _retry(self, now: float, matches: Sequence[tuple[Rule, str, int, str]], first_guess: float) -> float:
         if not isinstance(self.store, MemoryStore):
             return first_guess  # a shared store cannot be copied; the rejecting rule's own wait
+        if len(self._index) < len(self._limiters):  # one rule object listed twice: two probes, one counter
+            return self._retry_on_snapshots(now, matches, first_guess)
+        probes = self._probes
+        if probes is None:
+            # The same limiters (same parameters, made once) on a scratch view of the store: a shallow copy
+            # each, made once per gateway.
+            scratch = _ScratchStore(self.store)
+            probes = self._probes = [_shallow(lim) for lim in self._limiters]
+            for p in probes:
+                p.store = scratch
+        # Each probe reads a fresh copy of its counter's real state and stores nothing: the snapshot taken
+        # afresh for every attempt, as before (the counters of one request's rules are distinct).
+        wait = first_guess
+        for _ in range(MAX_RETRY_PROBES):
+            worst = 0.0
+            t = now + wait
+            for _, _, i, key in matches:
+                d = probes[i].allow(t, key)
+                if not d.allowed:
+                    r = d.retry_after or 0.0
+                    if r > worst:
+                        worst = r
+            if worst == 0.0:
+                return wait
+            wait += worst
+        return wait
+
+    def _retry_on_snapshots(
+        self, now: float, matches: Sequence[tuple[Rule, str, int, str]], first_guess: float
+    ) -> float:
+        """:meth:`_retry` on a fresh snapshot of the matching counters for every attempt (probes sharing a
+        counter see each other's steps)."""
         limiters = [self._limiters[i] for _, _, i, _ in matches]
         entries = [(lim.algorithm, key) for lim, (_, _, _, key) in zip(limiters, matches, strict=True)]
-        # The same limiters (same parameters, made once) on a scratch store: a shallow copy each.
         probes = [(_shallow(lim), key) for lim, (_, _, _, key) in zip(limiters, matches, strict=True)]
         wait = first_guess
         for _ in range(MAX_RETRY_PROBES):
@@ -204,6 +262,26 @@ class Gateway:
                 return wait
             wait += worst
         return wait
+
+
+class _ScratchStore(MemoryStore):
+    """A view of ``source`` for trying decisions ahead of time: each step runs on a copy of the source's state
+    for that counter (what :meth:`MemoryStore.snapshot` copies) and its new state is thrown away."""
+
+    def __init__(self, source: MemoryStore) -> None:
+        super().__init__()
+        self._source = source
+
+    def _run(self, algorithm: str, key: str, step, now_us: int, *params):
+        src = self._source
+        with src._lock:
+            state = src._state.get((algorithm, key))
+        if state is not None:
+            for x in state:
+                if type(x) is list:
+                    state = tuple(list(y) if isinstance(y, list) else y for y in state)
+                    break
+        return step(state, now_us, *params)[1]
 
 
 # --- a gateway under mixed traffic --------------------------------------------------------------------
@@ -328,11 +406,15 @@ class GatewayRun:
 
 
 def _tally(run: GatewayRun, group) -> list[dict]:
+    # Counted per (group, status) pair in one pass; the groups come out in the order they first appear.
+    pairs = Counter(zip(map(group, run.requests), [d.status for d in run.decisions], strict=True))
     rows: dict[str, dict] = {}
-    for r, d in zip(run.requests, run.decisions, strict=True):
-        row = rows.setdefault(group(r), {"sent": 0, "200": 0, "429": 0, "403": 0})
-        row["sent"] += 1
-        row[str(d.status)] += 1
+    for (who, status), n in pairs.items():
+        row = rows.get(who)
+        if row is None:
+            row = rows[who] = {"sent": 0, "200": 0, "429": 0, "403": 0}
+        row["sent"] += n
+        row[str(status)] += n
     return [
         {"who": k, **v, "share served": v["200"] / v["sent"] if v["sent"] else 0.0} for k, v in rows.items()
     ]
@@ -358,10 +440,23 @@ class RuleCoverage:
 def rule_coverage(rules: RuleSet | str, requests: Sequence[Request]) -> tuple[RuleCoverage, ...]:
     """For every rule: how many of ``requests`` it counted, and which of its keys no request carries."""
     ruleset = parse_rules(rules) if isinstance(rules, str) else rules
-    carried = {k for r in requests for k in r.attributes}
+    # A rule's bucket depends only on the attributes: test each distinct set of them once, weighted.
+    seen: dict[object, list] = {}
+    try:
+        for r in requests:
+            attrs = r.attributes
+            k = tuple(attrs.items())
+            got = seen.get(k)
+            if got is None:
+                seen[k] = [attrs, 1]
+            else:
+                got[1] += 1
+    except TypeError:  # an unhashable attribute value: each request on its own
+        seen = {i: [r.attributes, 1] for i, r in enumerate(requests)}
+    carried = {k for attrs, _ in seen.values() for k in attrs}
     out = []
     for rule in ruleset.rules:
-        matched = sum(rule.bucket(r.attributes) is not None for r in requests)
+        matched = sum(n for attrs, n in seen.values() if rule.bucket(attrs) is not None)
         missing = tuple(dict.fromkeys(k for k, _ in rule.chain if k not in carried))
         out.append(RuleCoverage(rule, matched, missing))
     return tuple(out)
