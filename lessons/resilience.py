@@ -350,6 +350,8 @@ def _load_check(r: SimulationResult) -> str:
         return ""
     expected = k + 1 if f >= 1 else (1 - f ** (k + 1)) / (1 - f)
     need = c.request_rate * c.dependency_share * (b - a)
+    if need <= 0:  # no request needs the dependency: nothing was sent, nothing multiplied
+        return ""
     sent = r.calls_between(a, b)
     shed = int(r.shed[int(a // c.bin_width) : int(math.ceil(b / c.bin_width))].sum())
     text = (f"With {plural(k, 'retry', 'retries')} and {pct(f, 0)} of calls failing, each request is expected to "

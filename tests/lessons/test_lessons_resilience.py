@@ -104,3 +104,11 @@ def test_all_headlines_name_their_variant_for_the_recap():
     by = {h.label: h.value for h in heads}
     assert by["Breaker + fallback: Answered"] == L.headlines(CMP, "fallback")[0].value
     assert by["No breaker: Dependency calls"] == f"{int(CMP['none'].dependency_calls.sum()):,}"
+
+
+def test_why_with_no_request_needing_the_dependency_says_nothing_of_retries():
+    # the default preset retries twice; with a share of 0 no call is sent, and the load check divided by zero
+    cmp = compare(L.config({**L.PRESETS[L.DEFAULT_PRESET].values, "share": 0}))
+    text = L.why(cmp)
+    assert "Retries multiply the load" not in text and "never opened" in text
+    assert all(h.value for h in L.all_headlines(cmp))

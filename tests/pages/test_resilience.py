@@ -55,3 +55,9 @@ def test_step_moves_the_cursor_and_a_bad_link_value_is_a_notice():
     at.button(key="res.next").click().run()
     after = next(m.value for m in at.markdown if m.value.startswith("**At "))
     assert before.startswith("**At 45 s**") and after.startswith("**At 47 s**")
+
+
+def test_no_request_needing_the_dependency_is_shown_without_an_error():
+    # the default preset retries twice; with a share of 0 the why text divided by zero
+    values = {**L.PRESETS[L.DEFAULT_PRESET].values, "share": 0}
+    check({"preset": L.DEFAULT_PRESET, "share": "0"}, values)
