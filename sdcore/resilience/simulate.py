@@ -336,8 +336,17 @@ class SimulationResult:
         return out
 
     def latency_quantile(self, q: float) -> float:
-        lat = self.latency[~np.isnan(self.latency)]
-        return float(np.percentile(lat, q)) if lat.size else math.nan
+        """The q-th percentile of caller latency over the run (NaN when nobody got a worker); kept per q with
+        the result (the headlines ask for the same percentiles of every run on every rerun)."""
+        memo = self.__dict__.get("_quantiles")
+        if memo is None:
+            memo = {}
+            object.__setattr__(self, "_quantiles", memo)  # not a field: equality and replace() ignore it
+        value = memo.get(q)
+        if value is None:
+            lat = self.latency[~np.isnan(self.latency)]
+            value = memo[q] = float(np.percentile(lat, q)) if lat.size else math.nan
+        return value
 
     @property
     def local_failed(self) -> int:
@@ -458,6 +467,8 @@ def _run(
         _draws(jitter_rng.random),
     )
     arrival_list, needs_list = arrival.tolist(), needs.tolist()
+    # each arrival's bin, as int(now / bin_width) capped at the last bin gives it (the same division)
+    arrival_bin = np.minimum((arrival / c.bin_width).astype(np.int64), c.bins - 1).tolist()
 
     nb, bw = c.bins, c.bin_width
     last_bin = nb - 1
@@ -483,7 +494,9 @@ def _run(
     recent: deque[float] = deque()  # admitted dependency call starts in the last second
     capacity = c.dependency_capacity
     timeout, sigma, local, max_retries = c.timeout, c.latency_sigma, c.local_latency, c.retry.max_retries
-    retry_delay = c.retry.delay
+    # the back-off before each retry, as RetryPolicy.backoff gives it, and the jitter's rule (RetryPolicy.delay)
+    backoffs = [0.0, *(c.retry.backoff(k) for k in range(1, max_retries + 1))]
+    jitter_kind = ("none", "full", "equal").index(c.retry.jitter)
     heap: list[tuple] = []
     push, pop = heapq.heappush, heapq.heappop
     exp, bisect_right = math.exp, bisect.bisect_right
@@ -535,10 +548,18 @@ def _run(
                     b = int(now / bw)
                     retries[b if b < last_bin else last_bin] += 1
                     seq += 1
-                    push(heap, (now + retry_delay(k, jitter()), seq, _RETRY, i, 0, 0.0))
+                    d, u = backoffs[k], jitter()  # RetryPolicy.delay(k, u), step for step
+                    if jitter_kind == 1:
+                        d = d * u
+                    elif jitter_kind == 2:
+                        d = d / 2 + d / 2 * u
+                    push(heap, (now + d, seq, _RETRY, i, 0, 0.0))
                     continue
                 why = ERROR
-            # _RETRY: the retry's call starts now (below)
+            # _RETRY: the retry's call starts now (below), in this bin
+            b = int(now / bw)
+            if b > last_bin:
+                b = last_bin
         else:  # the next request arrives
             now = arrival_list[ai]
             i = ai
@@ -551,9 +572,7 @@ def _run(
                 pool_full[i] = True
                 continue
             busy += 1
-            b = int(now / bw)
-            if b > last_bin:
-                b = last_bin
+            b = arrival_bin[i]
             if busy > pool_peak[b]:
                 pool_peak[b] = busy
             if not needs_list[i]:
@@ -573,15 +592,16 @@ def _run(
             if budget is not None:
                 budget.record_request(now)
         if why is None:  # a call to the dependency: the breaker may reject it, the dependency may shed it
-            if breaker is not None and not breaker.allow(now):
+            # a closed breaker's allow() only notes the time and says yes: asked only when not closed
+            if breaker is not None and breaker._state != "closed" and not breaker.allow(now):
                 why = REJECTED
-            else:
-                b = int(now / bw)
-                if b > last_bin:
-                    b = last_bin
+            else:  # b: the bin of now (set above, on arrival or for the retry)
                 dep_calls[b] += 1
-                if breaker is not None and breaker.state == "half_open":
-                    trials[b] += 1
+                if breaker is not None:
+                    if breaker._state == "closed":
+                        breaker._now = now  # what allow() would have noted
+                    elif breaker._state == "half_open":
+                        trials[b] += 1
                 edge = now - 1.0
                 while recent and recent[0] <= edge:
                     recent.popleft()

@@ -155,3 +155,16 @@ def test_the_latencies_are_sorted_once_per_result():
     fresh = dataclasses.replace(r)  # a new result sorts its own, and the memo is no part of equality
     assert fresh == r and np.array_equal(fresh.latency_percentiles(99), p99, equal_nan=True)
     assert np.array_equal(r.latency_percentiles(99), _loop_percentiles(r, 99), equal_nan=True)
+
+
+def test_the_run_quantiles_are_kept_per_result_and_equal_numpy():
+    r = run(CONFIGS[2])
+    lat = r.latency[~np.isnan(r.latency)]
+    for q in (50, 99, 99.9, 100):
+        assert r.latency_quantile(q) == float(np.percentile(lat, q))
+        assert r.latency_quantile(q) == float(np.percentile(lat, q))  # the kept value
+    assert r._quantiles[99] == float(np.percentile(lat, 99))
+    fresh = dataclasses.replace(r)  # a new result keeps its own, and the memo is no part of equality
+    assert fresh == r and "_quantiles" not in fresh.__dict__
+    refused = dataclasses.replace(r, latency=np.full(r.requests, np.nan))
+    assert math.isnan(refused.latency_quantile(99)) and math.isnan(refused.latency_quantile(99))
