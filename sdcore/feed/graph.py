@@ -92,6 +92,9 @@ class FollowerGraph:
     followers_idx: np.ndarray = field(repr=False)
     followees_ptr: np.ndarray = field(repr=False)
     followees_idx: np.ndarray = field(repr=False)
+    # routings that depend on the graph and the active users only (push, hybrid with no unfollows), keyed by
+    # the strategy, threshold and active set: shared by every world on this graph (see simulate._route)
+    routings: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_edges(cls, users: int, follower: np.ndarray, followee: np.ndarray) -> FollowerGraph:

@@ -347,12 +347,51 @@ class Route:
     pair_cost: float  # expected operations per second (see FeedRun.pair_cost)
 
 
-def _route(w: World, strat: Strategy) -> Route:
+MAX_SHARED_ROUTES = 4  # rate-free routings kept per graph (push and hybrid per active set and threshold)
+
+
+@dataclass(frozen=True, eq=False)
+class _Routing:
+    """A push or hybrid routing without unfollows: a function of the graph, the active users and the
+    threshold only, so shared by every world on one graph that has them (a rate, posts or seed-free move).
+    ``pushed_author`` / ``pulled_reader`` are the followee of each pushed edge and the follower of each
+    other edge, in edge order: the pair cost is the same float sum of the same gathered rates."""
+
+    route: Route  # its pair_cost is that of the world that computed it
+    pushed_author: np.ndarray  # int32
+    pulled_reader: np.ndarray | None  # int32 (None for push: an unpushed pair's reader is inactive, rate 0)
+
+
+def _shared_route(w: World, strat: Strategy) -> Route:
+    g, name = w.graph, strat.name
+    key = (name, w.config.celebrity_threshold if name == "hybrid" else None, len(w.active),
+           np.packbits(w.active).tobytes())  # fmt: skip
+    found = g.routings.get(key)
+    if found is None:
+        route = _route(w, strat, shared=False)
+        pushed_author = _frozen(np.compress(route.pushed, g.followee).astype(np.int32))
+        pulled_reader = (
+            None if name == "push" else _frozen(np.compress(~route.pushed, g.follower).astype(np.int32))
+        )
+        if len(g.routings) >= MAX_SHARED_ROUTES:
+            g.routings.clear()  # many active sets tried on one graph: start over (bounded memory)
+        g.routings[key] = _Routing(route, pushed_author, pulled_reader)
+        return route
+    if name == "push":  # as below: the pulled pairs' sum is 0.0
+        cost = float(w.author_rate[found.pushed_author].sum()) + 0.0
+    else:
+        cost = float(w.author_rate[found.pushed_author].sum() + w.reader_rate[found.pulled_reader].sum())
+    return replace(found.route, pair_cost=cost)
+
+
+def _route(w: World, strat: Strategy, *, shared: bool = True) -> Route:
     """The routing of ``strat`` on ``w``: the same arrays the rule gives edge by edge, with the shortcuts
     each built-in strategy allows (tested equal to the plain computation)."""
     g, ctx, name = w.graph, w.context(), strat.name
     if name == "hybrid" and not (g.follower_counts >= ctx.celebrity_threshold).any():
         return w.route(STRATEGIES["push"])  # no author is a celebrity: hybrid pushes exactly what push does
+    if shared and name in ("push", "hybrid") and strat is STRATEGIES[name] and not w.removed.any():
+        return _shared_route(w, strat)  # only the pair cost depends on the rates
     posting, reading = w.pair_rates
     if name == "pull":  # nothing pushed: every list still followed is read
         pushed = np.zeros(g.edges, dtype=bool)
@@ -372,7 +411,7 @@ def _route(w: World, strat: Strategy) -> Route:
             mask = ctx.active[g.followers_idx] & np.repeat(ordinary, g.follower_counts)
         elif name == "per_pair":
             reads = np.where(ctx.active, ctx.read_rate, -np.inf)  # as the rule: -inf never pushes
-            pushed = np.repeat(reads, g.followee_counts) >= ctx.post_rate[g.followee]
+            pushed = np.repeat(reads, g.followee_counts) >= posting  # posting is post_rate[followee]
             mask = reads[g.followers_idx] >= np.repeat(ctx.post_rate, g.follower_counts)
         else:
             pushed = strat.pushed(g.follower, g.followee, ctx)
