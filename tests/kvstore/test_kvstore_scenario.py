@@ -159,7 +159,7 @@ def test_preset_hinted_handoff():
     p1 = run.op("p1").result
     assert covers(run.state_at(len(run.events) - 1).stores["C"]["cart"], p1.clock)
     assert run.op("g2").coordinator == "C" and run.op("g2").result.value == {"milk"}
-    assert "1 hinted writes, 1 handed off" in explanation(run)
+    assert "1 hinted write, 1 handed off" in explanation(run)
 
 
 def test_clamp_and_settings_checks():
