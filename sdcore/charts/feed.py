@@ -33,18 +33,15 @@ def _time_unit(seconds: float) -> tuple[float, str]:
     return (1000.0, "ms") if seconds < 2.0 else (1.0, "s")
 
 
-VALIDATE = False  # tests set it: every figure is then checked by plotly, and must give the same JSON
-
-
 def _figure(traces: list[dict], layout: dict, height: int, title: str | None = None) -> go.Figure:
     """A styled figure from plain dicts: ``layout``, then the house style (``apply_style``'s, with its title
     row when there is a ``title``). Not validated (``figure_from``: checking the dicts again cost most of a
-    figure); tests build every figure with ``VALIDATE`` on too and require the same JSON."""
+    figure); tests build every figure with ``validate=True`` too and require the same JSON."""
     layout = merge_layout(layout, style_layout(height))
     if title:
         merge_layout(layout, {"title": {"text": title, "y": 0.98, "yanchor": "top"}, "margin": {"t": 110}})
     # untitled: the empty title apply_style leaves (a plain dict's is dropped)
-    return figure_from(traces, layout, validate=VALIDATE, empty_title=not title)
+    return figure_from(traces, layout, empty_title=not title)
 
 
 def _message(text: str, height: int) -> go.Figure:

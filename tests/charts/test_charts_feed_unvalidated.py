@@ -1,4 +1,4 @@
-"""The feed figures are built without plotly's validation (``figure_from``); with ``VALIDATE`` on, plotly
+"""The feed figures are built without plotly's validation (``figure_from``); with ``validate=True``, plotly
 checks every property, and both ways must give the same figure JSON, so a misspelt property fails here."""
 
 import json
@@ -32,9 +32,10 @@ def _builds(config):
 
 @pytest.mark.parametrize("config", CONFIGS)
 def test_unvalidated_figures_are_the_validated_ones(config, monkeypatch):
+    plain = charts.figure_from
     for label, build in _builds(config):
-        monkeypatch.setattr(charts, "VALIDATE", True)
+        monkeypatch.setattr(charts, "figure_from", lambda *a, **kw: plain(*a, validate=True, **kw))
         checked = json.loads(build().to_json())
-        monkeypatch.setattr(charts, "VALIDATE", False)
+        monkeypatch.setattr(charts, "figure_from", plain)
         fast = json.loads(build().to_json())
         assert fast == checked, label
